@@ -1,0 +1,1 @@
+"""Broker adapters over the real client libraries."""

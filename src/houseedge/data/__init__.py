@@ -1,0 +1,1 @@
+"""Data layer: the Parquet store, its DuckDB catalog, dataset schemas and importers."""

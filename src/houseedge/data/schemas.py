@@ -1,0 +1,303 @@
+"""Dataset schemas and the validation every write goes through.
+
+A :class:`DatasetSpec` names a dataset's columns and types, its key (rows with the same key are
+one row), the columns its files are partitioned by, and the rules its values obey. Validation
+runs as one vectorised pass; only when a rule fails is the first offending row located, so the
+error can name the source, the row and the field.
+
+Examples
+--------
+>>> import polars as pl
+>>> frame = pl.DataFrame({"symbol": ["X"], "timeframe": ["1d"], "ts": [0], "open": [1.0],
+...     "high": [2.0], "low": [0.5], "close": [1.5], "volume": [10.0]})
+>>> validate("bars", frame).schema["ts"]
+Datetime(time_unit='ns', time_zone='UTC')
+>>> validate("bars", frame.with_columns(high=pl.lit(1.2)), source="x.csv", row_base=2)
+Traceback (most recent call last):
+...
+houseedge.errors.InvalidData: x.csv: high below max(open, close) (row 2, field high); expected low <= open, close <= high
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from houseedge.errors import InvalidData, SchemaMismatch
+
+TS = pl.Datetime("ns", "UTC")
+
+Rule = tuple[str, str, str, Callable[[], pl.Expr]]
+"""A rule: (field, what went wrong, what was expected, expression true on *bad* rows)."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset's columns, key, partitioning and value rules.
+
+    Parameters
+    ----------
+    name
+        Dataset name: the folder under the store root and the SQL view name.
+    columns
+        Required columns and their types, in file order.
+    optional
+        Columns that may be absent (filled with nulls) and their types.
+    key
+        Columns whose values identify a row; a write de-duplicates on them.
+    partitions
+        Hive partition columns. ``"year"`` is derived from ``time_column``.
+    time_column
+        The timestamp column rows are sorted by within a key.
+    rules
+        Value rules checked on every write.
+    nullable
+        Required columns allowed to hold nulls.
+    """
+
+    name: str
+    columns: Mapping[str, pl.DataType]
+    key: tuple[str, ...]
+    optional: Mapping[str, pl.DataType] = field(default_factory=dict[str, pl.DataType])
+    partitions: tuple[str, ...] = ("symbol", "year")
+    time_column: str | None = "ts"
+    rules: tuple[Rule, ...] = ()
+    nullable: frozenset[str] = frozenset()
+
+    @property
+    def schema(self) -> dict[str, pl.DataType]:
+        """Return every column (required then optional) with its type."""
+        return {**self.columns, **self.optional}
+
+    @property
+    def sort(self) -> list[str]:
+        """Return the sort order of rows in a file: key columns, time first after symbol."""
+        head = [c for c in ("symbol", "timeframe") if c in self.key]
+        rest = [c for c in self.key if c not in head]
+        return head + rest
+
+
+def _finite_positive(col: str) -> Rule:
+    return (col, f"{col} is not a finite positive number", "finite value > 0",
+            lambda: ~pl.col(col).is_finite() | (pl.col(col) <= 0))
+
+
+def _finite_nonnegative(col: str) -> Rule:
+    return (col, f"{col} is negative or not finite", "finite value >= 0",
+            lambda: ~pl.col(col).is_finite() | (pl.col(col) < 0))
+
+
+_OHLC_EXPECTED = "low <= open, close <= high"
+
+BARS = DatasetSpec(
+    name="bars",
+    columns={
+        "symbol": pl.String(), "timeframe": pl.String(), "ts": TS,
+        "open": pl.Float64(), "high": pl.Float64(), "low": pl.Float64(), "close": pl.Float64(),
+        "volume": pl.Float64(),
+    },
+    optional={"vwap": pl.Float64(), "trades": pl.Int64()},
+    key=("symbol", "timeframe", "ts"),
+    rules=(
+        *(_finite_positive(c) for c in ("open", "high", "low", "close")),
+        _finite_nonnegative("volume"),
+        ("high", "high below low", _OHLC_EXPECTED, lambda: pl.col("high") < pl.col("low")),
+        ("high", "high below max(open, close)", _OHLC_EXPECTED,
+         lambda: pl.col("high") < pl.max_horizontal("open", "close")),
+        ("low", "low above min(open, close)", _OHLC_EXPECTED,
+         lambda: pl.col("low") > pl.min_horizontal("open", "close")),
+        ("vwap", "vwap is not a finite positive number", "finite value > 0 or empty",
+         lambda: pl.col("vwap").is_not_null() & (~pl.col("vwap").is_finite() | (pl.col("vwap") <= 0))),
+        ("trades", "trades is negative", "count >= 0 or empty",
+         lambda: pl.col("trades").is_not_null() & (pl.col("trades") < 0)),
+    ),
+)
+
+TRADES = DatasetSpec(
+    name="trades",
+    columns={
+        "symbol": pl.String(), "ts": TS, "price": pl.Float64(), "size": pl.Float64(),
+        "side": pl.String(), "trade_id": pl.String(),
+    },
+    key=("symbol", "ts", "trade_id"),
+    nullable=frozenset({"side"}),
+    rules=(
+        _finite_positive("price"),
+        _finite_positive("size"),
+        ("side", "side is not buy or sell", "'buy', 'sell' or empty",
+         lambda: pl.col("side").is_not_null() & ~pl.col("side").is_in(["buy", "sell"])),
+    ),
+)
+
+QUOTES = DatasetSpec(
+    name="quotes",
+    columns={
+        "symbol": pl.String(), "ts": TS, "seq": pl.Int32(), "bid": pl.Float64(),
+        "ask": pl.Float64(), "bid_size": pl.Float64(), "ask_size": pl.Float64(),
+    },
+    key=("symbol", "ts", "seq"),
+    nullable=frozenset({"bid_size", "ask_size"}),
+    rules=(
+        _finite_positive("bid"),
+        _finite_positive("ask"),
+        ("ask", "ask below bid (crossed quote)", "bid <= ask", lambda: pl.col("ask") < pl.col("bid")),
+        ("bid_size", "bid_size is negative or not finite", "finite value >= 0 or empty",
+         lambda: pl.col("bid_size").is_not_null()
+         & (~pl.col("bid_size").is_finite() | (pl.col("bid_size") < 0))),
+        ("ask_size", "ask_size is negative or not finite", "finite value >= 0 or empty",
+         lambda: pl.col("ask_size").is_not_null()
+         & (~pl.col("ask_size").is_finite() | (pl.col("ask_size") < 0))),
+    ),
+)
+
+CORPORATE_ACTIONS = DatasetSpec(
+    name="corporate_actions",
+    columns={"symbol": pl.String(), "ts": TS, "dividend": pl.Float64(), "split": pl.Float64()},
+    key=("symbol", "ts"),
+    rules=(
+        _finite_nonnegative("dividend"),
+        _finite_positive("split"),
+    ),
+)
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec for spec in (BARS, TRADES, QUOTES, CORPORATE_ACTIONS)
+}
+
+
+def register(spec: DatasetSpec) -> DatasetSpec:
+    """Register a dataset spec so the store can write and validate it; return it.
+
+    Research and live layers register their own datasets (``runs``, ``live_fills``, ...).
+    """
+    DATASETS[spec.name] = spec
+    return spec
+
+
+def spec_of(dataset: str | DatasetSpec) -> DatasetSpec:
+    """Return the spec of a dataset given by name or spec."""
+    if isinstance(dataset, DatasetSpec):
+        return dataset
+    try:
+        return DATASETS[dataset]
+    except KeyError:
+        known = ", ".join(sorted(DATASETS))
+        msg = f"unknown dataset {dataset!r}; known datasets: {known}"
+        raise ValueError(msg) from None
+
+
+def validate(
+    dataset: str | DatasetSpec,
+    frame: pl.DataFrame,
+    *,
+    source: str | None = None,
+    row_base: int = 0,
+    check_order: bool = False,
+) -> pl.DataFrame:
+    """Validate a frame against a dataset and return it cast to the dataset schema.
+
+    Parameters
+    ----------
+    dataset
+        Dataset name or spec.
+    frame
+        Rows to check, in their input order.
+    source
+        The input's name for error messages (a file path); the dataset name by default.
+    row_base
+        Added to a frame index to give the row reported in errors (2 for a CSV with a header
+        line gives file line numbers).
+    check_order
+        Also require the time column to increase strictly within each key prefix (an input
+        file must not be unsorted or repeat a timestamp).
+
+    Raises
+    ------
+    SchemaMismatch
+        A required column is missing or a value cannot be cast to the column type.
+    InvalidData
+        A value breaks a rule, is null where it may not be, or a key repeats.
+    """
+    spec = spec_of(dataset)
+    where = source or spec.name
+    cast = _cast(spec, frame, where, row_base)
+    _check_rules(spec, cast, where, row_base, check_order=check_order)
+    return cast
+
+
+def _cast(spec: DatasetSpec, frame: pl.DataFrame, where: str, row_base: int) -> pl.DataFrame:
+    missing = [c for c in spec.columns if c not in frame.columns]
+    if missing:
+        raise SchemaMismatch(
+            f"missing column {missing[0]!r}", source=where, field=missing[0],
+            expected=f"columns {', '.join(spec.columns)}",
+        )
+    exprs: list[pl.Expr] = []
+    for name, dtype in spec.schema.items():
+        column = pl.col(name) if name in frame.columns else pl.lit(None)
+        exprs.append(_cast_expr(column, frame.schema.get(name), dtype).alias(name))
+    try:
+        return frame.select(exprs)
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+        name, dtype, row = _first_uncastable(spec, frame)
+        raise SchemaMismatch(
+            f"value {frame[name][row]!r} is not a {dtype}", source=where, row=row + row_base,
+            field=name, expected=str(dtype),
+        ) from exc
+
+
+def _cast_expr(column: pl.Expr, have: pl.DataType | None, want: pl.DataType) -> pl.Expr:
+    if isinstance(want, pl.Datetime) and have is not None:
+        if isinstance(have, pl.Datetime):
+            local = column if have.time_zone else column.dt.replace_time_zone("UTC")
+            return local.dt.convert_time_zone("UTC").dt.cast_time_unit("ns")
+        if have.is_integer():
+            return column.cast(pl.Int64).cast(want)
+    return column.cast(want, strict=True)
+
+
+def _first_uncastable(spec: DatasetSpec, frame: pl.DataFrame) -> tuple[str, pl.DataType, int]:
+    for name, dtype in spec.schema.items():
+        if name not in frame.columns:
+            continue
+        column = frame[name]
+        cast = frame.select(_cast_expr(pl.col(name), column.dtype, dtype).cast(dtype, strict=False))
+        bad = (cast.to_series().is_null() & column.is_not_null()).arg_true()
+        if len(bad):
+            return name, dtype, int(bad[0])
+    msg = "a cast failed but no uncastable value was found"
+    raise ValueError(msg)
+
+
+def _order_check(spec: DatasetSpec) -> tuple[str, str, str, pl.Expr]:
+    time = spec.time_column or ""
+    at = spec.key.index(time)
+    step = pl.col(time).diff()
+    if at:
+        step = step.over(list(spec.key[:at]))
+    # A timestamp may repeat only where later key columns (trade id, sequence) tell rows apart.
+    if at == len(spec.key) - 1:
+        return time, f"{time} is not after the previous row", "strictly increasing timestamps", step <= 0
+    return time, f"{time} is before the previous row", "non-decreasing timestamps", step < 0
+
+
+def _check_rules(
+    spec: DatasetSpec, frame: pl.DataFrame, where: str, row_base: int, *, check_order: bool
+) -> None:
+    checks: list[tuple[str, str, str, pl.Expr]] = [
+        (name, f"{name} is empty", "a value", pl.col(name).is_null())
+        for name in spec.columns
+        if name not in spec.nullable
+    ]
+    checks += [(f, what, want, bad()) for f, what, want, bad in spec.rules if f in frame.columns]
+    checks.append((",".join(spec.key), "key repeats an earlier row", "unique "
+                   + ", ".join(spec.key), ~pl.struct(spec.key).is_first_distinct()))
+    if check_order and spec.time_column:
+        checks.append(_order_check(spec))
+    flags = frame.select([bad.any().alias(str(i)) for i, (*_, bad) in enumerate(checks)]).row(0)
+    for flag, (name, what, want, bad) in zip(flags, checks, strict=True):
+        if flag:
+            row = int(frame.select(bad.arg_true().first()).item())
+            raise InvalidData(what, source=where, row=row + row_base, field=name, expected=want)

@@ -1,0 +1,1 @@
+"""The async live engine, its ledger, journal and service."""

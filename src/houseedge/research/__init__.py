@@ -1,0 +1,1 @@
+"""Research: backtests, metrics, Monte Carlo, sweeps and reports (Polars, no asyncio)."""
