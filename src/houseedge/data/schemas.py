@@ -98,7 +98,10 @@ BARS = DatasetSpec(
         "open": pl.Float64(), "high": pl.Float64(), "low": pl.Float64(), "close": pl.Float64(),
         "volume": pl.Float64(),
     },
-    optional={"vwap": pl.Float64(), "trades": pl.Int64()},
+    optional={
+        "vwap": pl.Float64(), "trades": pl.Int64(), "adj_close": pl.Float64(),
+        "open_interest": pl.Float64(),
+    },
     key=("symbol", "timeframe", "ts"),
     rules=(
         *(_finite_positive(c) for c in ("open", "high", "low", "close")),
@@ -110,6 +113,9 @@ BARS = DatasetSpec(
          lambda: pl.col("low") > pl.min_horizontal("open", "close")),
         ("vwap", "vwap is not a finite positive number", "finite value > 0 or empty",
          lambda: pl.col("vwap").is_not_null() & (~pl.col("vwap").is_finite() | (pl.col("vwap") <= 0))),
+        ("adj_close", "adj_close is not a finite positive number", "finite value > 0 or empty",
+         lambda: pl.col("adj_close").is_not_null()
+         & (~pl.col("adj_close").is_finite() | (pl.col("adj_close") <= 0))),
         ("trades", "trades is negative", "count >= 0 or empty",
          lambda: pl.col("trades").is_not_null() & (pl.col("trades") < 0)),
     ),
