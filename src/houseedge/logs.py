@@ -45,3 +45,12 @@ def configure(*, level: str = "INFO", json: bool = True, stream: TextIO | None =
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def configure_default() -> None:
+    """Keep a library import quiet: warnings and errors to standard error, unless configured.
+
+    Entry points call :func:`configure`; research code that never does sees only warnings.
+    """
+    if not structlog.is_configured():
+        configure(level="WARNING", json=False)

@@ -201,6 +201,7 @@ def validate(
     source: str | None = None,
     row_base: int = 0,
     check_order: bool = False,
+    check_key: bool = True,
 ) -> pl.DataFrame:
     """Validate a frame against a dataset and return it cast to the dataset schema.
 
@@ -218,6 +219,9 @@ def validate(
     check_order
         Also require the time column to increase strictly within each key prefix (an input
         file must not be unsorted or repeat a timestamp).
+    check_key
+        Check that no key repeats. The store turns this off and checks adjacent rows after
+        sorting, which is much cheaper, falling back to :func:`check_unique` to name the row.
 
     Raises
     ------
@@ -229,7 +233,7 @@ def validate(
     spec = spec_of(dataset)
     where = source or spec.name
     cast = _cast(spec, frame, where, row_base)
-    _check_rules(spec, cast, where, row_base, check_order=check_order)
+    _check_rules(spec, cast, where, row_base, check_order=check_order, check_key=check_key)
     return cast
 
 
@@ -277,6 +281,22 @@ def _first_uncastable(spec: DatasetSpec, frame: pl.DataFrame) -> tuple[str, pl.D
     raise ValueError(msg)
 
 
+def _key_check(spec: DatasetSpec) -> tuple[str, str, str, pl.Expr]:
+    return (",".join(spec.key), "key repeats an earlier row", "unique " + ", ".join(spec.key),
+            ~pl.struct(spec.key).is_first_distinct())
+
+
+def check_unique(
+    spec: DatasetSpec, frame: pl.DataFrame, *, source: str | None = None, row_base: int = 0
+) -> None:
+    """Raise :class:`InvalidData` naming the first row whose key repeats an earlier row's."""
+    name, what, want, bad = _key_check(spec)
+    rows = frame.select(bad.arg_true()).to_series()
+    if len(rows):
+        raise InvalidData(what, source=source or spec.name, row=int(rows[0]) + row_base,
+                          field=name, expected=want)
+
+
 def _order_check(spec: DatasetSpec) -> tuple[str, str, str, pl.Expr]:
     time = spec.time_column or ""
     at = spec.key.index(time)
@@ -290,7 +310,13 @@ def _order_check(spec: DatasetSpec) -> tuple[str, str, str, pl.Expr]:
 
 
 def _check_rules(
-    spec: DatasetSpec, frame: pl.DataFrame, where: str, row_base: int, *, check_order: bool
+    spec: DatasetSpec,
+    frame: pl.DataFrame,
+    where: str,
+    row_base: int,
+    *,
+    check_order: bool,
+    check_key: bool,
 ) -> None:
     checks: list[tuple[str, str, str, pl.Expr]] = [
         (name, f"{name} is empty", "a value", pl.col(name).is_null())
@@ -298,8 +324,8 @@ def _check_rules(
         if name not in spec.nullable
     ]
     checks += [(f, what, want, bad()) for f, what, want, bad in spec.rules if f in frame.columns]
-    checks.append((",".join(spec.key), "key repeats an earlier row", "unique "
-                   + ", ".join(spec.key), ~pl.struct(spec.key).is_first_distinct()))
+    if check_key:
+        checks.append(_key_check(spec))
     if check_order and spec.time_column:
         checks.append(_order_check(spec))
     flags = frame.select([bad.any().alias(str(i)) for i, (*_, bad) in enumerate(checks)]).row(0)
