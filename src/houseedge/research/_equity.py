@@ -1,0 +1,171 @@
+"""Per-bar positions, cash and equity, and per-trade excursions, rebuilt from the fills.
+
+Everything here is cumulative Polars/NumPy over bars: fills are scattered onto their bars, the
+position is their running sum, cash the running sum of cash flows minus borrow, and equity is
+cash plus positions marked on the close.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from houseedge.research.ledger import round_trips
+
+
+def _scatter(
+    size: int, index: np.ndarray[Any, Any], values: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    out = np.zeros(size)
+    np.add.at(out, index, values)
+    return out
+
+
+def _offsets(frame: pl.DataFrame) -> dict[str, int]:
+    """Return the global index of each symbol's first bar in the (symbol, ts)-sorted frame."""
+    firsts = frame.with_row_index("at").group_by("symbol", maintain_order=True).agg(pl.first("at"))
+    return dict(firsts.iter_rows())
+
+
+def positions(frame: pl.DataFrame, orders: pl.DataFrame, borrow_rate: float) -> pl.DataFrame:
+    """Return per-bar ``symbol, ts, position, close, value, flow, fee, borrow, in_market``."""
+    offsets = _offsets(frame)
+    index = (
+        orders.get_column("symbol").replace_strict(offsets, return_dtype=pl.Int64)
+        + orders.get_column("row")
+    ).to_numpy()
+    signed = (
+        np.where(orders.get_column("side").to_numpy() == "buy", 1.0, -1.0)
+        * orders.get_column("qty").to_numpy()
+    )
+    fee = orders.get_column("fee").to_numpy()
+    flow = -signed * orders.get_column("price").to_numpy() - fee
+    n = frame.height
+    multi = len(offsets) > 1
+
+    def over(expr: pl.Expr) -> pl.Expr:
+        return expr.over("symbol") if multi else expr
+
+    held = pl.col("position")
+    return frame.select(
+        "symbol", "ts", "close",
+        fill_qty=pl.Series(_scatter(n, index, signed)),
+        flow=pl.Series(_scatter(n, index, flow)),
+        fee=pl.Series(_scatter(n, index, fee)),
+        filled=pl.Series(_scatter(n, index, np.ones(len(index))) > 0),
+    ).with_columns(
+        position=over(pl.col("fill_qty").cum_sum()),
+    ).with_columns(
+        value=held * pl.col("close"),
+        gross=(held * pl.col("close")).abs(),
+        borrow=pl.when(held < 0).then(-held * pl.col("close") * borrow_rate).otherwise(0.0),
+        in_market=(held != 0) | (over(held.shift(1, fill_value=0.0)) != 0) | pl.col("filled"),
+    ).drop("fill_qty", "filled")  # fmt: skip
+
+
+def equity_curve(book: pl.DataFrame, cash: float) -> pl.DataFrame:
+    """Return the portfolio per time: cash, position value, gross exposure, equity, returns."""
+    multi = book.get_column("symbol").n_unique() > 1
+    if multi:
+        # A symbol without a bar at some time keeps its last value: sum value *changes* per time.
+        def change(c: str) -> pl.Expr:
+            return pl.col(c) - pl.col(c).shift(1, fill_value=0.0).over("symbol")
+
+        per_time = (
+            book.with_columns(d_value=change("value"), d_gross=change("gross"))
+            .group_by("ts").agg(
+                pl.sum("flow", "fee", "borrow", "d_value", "d_gross"), pl.col("in_market").any()
+            ).sort("ts")
+            .with_columns(
+                position_value=pl.col("d_value").cum_sum(), gross=pl.col("d_gross").cum_sum()
+            )
+        )  # fmt: skip
+    else:
+        per_time = book.select(
+            "ts", "flow", "fee", "borrow", "in_market", position_value="value", gross="gross"
+        )
+    equity = pl.col("cash") + pl.col("position_value")
+    return (
+        per_time.select(
+            "ts",
+            cash=cash + (pl.col("flow") - pl.col("borrow")).cum_sum(),
+            position_value="position_value",
+            gross_exposure="gross",
+            fees="fee",
+            borrow="borrow",
+            in_market=pl.col("in_market") | (pl.col("gross") > 0),
+        )
+        .with_columns(equity=equity)
+        .with_columns(
+            returns=pl.col("equity").pct_change().fill_null(pl.col("equity") / cash - 1.0),
+            exposure=pl.col("gross_exposure") / pl.col("equity"),
+        )
+    )
+
+
+def trades(
+    frame: pl.DataFrame, orders: pl.DataFrame, *, entry_at_open: bool, finalize: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return (closed trades, open trades) with ``mae, mfe, bars_held, r_multiple``.
+
+    Excursions use the highs and lows of the bars the trade was exposed to (a fill at an open
+    exposes its own bar, a fill at a close starts with the next), plus the fill prices.
+    """
+    closed, still_open = round_trips(orders)
+    offsets = _offsets(frame)
+    last = frame.group_by("symbol").agg(last_row=pl.len() - 1)
+    exit_open = (
+        pl.when(pl.col("exit_row") == pl.col("last_row"))
+        .then(pl.lit(finalize == "open") if finalize is not None else pl.lit(entry_at_open))
+        .otherwise(pl.lit(entry_at_open))
+    )
+    closed = closed.join(last, on="symbol", how="left").with_columns(
+        start=pl.col("symbol").replace_strict(offsets, return_dtype=pl.Int64)
+        + pl.col("entry_row")
+        + (0 if entry_at_open else 1),
+        stop=pl.col("symbol").replace_strict(offsets, return_dtype=pl.Int64)
+        + pl.col("exit_row")
+        - exit_open.cast(pl.Int64),
+    )
+    closed = _excursions(frame, closed).drop("start", "stop", "last_row")
+    extra = {"r_multiple": pl.lit(None, pl.Float64)}
+    return (
+        closed.with_columns(**extra),
+        still_open.with_columns(
+            **extra,
+            mae=pl.lit(None, pl.Float64),
+            mfe=pl.lit(None, pl.Float64),
+            bars_held=pl.lit(None, pl.Int64),
+        ),
+    )
+
+
+def _excursions(frame: pl.DataFrame, closed: pl.DataFrame) -> pl.DataFrame:
+    high, low = frame.get_column("high").to_numpy(), frame.get_column("low").to_numpy()
+    spans = (
+        closed.select(trade=pl.int_range(pl.len()), bar=pl.int_ranges("start", pl.col("stop") + 1))
+        .explode("bar")
+        .drop_nulls()
+    )
+    bars = spans.get_column("bar").to_numpy()
+    extremes = (
+        spans.with_columns(high=pl.Series(high[bars]), low=pl.Series(low[bars]))
+        .group_by("trade")
+        .agg(pl.max("high"), pl.min("low"))
+    )
+    long = pl.col("direction") == "long"
+    entry = pl.col("entry_price")
+    hi = pl.max_horizontal("high", "entry_price", "exit_price")
+    lo = pl.min_horizontal("low", "entry_price", "exit_price")
+    return (
+        closed.with_row_index("trade")
+        .join(extremes.with_columns(pl.col("trade").cast(pl.UInt32)), on="trade", how="left")
+        .with_columns(
+            mae=pl.when(long).then(lo / entry - 1.0).otherwise(1.0 - hi / entry),
+            mfe=pl.when(long).then(hi / entry - 1.0).otherwise(1.0 - lo / entry),
+            bars_held=pl.col("exit_row") - pl.col("entry_row"),
+        )
+        .drop("trade", "high", "low")
+    )

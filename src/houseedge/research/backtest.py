@@ -1,0 +1,174 @@
+"""Vectorised backtest of a :class:`~houseedge.core.policy.VectorPolicy` over bars.
+
+Conventions (each one a parameter, not a special case):
+
+* **Execution** (``execution``): a target decided on bar *t*'s close fills at bar *t + 1*'s open
+  (``"next_open"``, default) or close (``"next_close"``). A decision on the last bar never fills.
+* **Trading only on change**: a symbol trades only on bars where its wanted exposure differs from
+  the previous bar's; between changes the quantity is held (no rebalancing drift).
+* **Reversal**: a change of sign first closes the position, then sizes the new one from the
+  equity that close realised. At one time, every symbol's closing legs fill before any entry.
+* **Sizing** (``sizing``): a :class:`~houseedge.core.sizing.Sizer` turns the target into units,
+  from equity marked at the fill. Default: :class:`~houseedge.core.sizing.FixedFraction` of 1.0
+  with fractional units. backtesting.py's all-in, whole-unit order is
+  ``FixedFraction(1 - sys.float_info.epsilon, whole_units=True)``; backtrader's stake of 1 is
+  ``FixedUnits(1)``.
+* **Costs** (``costs``): a :class:`~houseedge.core.costs.CostModel`; spread and slippage move the
+  fill price, fees reduce cash, shorts pay borrow on every bar close they are held (reported in
+  the equity frame, not in trade pnl).
+* **End of data** (``finalize``): ``None`` leaves open positions open, marked on the last close
+  (backtrader); ``"open"``/``"close"`` closes them on each symbol's last bar at that price
+  (backtesting.py's ``finalize_trades=True`` is ``"open"``).
+* **Shorts** (``allow_short``): ``False`` turns negative targets into flat; ``None`` reads the
+  policy's ``allow_short`` attribute when it has one, else allows shorts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from houseedge.core.costs import NO_COSTS, CostModel
+from houseedge.core.policy import VectorPolicy
+from houseedge.core.sizing import FixedFraction, Sizer
+from houseedge.research import _equity
+from houseedge.research.metrics import summary
+from houseedge.research.trade_metrics import trade_summary
+from houseedge.research.vectorized import Execution, Finalize, prepare, simulate
+
+__all__ = ["BacktestResult", "backtest"]
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    """The outcome of a backtest: fills, round trips, equity and metrics.
+
+    Attributes
+    ----------
+    orders
+        Every fill: ``ts, symbol, side, qty, price, fee, reason, decision_ts, row``. ``reason``
+        is ``open``, ``close``, ``resize`` or ``finalize``; ``decision_ts`` is the bar whose close
+        decided it; ``row`` the fill bar's index within its symbol.
+    trades
+        Closed FIFO round trips: ``symbol, direction, qty, entry_ts, exit_ts, entry_price,
+        exit_price, entry_row, exit_row, fees, pnl, return_pct, mae, mfe, bars_held,
+        r_multiple`` (null: this engine places no stops).
+    open_trades
+        Lots still open at the end (same columns; exit, pnl and excursions null).
+    equity
+        One row per time: ``ts, cash, position_value, gross_exposure, fees, borrow, in_market,
+        equity, returns, exposure`` (``in_market``: a position was held at some point of the bar).
+    positions
+        One row per bar and symbol: ``symbol, ts, close, flow, fee, position, value, gross,
+        borrow, in_market``.
+    metrics
+        Scalar metrics: the return summary of :func:`houseedge.research.metrics.summary`, the
+        trade summary of :func:`houseedge.research.trade_metrics.trade_summary`, and
+        ``final_equity, equity_peak, exposure_time, total_fees, total_borrow, orders``.
+    params
+        What defined the run: policy, costs, sizing, execution, cash, finalize.
+    """
+
+    orders: pl.DataFrame
+    trades: pl.DataFrame
+    open_trades: pl.DataFrame
+    equity: pl.DataFrame
+    positions: pl.DataFrame
+    metrics: dict[str, Any]
+    params: dict[str, Any]
+
+
+def backtest(
+    bars: pl.DataFrame | pl.LazyFrame,
+    policy: VectorPolicy,
+    *,
+    cash: float = 100_000.0,
+    costs: CostModel | None = None,
+    sizing: Sizer | None = None,
+    execution: Execution = "next_open",
+    allow_short: bool | None = None,
+    finalize: Finalize = None,
+    periods_per_year: float = 252,
+) -> BacktestResult:
+    """Run ``policy`` over ``bars`` and return fills, trades, equity and metrics.
+
+    Parameters
+    ----------
+    bars
+        ``ts, open, high, low, close`` (and ``symbol``; without it the bars are one symbol named
+        ``"asset"``). Several symbols are evaluated separately, each sorted by ``ts``.
+    policy
+        The policy; its target is evaluated per symbol.
+    cash
+        Starting cash.
+    costs, sizing
+        Cost model (default: none) and sizer (default: ``FixedFraction(1.0)``).
+    execution
+        ``"next_open"`` or ``"next_close"``: the bar after the decision, at its open or close.
+    allow_short
+        Whether negative targets go short (see the module docstring).
+    finalize
+        Close open positions on the last bar at its ``"open"`` or ``"close"``; ``None`` keeps them.
+    periods_per_year
+        Bars per year, to annualise the return metrics.
+
+    Examples
+    --------
+    >>> class Above:
+    ...     name, warmup = "above_10", 0
+    ...     def params(self): return {"level": 10}
+    ...     def target(self): return (pl.col("close") > 10).cast(pl.Float64)
+    >>> bars = pl.DataFrame({"ts": [1, 2, 3, 4, 5], "open": [9.0, 10.0, 12.0, 11.0, 10.0],
+    ...     "high": [12.0] * 5, "low": [8.0] * 5, "close": [9.5, 11.0, 12.0, 9.0, 9.5]})
+    >>> result = backtest(bars, Above(), cash=1_000.0)
+    >>> result.orders.select("ts", "side", "qty", "price", "reason").rows()
+    [(3, 'buy', 83.33333333333333, 12.0, 'open'), (5, 'sell', 83.33333333333333, 10.0, 'close')]
+    >>> round(result.metrics["final_equity"], 6), result.trades.get_column("bars_held").to_list()
+    (833.333333, [2])
+    """
+    if execution not in ("next_open", "next_close"):
+        msg = f"execution must be 'next_open' or 'next_close', got {execution!r}"
+        raise ValueError(msg)
+    if finalize not in (None, "open", "close"):
+        msg = f"finalize must be None, 'open' or 'close', got {finalize!r}"
+        raise ValueError(msg)
+    costs = NO_COSTS if costs is None else costs
+    sizing = FixedFraction(1.0) if sizing is None else sizing
+    shorts = bool(getattr(policy, "allow_short", True)) if allow_short is None else allow_short
+    frame = prepare(bars, policy, costs, sizing, execution=execution, allow_short=shorts)
+    orders = simulate(frame, costs, sizing, cash=cash, finalize=finalize)
+    book = _equity.positions(frame, orders, costs.borrow_rate())
+    equity = _equity.equity_curve(book, cash)
+    closed, still_open = _equity.trades(
+        frame, orders, entry_at_open=execution == "next_open", finalize=finalize
+    )
+    params = {
+        "policy": policy.name, "policy_params": dict(policy.params()),
+        "costs": costs.name, "costs_params": dict(costs.params()),
+        "sizing": sizing.name, "sizing_params": dict(sizing.params()),
+        "execution": execution, "finalize": finalize, "allow_short": shorts, "cash": cash,
+        "periods_per_year": periods_per_year,
+    }  # fmt: skip
+    metrics = _metrics(equity, closed, orders, periods_per_year)
+    return BacktestResult(orders, closed, still_open, equity, book, metrics, params)
+
+
+def _metrics(
+    equity: pl.DataFrame, trades: pl.DataFrame, orders: pl.DataFrame, periods_per_year: float
+) -> dict[str, Any]:
+    values: dict[str, Any] = summary(equity, "returns", periods_per_year=periods_per_year).row(
+        0, named=True
+    )
+    values |= trade_summary(trades).row(0, named=True)
+    curve = equity.get_column("equity")
+    values |= {
+        "final_equity": curve[-1] if curve.len() else None,
+        "equity_peak": curve.max(),
+        "exposure_time": equity.get_column("in_market").mean(),
+        "total_fees": orders.get_column("fee").sum(),
+        "total_borrow": equity.get_column("borrow").sum(),
+        "orders": orders.height,
+    }
+    return values
