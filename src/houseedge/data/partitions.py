@@ -119,6 +119,13 @@ def discard(staged: Sequence[StagedFile]) -> None:
         item.temp.unlink(missing_ok=True)
 
 
+def sweep(dataset_dir: Path) -> None:
+    """Remove staged files left by a writer that died; call only while holding the lock."""
+    if dataset_dir.is_dir():
+        for orphan in dataset_dir.rglob(".*.tmp"):
+            orphan.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def locked(root: Path) -> Iterator[None]:
     """Hold the store's writer lock: one writer at a time, readers never wait."""

@@ -12,7 +12,8 @@ Analyst helpers defined in the catalog:
     symbol and timeframe.
 ``ohlcv(tf, every)``
     Table macro: bars of timeframe ``tf`` resampled to buckets of the interval ``every``
-    (``'1 hour'``, ``'1 day'``), left-closed and labelled by bucket start in UTC, with
+    (``'1 hour'``, ``'1 day'``), aligned to the Unix epoch like Polars ``group_by_dynamic``
+    with a fixed duration, left-closed and labelled by bucket start in UTC, with
     open = first open, high = max, low = min, close = last close, volume = sum.
 ``dataset_summary``
     View (when bars exist): rows, first and last bar per symbol and timeframe.
@@ -63,11 +64,11 @@ BAR_HELPERS = (
            ln(close / lag(close) OVER w) AS log_ret
     FROM bars WINDOW w AS (PARTITION BY symbol, timeframe ORDER BY ts)""",
     """CREATE OR REPLACE MACRO ohlcv(tf, every) AS TABLE
-    SELECT symbol, time_bucket(CAST(every AS INTERVAL), CAST(ts AS TIMESTAMPTZ), 'UTC') AS ts,
+    SELECT symbol, time_bucket(CAST(every AS INTERVAL), CAST(ts AS TIMESTAMPTZ), TIMESTAMPTZ '1970-01-01 00:00:00+00') AS ts,
            arg_min(open, ts) AS open, max(high) AS high, min(low) AS low,
            arg_max(close, ts) AS close, sum(volume) AS volume, count(*) AS bars
     FROM bars WHERE timeframe = tf
-    GROUP BY symbol, time_bucket(CAST(every AS INTERVAL), CAST(ts AS TIMESTAMPTZ), 'UTC')
+    GROUP BY symbol, time_bucket(CAST(every AS INTERVAL), CAST(ts AS TIMESTAMPTZ), TIMESTAMPTZ '1970-01-01 00:00:00+00')
     ORDER BY symbol, ts""",
     """CREATE OR REPLACE VIEW dataset_summary AS
     SELECT symbol, timeframe, count(*) AS rows, min(ts) AS first_ts, max(ts) AS last_ts

@@ -40,6 +40,7 @@ import structlog
 
 from houseedge.config import store_root
 from houseedge.data import partitions, sql
+from houseedge.data.resample import resample_bars
 from houseedge.data.schemas import DatasetSpec, check_unique, spec_of, validate
 from houseedge.data.timeparse import TimeLike, ns_literal, year_of
 from houseedge.errors import InvalidData
@@ -129,6 +130,8 @@ class Store:
         ]
         reports: list[WriteReport] = []
         with partitions.locked(self.root):
+            for item in prepared:
+                partitions.sweep(self.root / item.spec.name)
             staged: list[partitions.StagedFile] = []
             try:
                 for item in prepared:
@@ -181,8 +184,13 @@ class Store:
 
         workers = min(len(parts), os.cpu_count() or 1) or 1
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(merge, parts))
+            futures = [pool.submit(merge, part) for part in parts]
+        failed = [f.exception() for f in futures if f.exception() is not None]
+        results = [f.result() for f in futures if f.exception() is None]
         staged = [s for _, s in results if isinstance(s, partitions.StagedFile)]
+        if failed:
+            partitions.discard(staged)
+            raise failed[0]  # type: ignore[misc]
         report = WriteReport(
             dataset=spec.name, rows_in=item.frame.height,
             rows_added=sum(n for n, _ in results), partitions_changed=len(staged),
@@ -258,6 +266,24 @@ class Store:
     def read(self, dataset: str | DatasetSpec, **filters: object) -> pl.DataFrame:
         """Return :meth:`scan` collected."""
         return self.scan(dataset, **filters).collect()  # type: ignore[arg-type]
+
+    def resample(
+        self,
+        every: str,
+        *,
+        timeframe: str,
+        symbols: Sequence[str] | None = None,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        tz: str | None = None,
+        offset: str | None = None,
+    ) -> pl.LazyFrame:
+        """Return stored bars of ``timeframe`` resampled to ``every``.
+
+        See :mod:`houseedge.data.resample` for the bucket and label convention.
+        """
+        bars = self.scan("bars", symbols=symbols, start=start, end=end, timeframe=timeframe)
+        return resample_bars(bars, every, tz=tz, offset=offset)
 
     # -- SQL ----------------------------------------------------------------------------------
 

@@ -1,0 +1,5 @@
+"""``python -m houseedge`` runs the CLI."""
+
+from houseedge.cli import main
+
+main()

@@ -1,0 +1,169 @@
+"""The ``houseedge`` command line.
+
+Every command takes ``--store`` (default ``$HOUSEEDGE_STORE`` or ``./data/store``). Errors about
+input end the command with a one-line message naming the input, place and expectation, and exit
+status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from houseedge import logs
+from houseedge.errors import HouseEdgeError
+
+app = typer.Typer(
+    name="houseedge", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Trading research and execution on one Parquet store: ingest, SQL, backtests, live.",
+)
+out = Console()
+err = Console(stderr=True)
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option("--store", envvar="HOUSEEDGE_STORE", help="store root (default ./data/store)"),
+]
+
+
+def _store(root: Path | None):  # noqa: ANN202 - a Store; imported late to keep start-up fast
+    from houseedge.data.store import Store
+
+    return Store(root)
+
+
+def print_frame(frame: pl.DataFrame, *, title: str | None = None, limit: int = 50) -> None:
+    """Print a frame as a rich table (first ``limit`` rows)."""
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for name, dtype in frame.schema.items():
+        table.add_column(name, justify="right" if dtype.is_numeric() else "left")
+    for row in frame.head(limit).iter_rows():
+        table.add_row(*(_cell(v) for v in row))
+    out.print(table)
+    if frame.height > limit:
+        out.print(f"[dim]… {frame.height - limit} more rows ({frame.height} in all)[/dim]")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "∅"
+    if isinstance(value, float):
+        return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.2f}"
+    return str(value)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="DuckDB SQL over the store's views")],
+    store: StoreOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here")] = None,
+    limit: Annotated[int, typer.Option(help="rows shown in table format")] = 50,
+) -> None:
+    """Run a SQL query over the store and print or write the result."""
+    result = _store(store).sql(query)
+    if fmt == "table" and output is None:
+        print_frame(result, limit=limit)
+        return
+    writers = {"csv": result.write_csv, "json": result.write_ndjson,
+               "parquet": result.write_parquet}
+    if fmt not in writers:
+        raise typer.BadParameter(f"--format {fmt!r}: expected table, csv, json or parquet")
+    if output is None:
+        if fmt == "parquet":
+            raise typer.BadParameter("--format parquet needs --output FILE")
+        sys.stdout.write(writers[fmt]())  # type: ignore[call-arg]
+        return
+    writers[fmt](output)  # type: ignore[call-arg]
+    err.print(f"wrote {result.height} rows to {output}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files to import")],
+    store: StoreOption = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="see `houseedge formats`")] = None,
+    symbol: Annotated[str | None, typer.Option(help="symbol, when the file does not say")] = None,
+    tz: Annotated[str | None, typer.Option(help="time zone of naive timestamps")] = None,
+    timeframe: Annotated[str | None, typer.Option(help="bar timeframe (else inferred)")] = None,
+) -> None:
+    """Import market-data files into the store (validated, idempotent, atomic)."""
+    from houseedge.data.ingest import ingest_file
+
+    target = _store(store)
+    for path in paths:
+        reports = ingest_file(target, path, format=fmt, symbol=symbol, tz=tz, timeframe=timeframe)
+        for report in reports:
+            out.print(f"{path}: {report.dataset} +{report.rows_added} rows "
+                      f"({report.rows_in} read, {report.partitions_changed} partitions changed)")
+
+
+@app.command()
+def formats() -> None:
+    """List the file formats `ingest` reads."""
+    from houseedge.data.ingest import FORMATS
+
+    table = Table("format", "reads", header_style="bold")
+    for name, reader in sorted(FORMATS.items()):
+        table.add_row(name, getattr(reader, "description", "") or (reader.__doc__ or "").strip())
+    out.print(table)
+
+
+@app.command()
+def datasets(store: StoreOption = None) -> None:
+    """List the store's datasets with their row counts."""
+    target = _store(store)
+    names = target.datasets()
+    if not names:
+        out.print(f"{target.root} holds no datasets yet")
+        return
+    counts = pl.DataFrame({
+        "dataset": names,
+        "rows": [target.scan(n).select(pl.len()).collect().item() if n in _specs() else None
+                 for n in names],
+    })
+    print_frame(counts, title=str(target.root))
+
+
+def _specs() -> set[str]:
+    from houseedge.data.schemas import DATASETS
+
+    return set(DATASETS)
+
+
+@app.command()
+def catalog(store: StoreOption = None) -> None:
+    """Rewrite the DuckDB catalog's views and print how to open it."""
+    target = _store(store)
+    if target.refresh_catalog():
+        out.print(f"duckdb {target.root / 'catalog.duckdb'}")
+    else:
+        err.print("the catalog is open in another process; close it and try again")
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    store: StoreOption = None,
+    real: Annotated[bool, typer.Option(help="also import ../shared/data/real if present")] = True,
+) -> None:
+    """Build a demo store and run a tour of analytics on it."""
+    from houseedge.demo import run_demo
+
+    run_demo(_store(store), include_real=real, console=out)
+
+
+def main() -> None:
+    """Run the CLI, turning houseedge errors into one-line messages and exit status 2."""
+    logs.configure(level="WARNING", json=False)
+    try:
+        app()
+    except HouseEdgeError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
