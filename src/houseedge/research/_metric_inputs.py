@@ -5,7 +5,11 @@ Kept private: the public conventions are documented once, in ``houseedge.researc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
+
+from houseedge.errors import SchemaMismatch
 
 ColumnLike = str | pl.Expr
 Rate = float | str | pl.Expr
@@ -51,3 +55,13 @@ def compound_annual(returns: pl.Expr, periods_per_year: float) -> pl.Expr:
     """
     years = returns.len().cast(pl.Float64) / periods_per_year
     return growth_factor(returns) ** (1.0 / years) - 1.0
+
+
+def require_columns(frame: pl.DataFrame | pl.LazyFrame, columns: Sequence[str], what: str) -> None:
+    """Raise SchemaMismatch naming the first of ``columns`` that ``frame`` lacks."""
+    names = frame.collect_schema().names()
+    for column in columns:
+        if column not in names:
+            raise SchemaMismatch(
+                f"{what} lacks a column", field=column, expected=", ".join(columns)
+            )

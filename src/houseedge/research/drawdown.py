@@ -12,9 +12,9 @@ import numpy as np
 import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
 
-from houseedge.errors import SchemaMismatch
 from houseedge.research._metric_inputs import (
     ColumnLike,
+    require_columns,
     returns_column,
     wealth_path,
     when_observed,
@@ -176,12 +176,11 @@ def _returns_and_labels(
     if isinstance(data, pl.Series):
         return data, pl.int_range(len(data), eager=True, dtype=pl.Int64)
     wanted = [returns] if time is None else [returns, time]
-    missing = [c for c in wanted if c not in data.collect_schema().names()]
-    if missing:
-        raise SchemaMismatch(
-            "drawdown_table input lacks a column", field=missing[0], expected=", ".join(wanted)
-        )
+    require_columns(data, wanted, "drawdown_table input")
     frame = data.lazy().select(wanted).collect()
+    if time is not None:
+        # pyfolio walks the series in time order
+        frame = frame.sort(time)
     if time is None:
         return frame[returns], pl.int_range(frame.height, eager=True, dtype=pl.Int64)
     return frame[returns], frame[time]

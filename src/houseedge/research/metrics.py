@@ -62,8 +62,7 @@ from typing import Literal, TypeVar
 
 import polars as pl
 
-from houseedge.errors import SchemaMismatch
-from houseedge.research._metric_inputs import ColumnLike, Rate
+from houseedge.research._metric_inputs import ColumnLike, Rate, require_columns
 from houseedge.research.benchmark_metrics import (
     alpha,
     alpha_beta,
@@ -189,7 +188,7 @@ def aggregate_returns(
     if convert_to not in _TRUNCATE_EVERY:
         raise ValueError(f"convert_to must be one of {sorted(_TRUNCATE_EVERY)}, got {convert_to!r}")
     keys = [by] if isinstance(by, str) else list(by or [])
-    _require_columns(frame, [*keys, time, returns])
+    require_columns(frame, [*keys, time, returns], "returns frame")
     period = pl.col(time).dt.truncate(_TRUNCATE_EVERY[convert_to]).alias(time)
     return (
         frame.sort([*keys, time])
@@ -256,10 +255,3 @@ def summary(
     if keys:
         return frame.lazy().group_by(keys, maintain_order=True).agg(metrics).collect()
     return frame.lazy().select(metrics).collect()
-
-
-def _require_columns(frame: pl.DataFrame | pl.LazyFrame, columns: Sequence[str]) -> None:
-    names = frame.collect_schema().names()
-    for column in columns:
-        if column not in names:
-            raise SchemaMismatch("frame lacks a column", field=column, expected=", ".join(columns))

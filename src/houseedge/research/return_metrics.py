@@ -237,7 +237,7 @@ def omega_ratio(
         threshold = (1.0 + required_return) ** (1.0 / periods_per_year) - 1.0
     excess = returns_column(returns) - rate_column(risk_free) - threshold
     gains = excess.clip(lower_bound=0.0).sum()
-    losses = -excess.clip(upper_bound=0.0).sum()
+    losses = excess.clip(upper_bound=0.0).sum().abs()  # abs, not negation: -0.0 would give -inf
     return when_observed(excess, gains / losses).alias("omega_ratio")
 
 

@@ -29,8 +29,12 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from houseedge.errors import SchemaMismatch
-from houseedge.research._metric_inputs import ColumnLike, returns_column, when_observed
+from houseedge.research._metric_inputs import (
+    ColumnLike,
+    require_columns,
+    returns_column,
+    when_observed,
+)
 
 __all__ = [
     "average_r",
@@ -69,7 +73,7 @@ def profit_factor(pnl: ColumnLike = "pnl") -> pl.Expr:
     """
     p = returns_column(pnl)
     gains = p.clip(lower_bound=0.0).sum()
-    losses = -p.clip(upper_bound=0.0).sum()
+    losses = p.clip(upper_bound=0.0).sum().abs()  # abs, not negation: -0.0 would give -inf
     return when_observed(p, gains / losses).alias("profit_factor")
 
 
@@ -144,7 +148,7 @@ def r_distribution(
     """
     if not bin_width > 0.0:
         raise ValueError(f"bin_width must be positive, got {bin_width}")
-    _require(trades, [column])
+    require_columns(trades, [column], "trade frame")
     r = trades.lazy().select(returns_column(column).drop_nulls().alias("r")).collect()["r"]
     counts = (
         r.to_frame()
@@ -187,7 +191,7 @@ def trade_summary(
     (3, 0.6666666666666666, 7.0, 0.5)
     """
     keys = [by] if isinstance(by, str) else list(by or [])
-    _require(trades, [*keys, *SUMMARY_COLUMNS])
+    require_columns(trades, [*keys, *SUMMARY_COLUMNS], "trade frame")
     pnl = returns_column("pnl")
     metrics = [
         pl.len().alias("trades"),
@@ -205,12 +209,3 @@ def trade_summary(
     if keys:
         return frame.group_by(keys, maintain_order=True).agg(metrics).collect()
     return frame.select(metrics).collect()
-
-
-def _require(frame: pl.DataFrame | pl.LazyFrame, columns: Sequence[str]) -> None:
-    names = frame.collect_schema().names()
-    for column in columns:
-        if column not in names:
-            raise SchemaMismatch(
-                "trade frame lacks a column", field=column, expected=", ".join(columns)
-            )
