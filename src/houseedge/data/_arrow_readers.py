@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from houseedge.data import _parse
+from houseedge.data import _times
 from houseedge.data._csv_readers import quotes_sequence
 from houseedge.data._parse import Options, Parsed, checked, require_columns, symbol_of
 from houseedge.errors import FormatError, InvalidData
@@ -49,7 +49,7 @@ def _aggressor(buyer_maker: pl.Series, path: Path) -> pl.Series:
 def read_binance_trades(path: Path, opts: Options) -> list[Parsed]:
     """Read Binance trades; ``buyer_maker`` True means the seller was the aggressor (side sell)."""
     raw = _read(path, "binance_trades", pl.read_parquet, BINANCE_TRADES)
-    ts = _parse.to_utc(raw["timestamp"], path, tz=opts.tz, field="timestamp")
+    ts = _times.to_utc(raw["timestamp"], path, tz=opts.tz, field="timestamp")
     frame = raw.select(
         pl.lit(symbol_of(path, opts.symbol)).alias("symbol"),
         pl.col("price"),
@@ -69,7 +69,7 @@ def read_binance_trades(path: Path, opts: Options) -> list[Parsed]:
 def read_binance_quotes(path: Path, opts: Options) -> list[Parsed]:
     """Read Binance top-of-book quotes; the file's ``symbol`` column names the instrument."""
     raw = _read(path, "binance_quotes", pl.read_parquet, BINANCE_QUOTES)
-    ts = _parse.to_utc(raw["timestamp"], path, tz=opts.tz, field="timestamp")
+    ts = _times.to_utc(raw["timestamp"], path, tz=opts.tz, field="timestamp")
     symbol = pl.lit(opts.symbol) if opts.symbol else pl.col("symbol")
     frame = raw.select(symbol.alias("symbol"), "bid", "ask", "bid_size", "ask_size")
     frame = quotes_sequence(frame.with_columns(ts.alias("ts")))
@@ -86,12 +86,12 @@ def read_freqtrade(path: Path, opts: Options) -> list[Parsed]:
     Without ``symbol``, the pair comes from freqtrade's file naming: ``ETH_BTC-5m`` -> ``ETH/BTC``.
     """
     raw = _read(path, "freqtrade", pl.read_ipc, FREQTRADE)
-    ts = _parse.to_utc(raw["date"], path, tz=opts.tz, field="date")
+    ts = _times.to_utc(raw["date"], path, tz=opts.tz, field="date")
     named = _FREQTRADE_NAME.fullmatch(path.stem)
     pair = named["pair"].replace("_", "/") if named else None
     frame = raw.select(
         pl.lit(symbol_of(path, opts.symbol, pair)).alias("symbol"),
-        pl.lit(_parse.timeframe_of(ts, path, opts.timeframe)).alias("timeframe"),
+        pl.lit(_times.timeframe_of(ts, path, opts.timeframe)).alias("timeframe"),
         *FREQTRADE[1:],
     ).with_columns(ts.alias("ts"))
     bars = checked("bars", frame, path, fields={"ts": "date"})

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import polars as pl
 
-from houseedge.data import _parse
+from houseedge.data import _parse, _times
 from houseedge.data._parse import (
     CSV_ROW_BASE,
     Options,
     Parsed,
     checked,
-    parse_times,
     require_columns,
     symbol_of,
 )
+from houseedge.data._times import parse_times
 from houseedge.errors import FormatError
 
 Reader = Callable[[Path, Options], list[Parsed]]
@@ -40,14 +40,17 @@ def _read_bars_csv(
     columns: Mapping[str, str],
     *,
     required: Sequence[str],
+    also_numbers: Sequence[str] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Return (validated bars, the text frame with parsed times as ``__ts``) of an OHLCV CSV."""
-    raw = _parse.read_csv_strings(path)
-    require_columns(path, fmt, raw.columns, required, header_row=1)
-    ts = parse_times(raw[time_column], path, tz=opts.tz, row_base=CSV_ROW_BASE)
+    """Return (validated bars, the frame read with numbers cast and times as ``__ts``)."""
+    text = _parse.read_csv_strings(path)
+    require_columns(path, fmt, text.columns, required, header_row=1)
+    ts = parse_times(text[time_column], path, tz=opts.tz, row_base=CSV_ROW_BASE)
+    numeric = [f for f in (*columns, *also_numbers) if f in text.columns]
+    raw = _parse.numbers(text, numeric, path)
     frame = raw.select(
         pl.lit(symbol_of(path, opts.symbol)).alias("symbol"),
-        pl.lit(_parse.timeframe_of(ts, path, opts.timeframe)).alias("timeframe"),
+        pl.lit(_times.timeframe_of(ts, path, opts.timeframe)).alias("timeframe"),
         *(pl.col(f).alias(d) for f, d in columns.items() if f in raw.columns),
     ).with_columns(ts.alias("ts"))
     fields = {d: f for f, d in columns.items()} | {"ts": time_column}
@@ -88,7 +91,15 @@ def read_zipline_csvdir(path: Path, opts: Options) -> list[Parsed]:
     must never be applied to the bars again; ``dividend`` is cash per (split-adjusted) share on
     the ex-date. Rows with neither (dividend 0 and split 1) are not events.
     """
-    bars, raw = _read_bars_csv(path, opts, "zipline_csvdir", "date", _LOWER_OHLCV, required=ZIPLINE)
+    bars, raw = _read_bars_csv(
+        path,
+        opts,
+        "zipline_csvdir",
+        "date",
+        _LOWER_OHLCV,
+        required=ZIPLINE,
+        also_numbers=("dividend", "split"),
+    )
     every_row = raw.select(
         pl.lit(symbol_of(path, opts.symbol)).alias("symbol"),
         pl.col("__ts").alias("ts"),
@@ -140,7 +151,8 @@ def read_ffn_wide(path: Path, opts: Options) -> list[Parsed]:
         )
     symbols = _ffn_symbols(path, raw.columns[1:], opts.symbol)
     ts = parse_times(raw["Date"], path, tz=None, date_format="%m/%d/%Y", row_base=CSV_ROW_BASE)
-    timeframe = _parse.timeframe_of(ts, path, opts.timeframe)
+    raw = _parse.numbers(raw, symbols, path)
+    timeframe = _times.timeframe_of(ts, path, opts.timeframe)
     base = raw.with_columns(
         ts.alias("__ts"), pl.int_range(pl.len()).add(CSV_ROW_BASE).alias("__line")
     )
@@ -189,13 +201,17 @@ def read_truefx(path: Path, opts: Options) -> list[Parsed]:
     raw = _parse.read_csv_strings(path)
     require_columns(path, "truefx", raw.columns, TRUEFX, header_row=1)
     ts = parse_times(raw["timestamp"], path, tz=opts.tz, row_base=CSV_ROW_BASE)
-    frame = raw.select(
-        pl.lit(symbol_of(path, opts.symbol)).alias("symbol"),
-        "bid",
-        "ask",
-        pl.lit(None, dtype=pl.Float64).alias("bid_size"),
-        pl.lit(None, dtype=pl.Float64).alias("ask_size"),
-    ).with_columns(ts.alias("ts"))
+    frame = (
+        _parse.numbers(raw, ["bid", "ask"], path)
+        .select(
+            pl.lit(symbol_of(path, opts.symbol)).alias("symbol"),
+            "bid",
+            "ask",
+            pl.lit(None, dtype=pl.Float64).alias("bid_size"),
+            pl.lit(None, dtype=pl.Float64).alias("ask_size"),
+        )
+        .with_columns(ts.alias("ts"))
+    )
     quotes = checked(
         "quotes", quotes_sequence(frame), path, fields={"ts": "timestamp"}, row_base=CSV_ROW_BASE
     )

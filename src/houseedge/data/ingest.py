@@ -25,15 +25,17 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from houseedge.data._parse import csv_header, shown
 from houseedge.data.formats import FORMATS, Container, Options, Parsed
 from houseedge.errors import DatasetNotFound, FormatError
+
+if TYPE_CHECKING:
+    from houseedge.data.store import Store, WriteReport
 
 __all__ = ["FORMATS", "Parsed", "detect_format", "ingest_file", "read_file"]
 
@@ -45,10 +47,6 @@ _EXTENSIONS: dict[str, Container] = {
     ".arrow": "ipc",
     ".ipc": "ipc",
 }
-
-
-class _Writer(Protocol):
-    def write_many(self, items: Sequence[tuple[str, pl.DataFrame]]) -> list[Any]: ...
 
 
 def container_of(path: Path) -> Container:
@@ -173,17 +171,17 @@ def read_file(
 
 
 def ingest_file(
-    store: _Writer,
+    store: Store,
     path: str | Path,
     *,
     format: str | None = None,
     symbol: str | None = None,
     tz: str | None = None,
     timeframe: str | None = None,
-) -> list[Any]:
+) -> list[WriteReport]:
     """Read a file and write every dataset it feeds to ``store`` at once (all or none).
 
-    Returns what ``store.write_many`` returns.
+    Takes the same options as :func:`read_file` and returns one report per dataset written.
     """
     parsed = read_file(path, format=format, symbol=symbol, tz=tz, timeframe=timeframe)
-    return store.write_many([(p.dataset, p.frame) for p in parsed])
+    return store.write_many([(p.dataset, p.frame) for p in parsed], source=str(path))
