@@ -51,7 +51,9 @@ def parse_times(
 
     Date-only values become that date at 00:00 UTC whatever ``tz`` says (daily bars are labelled
     by session date). Values with an offset are converted to UTC. Naive date-times are read in
-    ``tz`` and raise FormatError when it is ``None``.
+    ``tz`` and raise FormatError when it is ``None``. The layout is taken from the first value
+    (ISO dates and date-times); ``date_format`` fixes a date-only layout instead (ffn's
+    ``%m/%d/%Y``).
 
     Examples
     --------
