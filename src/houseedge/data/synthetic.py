@@ -1,0 +1,517 @@
+"""Deterministic synthetic markets: bars and trades that behave like a real market.
+
+The bar model, per symbol and bar ``t`` (log prices, ``sigma_t`` the bar's volatility):
+
+- a market-wide **regime chain** (trend up, trend down, range-bound, high volatility by default)
+  with random durations; each regime sets a drift, a volatility multiplier and a jump rate, and a
+  range-bound regime pulls the price back to where the regime began (an AR(1) swing);
+- **volatility clustering** from a persistent log-volatility (market plus idiosyncratic parts);
+- **jumps** (Laplace sized, market-wide and idiosyncratic);
+- **cross-symbol correlation** through a common market shock with a per-symbol beta;
+- **OHLC** from an exact Brownian-bridge draw of the bar's maximum and minimum, so the range
+  scales with volatility and ``low <= open, close <= high`` always holds; the open gaps slightly
+  from the previous close, and by an overnight gap at each equity session open;
+- **volume** rising with the absolute return and following an intraday U shape.
+
+Every component draws from its own random stream, derived from ``seed`` plus a name (the symbol,
+the bar grid, the component). Hence the same arguments give the same frame bit for bit, a
+symbol's path does not depend on which other symbols are requested, and ``periods=n`` is a prefix
+of ``periods=m`` for ``m > n``. The start time only places the bars: the same seed shifted to
+another start gives the same prices.
+
+Examples
+--------
+>>> bars = synthetic_bars(["BTC", "ETH"], periods=4, seed=1)
+>>> bars.columns
+['symbol', 'timeframe', 'ts', 'open', 'high', 'low', 'close', 'volume', 'vwap', 'trades']
+>>> bars.equals(synthetic_bars(["ETH", "BTC"], periods=4, seed=1))
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from houseedge.data.schemas import TS
+
+__all__ = ["DEFAULT_REGIMES", "Regime", "Session", "synthetic_bars", "synthetic_trades"]
+
+Session = Literal["24/7", "equity"]
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+_NS_MINUTE = 60 * 10**9
+_DAY_MINUTES = 1440
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EQUITY_TZ = "America/New_York"
+_EQUITY_OPEN = timedelta(hours=9, minutes=30)
+_EQUITY_MINUTES = 390  # 09:30-16:00
+_YEAR_MINUTES: dict[Session, float] = {"24/7": 365.25 * _DAY_MINUTES, "equity": 252.0 * 390}
+_UNITS = {"m": 1, "h": 60, "d": _DAY_MINUTES}
+
+_VOL_PHI = 0.995  # log-volatility persistence per bar: clusters last a few hundred bars
+_VOL_STRIDE = 16
+_MARKET_VOL_SD = 0.35
+_IDIO_VOL_SD = 0.2
+_SWING_PHI = 0.97  # range-bound swings halve in about 23 bars
+_JUMP_SCALE = 4.0  # Laplace scale of a jump, in bar volatilities
+_BAR_GAP = 0.05  # open minus previous close, in bar volatilities
+_OVERNIGHT_SHARE = 0.25  # share of a session's variance that arrives overnight
+_TRADES_PER_MINUTE = 25.0
+
+
+@dataclass(frozen=True)
+class Regime:
+    """One state of the market regime chain.
+
+    Parameters
+    ----------
+    name
+        Label in the ``regime`` column.
+    drift
+        Mean log return per bar, in units of the symbol's base per-bar volatility.
+    vol
+        Volatility multiplier.
+    mean_bars
+        Mean duration in bars (durations are exponential, rounded up).
+    jump_rate
+        Probability of a jump per bar.
+    reverting
+        Whether the price swings around the level where the regime began instead of walking.
+    """
+
+    name: str
+    drift: float = 0.0
+    vol: float = 1.0
+    mean_bars: float = 400.0
+    jump_rate: float = 0.0005
+    reverting: bool = False
+
+
+DEFAULT_REGIMES: tuple[Regime, ...] = (
+    Regime("trend_up", drift=0.04),
+    Regime("trend_down", drift=-0.04, vol=1.1),
+    Regime("range", vol=0.7, mean_bars=600.0, jump_rate=0.0003, reverting=True),
+    Regime("high_vol", vol=2.5, mean_bars=150.0, jump_rate=0.003),
+)
+"""Trend up, trend down, range-bound and high-volatility regimes; the chain moves to one of the
+other regimes, chosen uniformly, when a regime ends."""
+
+
+@dataclass(frozen=True)
+class _Calendar:
+    ts: I64
+    intraday: F64  # volume multiplier from the time of day
+    gap_scale: F64  # standard deviation of the open's gap, in bar volatilities
+    bar_minutes: float  # trading minutes a bar spans, for scaling annual volatility
+    session: Session
+    key: str  # names the bar grid in stream keys
+
+
+@dataclass(frozen=True)
+class _Market:
+    """What every symbol shares, bar by bar."""
+
+    regime: NDArray[np.intp]
+    ts: pl.Series
+    shock: F64  # market shock (normal plus jumps), in bar volatilities
+    vol: F64  # market volatility multiplier: regime times clustering
+    drift: F64  # regime drift, in base bar volatilities
+    walking: F64  # 1.0 where the price walks, 0.0 where it swings around an anchor
+    jump_rate: F64
+
+
+@dataclass(frozen=True)
+class _Profile:
+    price: float  # starting price
+    vol: float  # base annualised volatility
+    beta: float  # loading on the market shock
+    volume: float  # mean volume per minute
+
+
+def synthetic_bars(
+    symbols: Sequence[str] | int = 3,
+    *,
+    start: str | datetime = "2020-01-01",
+    periods: int = 1_000,
+    timeframe: str = "1m",
+    seed: int = 0,
+    regimes: Sequence[Regime] = DEFAULT_REGIMES,
+    session: Session = "24/7",
+    with_regime: bool = False,
+) -> pl.DataFrame:
+    """Generate a deterministic synthetic market as rows of the ``bars`` dataset.
+
+    Parameters
+    ----------
+    symbols
+        Symbol names, or a count ``n`` for ``SYM00``, ``SYM01``, ... A single string is one symbol.
+    start
+        The earliest bar time (ISO string or datetime; naive means UTC). A 24/7 grid starts
+        exactly there; an equity grid starts at the first session bar at or after it.
+    periods
+        Bars per symbol.
+    timeframe
+        Bar length ``"<n>m"``, ``"<n>h"`` or ``"<n>d"``: ``"1m"``, ``"5m"``, ``"1h"``, ``"1d"``...
+    seed
+        Non-negative seed; see the module docstring for what it fixes.
+    regimes
+        States of the market regime chain; one regime turns switching off.
+    session
+        ``"24/7"`` (every bar, crypto style) or ``"equity"``: weekdays 09:30-16:00
+        America/New_York, no holidays. Bars are stamped with their open time, daily bars with
+        midnight UTC of their date; an equity session's last bar may be short (15:30 for ``1h``).
+    with_regime
+        Add a ``regime`` column naming each bar's regime.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``symbol, timeframe, ts, open, high, low, close, volume, vwap, trades`` (and ``regime``),
+        sorted by symbol then time.
+
+    Examples
+    --------
+    >>> bars = synthetic_bars(2, periods=3, timeframe="1h", with_regime=True)
+    >>> bars.select("symbol", "ts").rows()[:2]  # doctest: +NORMALIZE_WHITESPACE
+    [('SYM00', datetime.datetime(2020, 1, 1, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))),
+     ('SYM00', datetime.datetime(2020, 1, 1, 1, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')))]
+    >>> bars.height, bars["regime"].is_in([r.name for r in DEFAULT_REGIMES]).all()
+    (6, True)
+    """
+    names = _symbol_names(symbols)
+    if periods < 0:
+        msg = f"periods must be >= 0, not {periods}"
+        raise ValueError(msg)
+    table = _table(regimes)
+    calendar = _calendar(_start_ns(start), periods, _minutes(timeframe, session), session)
+    market = _market(seed, calendar, table)
+    frames = [_symbol_bars(name, seed, calendar, market) for name in names]
+    bars = pl.concat(frames).with_columns(timeframe=pl.lit(timeframe, pl.String()))
+    columns = ["symbol", "timeframe", "ts", "open", "high", "low", "close", "volume", "vwap"]
+    bars = bars.select(*columns, "trades")
+    if with_regime:
+        names_of = pl.Series("regime", [r.name for r in regimes], dtype=pl.String())
+        regime = names_of.gather(market.regime)
+        bars = bars.with_columns(pl.concat([regime] * len(names)))
+    return bars
+
+
+def synthetic_trades(
+    symbol: str = "SYM00",
+    *,
+    start: str | datetime = "2020-01-01",
+    periods: int = 1_000,
+    seed: int = 0,
+    mean_interval: float = 0.5,
+) -> pl.DataFrame:
+    """Generate deterministic synthetic trades as rows of the ``trades`` dataset.
+
+    Trades arrive in clustered bursts around a mean interval; prices sit on the bid or the ask
+    of a one-tick spread around a random-walk mid (tick: 1e-4 of the price's order of
+    magnitude), with persistent order flow deciding the side; sizes are log-normal. The symbol's
+    starting price and volatility match :func:`synthetic_bars`.
+
+    Parameters
+    ----------
+    symbol
+        Symbol name.
+    start
+        Time of the first trade (ISO string or datetime; naive means UTC).
+    periods
+        Number of trades.
+    seed
+        Non-negative seed.
+    mean_interval
+        Mean seconds between trades.
+
+    Examples
+    --------
+    >>> trades = synthetic_trades("BTC", periods=4, seed=7)
+    >>> trades.columns
+    ['symbol', 'ts', 'price', 'size', 'side', 'trade_id']
+    >>> trades["ts"].is_sorted(), trades["trade_id"].to_list()
+    (True, ['1', '2', '3', '4'])
+    """
+    if periods < 0 or mean_interval <= 0:
+        msg = f"need periods >= 0 and mean_interval > 0, not {periods} and {mean_interval}"
+        raise ValueError(msg)
+    profile = _profile(symbol, seed, "24/7")
+    key = ("trades", symbol)
+    burst = _log_vol(_stream(seed, *key, "burst"), periods, 0.5)
+    waits = _stream(seed, *key, "wait").standard_exponential(periods) * np.exp(burst + 0.125)
+    waits *= mean_interval
+    offsets = np.cumsum(np.rint(waits * 1e6).astype(np.int64)) * 1000  # microsecond stamps
+    sigma = profile.vol / math.sqrt(_YEAR_MINUTES["24/7"] * 60)
+    steps = sigma * np.sqrt(waits) * _stream(seed, *key, "mid").standard_normal(periods)
+    mid = profile.price * np.exp(np.cumsum(steps))
+    buy = _ar1(_stream(seed, *key, "flow").standard_normal(periods), 0.6) > 0
+    digits = 4 - math.floor(math.log10(profile.price))
+    tick = 10.0**-digits
+    bid = np.maximum(np.floor(mid / tick), 1.0) * tick
+    sizes = _stream(seed, *key, "size").lognormal(-0.5, 1.0, periods)
+    frame = pl.DataFrame(
+        {
+            "ts": pl.Series(_start_ns(start) + offsets - offsets[:1], dtype=pl.Int64).cast(TS),
+            "price": np.round(np.where(buy, bid + tick, bid), max(digits, 0)),
+            "size": sizes * (profile.volume / _TRADES_PER_MINUTE),
+            "buy": buy,
+        }
+    )
+    return frame.select(
+        symbol=pl.lit(symbol, pl.String()),
+        ts="ts",
+        price="price",
+        size="size",
+        side=pl.when("buy").then(pl.lit("buy")).otherwise(pl.lit("sell")),
+        trade_id=pl.int_range(1, pl.len() + 1).cast(pl.String()),
+    )
+
+
+def _symbol_names(symbols: Sequence[str] | int) -> list[str]:
+    if isinstance(symbols, int):
+        width = max(2, len(str(symbols - 1)))
+        names = [f"SYM{i:0{width}d}" for i in range(symbols)]
+    else:
+        names = [symbols] if isinstance(symbols, str) else list(symbols)
+    if not names or len(set(names)) != len(names):
+        msg = f"need at least one symbol and no repeats, not {symbols!r}"
+        raise ValueError(msg)
+    return sorted(names)
+
+
+def _table(regimes: Sequence[Regime]) -> F64:
+    """Return the regimes' drift, vol, mean_bars, jump_rate and walking (not reverting), by row."""
+    names = [r.name for r in regimes]
+    if not names or len(set(names)) != len(names):
+        msg = f"need at least one regime and unique regime names, not {names!r}"
+        raise ValueError(msg)
+    if any(r.mean_bars <= 0 or r.vol <= 0 or not 0 <= r.jump_rate <= 1 for r in regimes):
+        msg = "regimes need mean_bars > 0, vol > 0 and 0 <= jump_rate <= 1"
+        raise ValueError(msg)
+    fields = [(r.drift, r.vol, r.mean_bars, r.jump_rate, not r.reverting) for r in regimes]
+    return np.array(fields, dtype=np.float64).T
+
+
+def _minutes(timeframe: str, session: Session) -> int:
+    match = re.fullmatch(r"([1-9]\d*)([mhd])", timeframe)
+    if match is None or session not in _YEAR_MINUTES:
+        msg = f"unknown timeframe {timeframe!r} or session {session!r}; try '5m', '1h', '1d'"
+        raise ValueError(msg)
+    minutes = int(match[1]) * _UNITS[match[2]]
+    if session == "equity" and _EQUITY_MINUTES < minutes != _DAY_MINUTES:
+        msg = f"an equity session has no {timeframe!r} bars: use at most 390m, or 1d"
+        raise ValueError(msg)
+    return minutes
+
+
+def _start_ns(start: str | datetime) -> int:
+    moment = datetime.fromisoformat(start) if isinstance(start, str) else start
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
+def _stream(seed: int, *key: str) -> np.random.Generator:
+    """Return the random stream named by ``key`` under ``seed`` (stable across processes)."""
+    if seed < 0:
+        msg = f"seed must be >= 0, not {seed}"
+        raise ValueError(msg)
+    digest = hashlib.blake2b("\x1f".join(key).encode(), digest_size=16).digest()
+    words = np.frombuffer(digest, dtype=np.uint32).tolist()
+    return np.random.default_rng(np.random.SeedSequence([seed, *words]))
+
+
+@dataclass(frozen=True)
+class _Streams:
+    """The random streams under one seed and key prefix, by component name."""
+
+    seed: int
+    key: tuple[str, ...]
+
+    def __call__(self, name: str) -> np.random.Generator:
+        return _stream(self.seed, *self.key, name)
+
+
+def _calendar(start: int, n: int, minutes: int, session: Session) -> _Calendar:
+    if session == "equity":
+        return _equity_calendar(start, n, minutes)
+    step = minutes * _NS_MINUTE
+    ts = start + np.arange(n, dtype=np.int64) * step
+    day = _DAY_MINUTES * _NS_MINUTE
+    intraday = _u_shape((ts % day + step // 2) / day) if minutes < _DAY_MINUTES else np.ones(n)
+    return _Calendar(ts, intraday, np.full(n, _BAR_GAP), minutes, session, f"{minutes}m/24/7")
+
+
+def _equity_calendar(start: int, n: int, minutes: int) -> _Calendar:
+    daily = minutes == _DAY_MINUTES
+    per_day = 1 if daily else -(-_EQUITY_MINUTES // minutes)
+    days = _weekdays(start, -(-n // per_day) + 1)
+    opens = days.astype("datetime64[ns]").astype(np.int64) if daily else _session_opens(days)
+    offsets = np.arange(per_day, dtype=np.int64) * minutes
+    ts = (opens[:, None] + offsets * _NS_MINUTE).ravel()
+    keep = np.flatnonzero(ts >= start)[:n]
+    slot = keep % per_day
+    phase = np.minimum((offsets + minutes / 2) / _EQUITY_MINUTES, 1.0)
+    intraday = np.ones(per_day) if daily else _u_shape(phase)
+    gaps = np.where(offsets == 0, math.sqrt(_OVERNIGHT_SHARE * per_day), _BAR_GAP)
+    bar_minutes = min(minutes, _EQUITY_MINUTES)
+    return _Calendar(
+        ts[keep], intraday[slot], gaps[slot], bar_minutes, "equity", f"{minutes}m/equity"
+    )
+
+
+def _u_shape(phase: F64) -> F64:
+    """Return an intraday activity multiplier, high at both ends of the day and mean one."""
+    return (0.6 + 1.6 * (2.0 * phase - 1.0) ** 2) / (0.6 + 1.6 / 3.0)
+
+
+def _weekdays(start: int, count: int) -> NDArray[np.datetime64]:
+    """Return ``count`` weekdays from the New York date of ``start`` on."""
+    moment = pl.Series([start], dtype=pl.Int64).cast(TS).dt.convert_time_zone(_EQUITY_TZ)
+    first = np.datetime64(moment.dt.date().item(), "D")
+    return np.busday_offset(first, np.arange(count), roll="forward")
+
+
+def _session_opens(days: NDArray[np.datetime64]) -> I64:
+    local = pl.Series(days).cast(pl.Datetime("ns")) + _EQUITY_OPEN
+    utc = local.dt.replace_time_zone(_EQUITY_TZ).dt.convert_time_zone("UTC")
+    return utc.dt.cast_time_unit("ns").to_physical().to_numpy()
+
+
+def _ar1(shocks: F64, phi: float) -> F64:
+    """Return ``x[t] = phi * x[t-1] + shocks[t]`` with ``x[0] = shocks[0]``, in one pass."""
+    if not shocks.size:
+        return shocks
+    alpha = 1.0 - phi
+    inputs = shocks.copy()
+    inputs[0] *= alpha  # ewm's first value is its input: scale so x[0] = shocks[0]
+    smoothed = pl.Series(inputs).ewm_mean(alpha=alpha, adjust=False).to_numpy()
+    return smoothed / alpha
+
+
+def _log_vol(rng: np.random.Generator, n: int, sd: float) -> F64:
+    """Return a stationary AR(1) log-volatility ``h`` with standard deviation ``sd``.
+
+    Its mean, ``-sd**2``, makes ``exp(2 h)`` average one. It moves slowly, so it is drawn every
+    ``_VOL_STRIDE`` bars and held in between, which saves most of the draws.
+    """
+    phi = _VOL_PHI**_VOL_STRIDE
+    coarse = rng.standard_normal(-(-n // _VOL_STRIDE)) * (sd * math.sqrt(1.0 - phi**2))
+    coarse[:1] *= 1.0 / math.sqrt(1.0 - phi**2)  # start from the stationary law
+    return np.repeat(_ar1(coarse, phi) - sd**2, _VOL_STRIDE)[:n]
+
+
+def _jumps(uniform: F64, rate: F64) -> F64:
+    """Return jump sizes in bar volatilities: Laplace with probability ``rate``, else zero."""
+    jumps = np.zeros(uniform.size)
+    hit = uniform < rate
+    # Given a hit, uniform / rate is again uniform: reuse it for the size.
+    centred = np.clip(uniform[hit] / rate[hit], 1e-12, 1.0 - 1e-12) - 0.5
+    jumps[hit] = -np.sign(centred) * np.log1p(-2.0 * np.abs(centred)) * _JUMP_SCALE
+    return jumps
+
+
+def _regime_path(mean_bars: F64, n: int, rng: np.random.Generator) -> NDArray[np.intp]:
+    """Return each bar's regime: segments of random length, each in a new regime."""
+    k = mean_bars.size
+    states: list[I64] = []
+    lengths: list[I64] = []
+    total, last = 0, 0
+    while total < n:
+        draws = rng.random((int((n - total) / mean_bars.min()) + 16, 2))
+        steps = 1 + np.floor(draws[:, 0] * (k - 1)).astype(np.int64)
+        if not states:
+            steps[0] = int(draws[0, 0] * k)  # the first regime is uniform over all
+        chunk = (last + np.cumsum(steps)) % k
+        length = np.ceil(-np.log1p(-draws[:, 1]) * mean_bars[chunk]).astype(np.int64)
+        states.append(chunk)
+        lengths.append(np.maximum(length, 1))
+        total, last = total + int(lengths[-1].sum()), int(chunk[-1])
+    if not states:
+        return np.zeros(0, dtype=np.intp)
+    return np.repeat(np.concatenate(states), np.concatenate(lengths))[:n].astype(np.intp)
+
+
+def _market(seed: int, calendar: _Calendar, table: F64) -> _Market:
+    n = calendar.ts.size
+    streams = _Streams(seed, ("market", calendar.key))
+    regime = _regime_path(table[2], n, streams("regime"))
+    drift, vol, _, jump_rate, walking = np.take(table, regime, axis=1)
+    shock = streams("z").standard_normal(n) + _jumps(streams("jump").random(n), jump_rate)
+    return _Market(
+        regime=regime,
+        ts=pl.Series("ts", calendar.ts, dtype=pl.Int64).cast(TS),
+        shock=shock,
+        vol=np.exp(_log_vol(streams("vol"), n, _MARKET_VOL_SD)) * vol,
+        drift=drift,
+        walking=walking,
+        jump_rate=jump_rate,
+    )
+
+
+def _profile(symbol: str, seed: int, session: Session) -> _Profile:
+    u = _stream(seed, "profile", symbol).random(4)
+    return _Profile(
+        price=float(10.0 * 100.0 ** u[0]),
+        vol=float((0.15 + 0.35 * u[1]) * (1.6 if session == "24/7" else 1.0)),
+        beta=float(0.4 + 0.45 * u[2]),
+        volume=float(500.0 * 100.0 ** u[3]),
+    )
+
+
+def _symbol_bars(symbol: str, seed: int, calendar: _Calendar, market: _Market) -> pl.DataFrame:
+    profile = _profile(symbol, seed, calendar.session)
+    key = ("bars", symbol, calendar.key)
+    base = profile.vol * math.sqrt(calendar.bar_minutes / _YEAR_MINUTES[calendar.session])
+    sigma, log_open, log_close = _log_prices(profile, base, market, calendar, _Streams(seed, key))
+    bars = _ohlc(log_open, log_close, sigma, _stream(seed, *key, "range"))
+    # Volume follows the absolute move in base volatilities, so it swells in volatile regimes.
+    noise = _stream(seed, *key, "volume").lognormal(-(0.35**2) / 2, 0.35, sigma.size)
+    volume = (0.5 + np.abs(log_close - log_open) * (0.6 / base)) * calendar.intraday * noise
+    volume *= profile.volume * calendar.bar_minutes
+    trades = np.ceil(volume * (_TRADES_PER_MINUTE / profile.volume)).astype(np.int64)
+    return bars.with_columns(
+        symbol=pl.lit(symbol, pl.String()), ts=market.ts, volume=volume, trades=trades
+    )
+
+
+def _log_prices(
+    profile: _Profile, base: float, market: _Market, calendar: _Calendar, streams: _Streams
+) -> tuple[F64, F64, F64]:
+    """Return each bar's volatility and log open and close."""
+    n = market.ts.len()
+    sigma = np.exp(_log_vol(streams("vol"), n, _IDIO_VOL_SD)) * market.vol * base
+    own = streams("z").standard_normal(n) + _jumps(streams("jump").random(n), market.jump_rate)
+    shock = (own * math.sqrt(1.0 - profile.beta**2) + profile.beta * market.shock) * sigma
+    gap = streams("gap").standard_normal(n) * calendar.gap_scale * sigma
+    steps = shock * market.walking
+    swing = _ar1(shock - steps, _SWING_PHI)
+    steps += base * market.drift + gap
+    log_close = np.cumsum(steps) + swing + math.log(profile.price)
+    log_open = np.concatenate(([math.log(profile.price)], log_close[:-1])) + gap
+    return sigma, log_open, log_close
+
+
+def _ohlc(log_open: F64, log_close: F64, sigma: F64, rng: np.random.Generator) -> pl.DataFrame:
+    """Return OHLC and VWAP, drawing high and low from a Brownian bridge open -> close."""
+    draws = rng.standard_exponential((log_open.size, 2)) * (2.0 * sigma**2)[:, None]
+    move = log_close - log_open
+    up = np.sqrt(move**2 + draws[:, 0]) + move  # twice the log of high / open
+    down = np.sqrt(move**2 + draws[:, 1]) - move
+    open_, close = np.exp(log_open), np.exp(log_close)
+    # Clamp: exp of two nearly equal logs may round across each other.
+    high = np.maximum(np.exp(0.5 * up) * open_, np.maximum(open_, close))
+    low = np.minimum(np.exp(-0.5 * down) * open_, np.minimum(open_, close))
+    vwap = np.clip((open_ + high + low + close) / 4.0, low, high)
+    return pl.DataFrame({"open": open_, "high": high, "low": low, "close": close, "vwap": vwap})
