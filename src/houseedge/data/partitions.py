@@ -72,7 +72,8 @@ def split(spec: DatasetSpec, frame: pl.DataFrame) -> Iterator[tuple[tuple[object
     framed = with_partition_columns(spec, frame)
     changed = pl.any_horizontal([pl.col(n) != pl.col(n).shift(1) for n in names]).fill_null(True)
     starts = framed.select(changed.arg_true()).to_series().to_list()
-    if starts and len(framed.select(names).unique()) != len(starts):
+    heads = framed.select(names)[starts]
+    if heads.is_duplicated().any():
         # Not contiguous (the frame was sorted by time before partition): group explicitly.
         for key, part in framed.partition_by(names, as_dict=True, maintain_order=True).items():
             yield key, part.drop(names)

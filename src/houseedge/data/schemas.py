@@ -246,8 +246,12 @@ def _cast(spec: DatasetSpec, frame: pl.DataFrame, where: str, row_base: int) -> 
         )
     exprs: list[pl.Expr] = []
     for name, dtype in spec.schema.items():
-        column = pl.col(name) if name in frame.columns else pl.lit(None)
-        exprs.append(_cast_expr(column, frame.schema.get(name), dtype).alias(name))
+        have = frame.schema.get(name)
+        if have == dtype:
+            exprs.append(pl.col(name))  # already right: no copy
+            continue
+        column = pl.col(name) if have is not None else pl.lit(None)
+        exprs.append(_cast_expr(column, have, dtype).alias(name))
     try:
         return frame.select(exprs)
     except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
@@ -258,14 +262,16 @@ def _cast(spec: DatasetSpec, frame: pl.DataFrame, where: str, row_base: int) -> 
         ) from exc
 
 
-def _cast_expr(column: pl.Expr, have: pl.DataType | None, want: pl.DataType) -> pl.Expr:
+def _cast_expr(
+    column: pl.Expr, have: pl.DataType | None, want: pl.DataType, *, strict: bool = True
+) -> pl.Expr:
     if isinstance(want, pl.Datetime) and have is not None:
         if isinstance(have, pl.Datetime):
             local = column if have.time_zone else column.dt.replace_time_zone("UTC")
             return local.dt.convert_time_zone("UTC").dt.cast_time_unit("ns")
         if have.is_integer():
-            return column.cast(pl.Int64).cast(want)
-    return column.cast(want, strict=True)
+            return column.cast(pl.Int64, strict=strict).cast(want)
+    return column.cast(want, strict=strict)
 
 
 def _first_uncastable(spec: DatasetSpec, frame: pl.DataFrame) -> tuple[str, pl.DataType, int]:
@@ -273,7 +279,7 @@ def _first_uncastable(spec: DatasetSpec, frame: pl.DataFrame) -> tuple[str, pl.D
         if name not in frame.columns:
             continue
         column = frame[name]
-        cast = frame.select(_cast_expr(pl.col(name), column.dtype, dtype).cast(dtype, strict=False))
+        cast = frame.select(_cast_expr(pl.col(name), column.dtype, dtype, strict=False))
         bad = (cast.to_series().is_null() & column.is_not_null()).arg_true()
         if len(bad):
             return name, dtype, int(bad[0])
@@ -324,10 +330,10 @@ def _check_rules(
         if name not in spec.nullable
     ]
     checks += [(f, what, want, bad()) for f, what, want, bad in spec.rules if f in frame.columns]
-    if check_key:
-        checks.append(_key_check(spec))
     if check_order and spec.time_column:
         checks.append(_order_check(spec))
+    if check_key:
+        checks.append(_key_check(spec))
     flags = frame.select([bad.any().alias(str(i)) for i, (*_, bad) in enumerate(checks)]).row(0)
     for flag, (name, what, want, bad) in zip(flags, checks, strict=True):
         if flag:

@@ -153,9 +153,9 @@ class Store:
     ) -> _Prepared:
         checked = validate(spec, frame, source=source, row_base=row_base,
                            check_order=check_order, check_key=False)
-        if not checked.select(_strictly_increasing(spec.sort)).item():
+        if not _in_key_order(spec, checked):
             checked = checked.sort(spec.sort)
-            if not checked.select(_strictly_increasing(spec.sort)).item():
+            if not _in_key_order(spec, checked):
                 check_unique(spec, frame if frame.schema == checked.schema else
                              validate(spec, frame, check_key=False), source=source,
                              row_base=row_base)
@@ -316,8 +316,27 @@ class Store:
             self.refresh_catalog()
 
 
-def _strictly_increasing(columns: Sequence[str]) -> pl.Expr:
-    """Return an expression true when rows are in strictly increasing key order."""
+def _in_key_order(spec: DatasetSpec, frame: pl.DataFrame) -> bool:
+    """Return True when rows are in strictly increasing key order (sorted, no repeats).
+
+    String series columns are compared only where the series changes; within a run only the
+    (numeric) time and tie-break columns are, which keeps the check cheap on large frames.
+    """
+    order = spec.sort
+    at = order.index(spec.time_column) if spec.time_column in order else len(order)
+    groups, tail = order[:at], order[at:]
+    if not groups:
+        return bool(frame.select(_lexicographic_increase(tail).fill_null(True).all()).item())
+    changed = pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in groups]).fill_null(True)
+    flags = frame.select(changed.alias("changed"), _lexicographic_increase(tail).alias("up"))
+    if not flags.select((pl.col("changed") | pl.col("up")).all()).item():
+        return False
+    heads = frame.select(groups).filter(flags["changed"])
+    return bool(heads.select(_lexicographic_increase(groups).fill_null(True).all()).item())
+
+
+def _lexicographic_increase(columns: Sequence[str]) -> pl.Expr:
+    """Return, per row, whether it is strictly after the previous row in these columns."""
     expr: pl.Expr | None = None
     for name in reversed(columns):
         col, prev = pl.col(name), pl.col(name).shift(1)
@@ -325,7 +344,7 @@ def _strictly_increasing(columns: Sequence[str]) -> pl.Expr:
     if expr is None:
         msg = "a dataset key needs at least one column"
         raise ValueError(msg)
-    return expr.fill_null(True).all()
+    return expr
 
 
 def _year_ok(folder: str, name: str, start: TimeLike | None, end: TimeLike | None) -> bool:
