@@ -29,17 +29,31 @@ def _offsets(frame: pl.DataFrame) -> dict[str, int]:
     return dict(firsts.iter_rows())
 
 
+def _last_per_bar(
+    size: int, index: np.ndarray[Any, Any], values: np.ndarray[Any, Any]
+) -> pl.Series:
+    """Return ``values`` placed at ``index`` (the last one wins), null elsewhere."""
+    out = np.full(size, np.nan)
+    # Fancy assignment leaves repeated indices unordered; keep each bar's last fill explicitly.
+    reversed_index = index[::-1]
+    unique, first_from_end = np.unique(reversed_index, return_index=True)
+    out[unique] = values[::-1][first_from_end]
+    return pl.Series(out).fill_nan(None)
+
+
 def positions(frame: pl.DataFrame, orders: pl.DataFrame, borrow_rate: float) -> pl.DataFrame:
-    """Return per-bar ``symbol, ts, position, close, value, flow, fee, borrow, in_market``."""
+    """Return per-bar ``symbol, ts, close, flow, fee, position, value, gross, borrow, in_market``.
+
+    The position is the loop's own running position after each bar's last fill, carried forward
+    (not a re-summed cumulative, which drifts by float dust over many fills).
+    """
     offsets = _offsets(frame)
     index = (
         orders.get_column("symbol").replace_strict(offsets, return_dtype=pl.Int64)
         + orders.get_column("row")
     ).to_numpy()
-    signed = (
-        np.where(orders.get_column("side").to_numpy() == "buy", 1.0, -1.0)
-        * orders.get_column("qty").to_numpy()
-    )
+    signed = np.where(orders.get_column("side").to_numpy() == "buy", 1.0, -1.0)
+    signed *= orders.get_column("qty").to_numpy()
     fee = orders.get_column("fee").to_numpy()
     flow = -signed * orders.get_column("price").to_numpy() - fee
     n = frame.height
@@ -49,24 +63,29 @@ def positions(frame: pl.DataFrame, orders: pl.DataFrame, borrow_rate: float) -> 
         return expr.over("symbol") if multi else expr
 
     held = pl.col("position")
+    after = _last_per_bar(n, index, orders.get_column("position_after").to_numpy())
     return frame.select(
         "symbol", "ts", "close",
-        fill_qty=pl.Series(_scatter(n, index, signed)),
         flow=pl.Series(_scatter(n, index, flow)),
         fee=pl.Series(_scatter(n, index, fee)),
         filled=pl.Series(_scatter(n, index, np.ones(len(index))) > 0),
+        position=after,
     ).with_columns(
-        position=over(pl.col("fill_qty").cum_sum()),
+        position=over(held.forward_fill()).fill_null(0.0),
     ).with_columns(
         value=held * pl.col("close"),
         gross=(held * pl.col("close")).abs(),
         borrow=pl.when(held < 0).then(-held * pl.col("close") * borrow_rate).otherwise(0.0),
         in_market=(held != 0) | (over(held.shift(1, fill_value=0.0)) != 0) | pl.col("filled"),
-    ).drop("fill_qty", "filled")  # fmt: skip
+    ).drop("filled")  # fmt: skip
 
 
-def equity_curve(book: pl.DataFrame, cash: float) -> pl.DataFrame:
-    """Return the portfolio per time: cash, position value, gross exposure, equity, returns."""
+def equity_curve(book: pl.DataFrame, orders: pl.DataFrame, cash: float) -> pl.DataFrame:
+    """Return the portfolio per time: cash, position value, gross exposure, equity, returns.
+
+    Cash is the trading cash recorded after the last fill at or before each time (exact, as
+    the loop computed it) minus the borrow accrued so far.
+    """
     multi = book.get_column("symbol").n_unique() > 1
     if multi:
         # A symbol without a bar at some time keeps its last value: sum value *changes* per time.
@@ -86,11 +105,15 @@ def equity_curve(book: pl.DataFrame, cash: float) -> pl.DataFrame:
         per_time = book.select(
             "ts", "flow", "fee", "borrow", "in_market", position_value="value", gross="gross"
         )
+    trading_cash = orders.group_by("ts", maintain_order=True).agg(pl.last("cash_after"))
+    per_time = per_time.join_asof(
+        trading_cash, on="ts", strategy="backward", check_sortedness=False
+    )
     equity = pl.col("cash") + pl.col("position_value")
     return (
         per_time.select(
             "ts",
-            cash=cash + (pl.col("flow") - pl.col("borrow")).cum_sum(),
+            cash=pl.col("cash_after").fill_null(cash) - pl.col("borrow").cum_sum(),
             position_value="position_value",
             gross_exposure="gross",
             fees="fee",

@@ -140,7 +140,7 @@ def backtest(
     frame = prepare(bars, policy, costs, sizing, execution=execution, allow_short=shorts)
     orders = simulate(frame, costs, sizing, cash=cash, finalize=finalize)
     book = _equity.positions(frame, orders, costs.borrow_rate())
-    equity = _equity.equity_curve(book, cash)
+    equity = _equity.equity_curve(book, orders, cash)
     closed, still_open = _equity.trades(
         frame, orders, entry_at_open=execution == "next_open", finalize=finalize
     )

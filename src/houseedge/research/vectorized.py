@@ -48,12 +48,22 @@ class Fills:
     reason: list[str] = field(default_factory=list[str])
     decision_ts: list[Any] = field(default_factory=list[Any])
     row: list[int] = field(default_factory=list[int])
+    position_after: list[float] = field(default_factory=list[float])
+    cash_after: list[float] = field(default_factory=list[float])
 
     def add(
-        self, at: tuple[Any, str, Any, int], qty: float, price: float, fee: float, reason: str
-    ) -> None:
-        """Record a fill of signed ``qty``; ``at`` is (ts, symbol, decision_ts, row)."""
+        self, at: tuple[Any, str, Any, int], qty: float, price: float, fee: float, reason: str,
+        after: tuple[float, float],
+    ) -> None:  # fmt: skip
+        """Record a fill of signed ``qty``.
+
+        ``at`` is (ts, symbol, decision_ts, row); ``after`` the symbol's position and the
+        trading cash after the fill, kept so the per-bar curves carry the loop's exact values
+        instead of re-summing flows (a long cumulative sum drifts when equity becomes tiny).
+        """
         ts, symbol, decision_ts, row = at
+        self.position_after.append(after[0])
+        self.cash_after.append(after[1])
         self.ts.append(ts)
         self.symbol.append(symbol)
         self.side.append("buy" if qty > 0 else "sell")
@@ -77,6 +87,8 @@ class Fills:
                 "reason": pl.Series(self.reason, dtype=pl.String),
                 "decision_ts": pl.Series(self.decision_ts, dtype=ts_type),
                 "row": pl.Series(self.row, dtype=pl.Int64),
+                "position_after": pl.Series(self.position_after, dtype=pl.Float64),
+                "cash_after": pl.Series(self.cash_after, dtype=pl.Float64),
             }
         ).sort("ts", maintain_order=True)
 
@@ -180,12 +192,14 @@ class _Book:
     cash: float
     pos: list[float]
     borrowed_to: list[float]
+    borrow_paid: float = 0.0
     fills: Fills = field(default_factory=Fills)
 
     def accrue_borrow(self, s: int, cum_close: float) -> None:
         """Book the borrow of symbol ``s``'s short since its last change (sizing sees it)."""
         if self.pos[s] < 0:
-            self.cash += self.pos[s] * self.costs.borrow_rate() * (cum_close - self.borrowed_to[s])
+            rate = self.costs.borrow_rate()
+            self.borrow_paid -= self.pos[s] * rate * (cum_close - self.borrowed_to[s])
         self.borrowed_to[s] = cum_close
 
     def trade(
@@ -199,7 +213,10 @@ class _Book:
         new = self.pos[s] + qty
         # A close must leave exactly nothing, not float dust.
         self.pos[s] = 0.0 if reason in ("close", "finalize") else new
-        self.fills.add((at[0], self.symbols[s], at[1], at[2]), qty, price, fee, reason)
+        self.fills.add(
+            (at[0], self.symbols[s], at[1], at[2]), qty, price, fee, reason,
+            (self.pos[s], self.cash),
+        )  # fmt: skip
 
     def size(
         self, s: int, wanted: float, quote: float, equity: float,
@@ -211,7 +228,8 @@ class _Book:
         """
         estimate = self.costs.fill_price(quote, 1 if wanted > 0 else -1, inputs[0])
         request = SizingRequest(
-            symbol=self.symbols[s], target=wanted, price=estimate, equity=equity, cash=self.cash,
+            symbol=self.symbols[s], target=wanted, price=estimate, equity=equity,
+            cash=self.cash - self.borrow_paid,
             position=self.pos[s], fee_rate=self.costs.fee_rate(estimate),
             n_symbols=len(self.symbols), inputs=inputs[1],
         )  # fmt: skip
@@ -288,15 +306,21 @@ def simulate(
     book = _Book(costs, sizing, symbols, cash, [0.0] * len(symbols), [0.0] * len(symbols))
     times = changes.get_column("ts").unique(maintain_order=True)
     marks = _marks(frame, times, symbols) if multi else None
-    start, group, n = 0, 0, len(events.ts)
+    # Positions still open at the end close in time order with the other fills, so the
+    # running cash recorded with each fill is the cash at that time.
+    ends = _last_bars(frame) if finalize is not None else []
+    start, group, done, n = 0, 0, 0, len(events.ts)
     while start < n:
         stop = start + 1
         while stop < n and events.ts[stop] == events.ts[start]:
             stop += 1
+        while done < len(ends) and ends[done]["ts"] < events.ts[start]:
+            _finalize(book, ends[done], finalize)
+            done += 1
         _apply_group(book, events, range(start, stop), None if marks is None else marks[group])
         start, group = stop, group + 1
-    if finalize is not None:
-        _finalize(book, frame, finalize)
+    for row in ends[done:]:
+        _finalize(book, row, finalize)
     return book.fills.frame(frame.schema["ts"])
 
 
@@ -317,7 +341,7 @@ def _apply_group(book: _Book, ev: _Events, idx: range, marks: np.ndarray[Any, An
             held_value = (
                 book.pos[s] * ev.quote[i] if marks is None else float(np.dot(book.pos, marks))
             )
-            equity = book.cash + held_value
+            equity = book.cash - book.borrow_paid + held_value
         cost_inputs = _inputs(_COST_PREFIX, ev.cost_inputs, i)
         size_inputs = _inputs(_SIZE_PREFIX, ev.size_inputs, i)
         sized = book.size(s, wanted, ev.quote[i], equity, (cost_inputs, size_inputs))
@@ -329,14 +353,17 @@ def _apply_group(book: _Book, ev: _Events, idx: range, marks: np.ndarray[Any, An
             )
 
 
-def _finalize(book: _Book, frame: pl.DataFrame, finalize: Literal["open", "close"]) -> None:
-    """Close every open position on its symbol's last bar, at that bar's open or close."""
-    last = frame.group_by("symbol", maintain_order=True).last()
-    costs = {c: last.get_column(c).to_list() for c in last.columns if c.startswith(_COST_PREFIX)}
-    for i, row in enumerate(last.iter_rows(named=True)):
-        s = book.symbols.index(row["symbol"])
-        if book.pos[s] == 0:
-            continue
-        book.accrue_borrow(s, row["cum_close"])
-        at = (row["ts"], row["ts"], row["row"])
-        book.trade(s, -book.pos[s], row[finalize], _inputs(_COST_PREFIX, costs, i), at, "finalize")
+def _last_bars(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    last = frame.group_by("symbol", maintain_order=True).last().sort("ts", maintain_order=True)
+    return list(last.iter_rows(named=True))
+
+
+def _finalize(book: _Book, row: dict[str, Any], finalize: Finalize) -> None:
+    """Close a symbol's open position on its last bar (``row``), at its open or close."""
+    s = book.symbols.index(row["symbol"])
+    if book.pos[s] == 0 or finalize is None:
+        return
+    book.accrue_borrow(s, row["cum_close"])
+    inputs = {k[len(_COST_PREFIX) :]: v for k, v in row.items() if k.startswith(_COST_PREFIX)}
+    at = (row["ts"], row["ts"], row["row"])
+    book.trade(s, -book.pos[s], row[finalize], inputs, at, "finalize")

@@ -1,0 +1,153 @@
+"""Vectorised backtest speed against a numba loop (the floor) and a bare Polars version.
+
+Reference task: SMA 10/50 crossover on close, long-only (target 1 while fast > slow, else flat),
+all-in with fractional units, next-open execution, 0.1% fee per side, on synthetic one-minute
+bars. All-in means the entry buys ``cash / (open * (1 + fee))`` units, so the fee is paid out of
+the cash and the cash is exactly spent (houseedge: ``FixedFraction(1.0)``, which sizes fees
+included); the exit receives ``qty * open * (1 - fee)``. Equity is marked on the close. The three
+implementations must agree on the trade count, the final equity (rel 1e-9) and the max drawdown
+before any of them is timed.
+
+Run: ``uv run pytest benchmarks/test_bench_backtest.py -m benchmark --benchmark-enable``
+(add ``-m "benchmark and slow"`` for the 10M-bar case).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+import polars as pl
+import pytest
+
+from houseedge.core.costs import LinearCostModel
+from houseedge.core.policies import SmaCross
+from houseedge.core.sizing import FixedFraction
+from houseedge.data.synthetic import synthetic_bars
+from houseedge.research.backtest import backtest
+
+pytestmark = pytest.mark.benchmark
+
+FAST, SLOW = 10, 50
+FEE = 0.001
+CASH = 100_000.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    trades: int
+    final_equity: float
+    max_drawdown: float
+
+
+def make_bars(n: int) -> pl.DataFrame:
+    bars = synthetic_bars("BENCH", periods=n, timeframe="1m", seed=1)
+    return bars.select("symbol", "ts", "open", "high", "low", "close")
+
+
+@numba.njit(cache=False)
+def _loop(
+    open_: np.ndarray[Any, Any], close: np.ndarray[Any, Any], fast: int, slow: int,
+    cash: float, fee: float,
+) -> tuple[int, float, float]:  # fmt: skip
+    fast_sum = slow_sum = 0.0
+    qty, peak, worst, trades = 0.0, cash, 0.0, 0
+    want = False
+    for t in range(close.size):
+        price = open_[t]
+        if want and qty == 0.0:
+            qty = cash / (price * (1.0 + fee))
+            cash -= qty * price + qty * price * fee
+            trades += 1
+        elif not want and qty > 0.0:
+            cash += qty * price - qty * price * fee
+            qty = 0.0
+        equity = cash + qty * close[t]
+        peak = max(peak, equity)
+        worst = min(worst, equity / peak - 1.0)
+        fast_sum += close[t]
+        slow_sum += close[t]
+        if t >= fast:
+            fast_sum -= close[t - fast]
+        if t >= slow:
+            slow_sum -= close[t - slow]
+        want = t >= slow - 1 and fast_sum / fast > slow_sum / slow
+    return trades, cash + qty * close[-1], worst
+
+
+def run_numba(bars: pl.DataFrame) -> Outcome:
+    open_, close = bars.get_column("open").to_numpy(), bars.get_column("close").to_numpy()
+    return Outcome(*_loop(open_, close, FAST, SLOW, CASH, FEE))
+
+
+def run_polars(bars: pl.DataFrame) -> Outcome:
+    """Hand-written Polars: the per-bar equity factor of a long-only all-in strategy."""
+    close, open_ = pl.col("close"), pl.col("open")
+    held = (close.rolling_mean(FAST) > close.rolling_mean(SLOW)).fill_null(False).shift(1)
+    held = held.fill_null(False)
+    entry, exit_ = held & ~held.shift(1, fill_value=False), ~held & held.shift(1, fill_value=False)
+    factor = (
+        pl.when(entry).then(close / (open_ * (1 + FEE)))
+        .when(held).then(close / close.shift(1))
+        .when(exit_).then(open_ * (1 - FEE) / close.shift(1))
+        .otherwise(1.0)
+    )  # fmt: skip
+    equity = CASH * factor.cum_prod()
+    drawdown = equity / pl.max_horizontal(equity.cum_max(), pl.lit(CASH)) - 1
+    out = bars.select(
+        trades=entry.sum(), final=equity.last(), mdd=pl.min_horizontal(drawdown.min(), 0.0)
+    )
+    return Outcome(*out.row(0))
+
+
+def run_houseedge(bars: pl.DataFrame) -> Outcome:
+    result = backtest(
+        bars, SmaCross(FAST, SLOW), cash=CASH, costs=LinearCostModel(commission_bps=FEE * 1e4),
+        sizing=FixedFraction(1.0),
+    )  # fmt: skip
+    trades = result.trades.height + result.open_trades.height
+    return Outcome(trades, result.metrics["final_equity"], result.metrics["max_drawdown"])
+
+
+RUNNERS = {"numba": run_numba, "polars": run_polars, "houseedge": run_houseedge}
+
+
+@pytest.fixture(scope="module")
+def bars_1m() -> pl.DataFrame:
+    return make_bars(1_000_000)
+
+
+@pytest.fixture(scope="module")
+def agreed(bars_1m: pl.DataFrame) -> Outcome:
+    """Check the three agree (this also compiles the numba loop before any timing)."""
+    outcomes = {name: run(bars_1m) for name, run in RUNNERS.items()}
+    reference = outcomes["numba"]
+    assert reference.trades > 1_000
+    for name, outcome in outcomes.items():
+        assert outcome.trades == reference.trades, name
+        assert math.isclose(outcome.final_equity, reference.final_equity, rel_tol=1e-9), name
+        assert math.isclose(outcome.max_drawdown, reference.max_drawdown, rel_tol=1e-9), name
+    return reference
+
+
+def test_implementations_agree(agreed: Outcome) -> None:
+    assert agreed.final_equity > 0
+
+
+@pytest.mark.parametrize("name", list(RUNNERS))
+def test_bench_1m(benchmark: Any, bars_1m: pl.DataFrame, agreed: Outcome, name: str) -> None:
+    outcome = benchmark(RUNNERS[name], bars_1m)
+    assert outcome.trades == agreed.trades
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(RUNNERS))
+def test_bench_10m(benchmark: Any, name: str) -> None:
+    bars = make_bars(10_000_000)
+    if name == "numba":
+        run_numba(bars.head(1_000))  # compile outside the timing
+    outcome = benchmark.pedantic(RUNNERS[name], args=(bars,), rounds=1, iterations=1)
+    assert outcome.trades > 0
