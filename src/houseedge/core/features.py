@@ -90,12 +90,16 @@ def _window_mean(x: pl.Expr, weights: list[float]) -> pl.Expr:
 
 
 def _window_std(x: pl.Expr, n: int, ddof: int) -> pl.Expr:
-    # Two passes over the window (mean, then squared deviations) for accuracy; a sum of squares
-    # minus a squared sum loses every digit on flat prices.
-    mean = _window_mean(x, [1.0] * n)
+    # Deviations from the window's newest value are small (about a standard deviation), so the
+    # one-pass formula on them keeps its digits where one on raw prices would lose them all to
+    # cancellation; the terms are cheap element-wise shifts, so the tree stays small.
     values = x.cast(pl.Float64)
-    squares = pl.sum_horizontal([(values.shift(i) - mean) ** 2 for i in range(n)])
-    return pl.when(mean.is_not_null()).then((squares / (n - ddof)).sqrt())
+    steps = [values.shift(i) - values for i in range(1, n)]
+    total = pl.sum_horizontal(steps)
+    squares = pl.sum_horizontal([step**2 for step in steps])
+    variance = ((squares - total * total / n) / (n - ddof)).clip(lower_bound=0.0)
+    # sum_horizontal skips nulls: the window mean says whether the window is whole.
+    return pl.when(_window_mean(values, [1.0] * n).is_not_null()).then(variance.sqrt())
 
 
 def returns(x: IntoExpr, n: int = 1) -> pl.Expr:
@@ -154,10 +158,11 @@ def wma(x: IntoExpr, n: int) -> pl.Expr:
 
 def _smoothed(x: pl.Expr, n: int, alpha: float) -> pl.Expr:
     # Seed with the first full simple average, then run the recursive average from there on.
-    seed = _window_mean(x, [1.0] * n)
-    started = seed.is_not_null().cum_sum() > 0
-    first = started & ~started.shift(1, fill_value=False)
-    seeded = pl.when(first).then(seed).when(started).then(x.cast(pl.Float64))
+    # The seed row is found from x's own validity so the (costlier) average appears only once.
+    values = x.cast(pl.Float64)
+    whole = values.fill_nan(None).is_not_null().cast(pl.Int32).rolling_sum(n) == n
+    since = whole.fill_null(False).cum_max().cast(pl.Int32).cum_sum()
+    seeded = pl.when(since == 1).then(_window_mean(values, [1.0] * n)).when(since > 1).then(values)
     return seeded.ewm_mean(alpha=alpha, adjust=False, ignore_nulls=True, min_samples=1)
 
 
@@ -211,8 +216,8 @@ def rsi(x: IntoExpr, n: int = 14) -> pl.Expr:
     change = _expr(x).cast(pl.Float64).diff()
     gain = _smoothed(change.clip(lower_bound=0.0), n, 1.0 / n)
     loss = _smoothed((-change).clip(lower_bound=0.0), n, 1.0 / n)
-    total = gain + loss
-    return pl.when(total > 0).then(100.0 * gain / total).when(total == 0).then(50.0)
+    # 100 / (1 + loss / gain) reads each average once; 0 / 0 (no moves at all) is NaN -> 50.
+    return (100.0 / (1.0 + loss / gain)).fill_nan(50.0)
 
 
 def true_range(

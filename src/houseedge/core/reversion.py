@@ -118,7 +118,11 @@ class RsiReversion(ParamsMixin):
         """Return the exposure per bar."""
         value = rsi("close", self.period)
         low, high = value < self.lower, value > self.upper
-        return legs(self.mode, value.is_not_null(), low, high, high, low)
+        if self.mode == "long_only":
+            return legs(self.mode, value.is_not_null(), low, high, high, low)
+        # The legs mirror each other, so one stop-and-reverse state reads the RSI fewer times.
+        side = pl.when(low).then(1.0).when(high).then(-1.0).otherwise(None).forward_fill()
+        return pl.when(value.is_not_null()).then(side.fill_null(0.0))
 
 
 @dataclass(frozen=True)
