@@ -340,3 +340,11 @@ def test_trades_start_near_the_symbols_bar_price() -> None:
     first_trade = synthetic_trades("XYZ", periods=1, seed=6)["price"][0]
     first_open = synthetic_bars(["XYZ"], periods=1, seed=6)["open"][0]
     assert first_trade == pytest.approx(first_open, rel=0.01)
+
+
+def test_equity_daily_bars_start_on_the_utc_date_even_late_in_new_york() -> None:
+    # 00:00:01 UTC on a Tuesday is Monday evening in New York.
+    bars = synthetic_bars(
+        1, periods=1, timeframe="1d", session="equity", start="2000-02-01T00:00:01"
+    )
+    assert bars["ts"].to_list() == [datetime(2000, 2, 2, tzinfo=UTC)]

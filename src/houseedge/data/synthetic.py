@@ -14,10 +14,12 @@ The bar model, per symbol and bar ``t`` (log prices, ``sigma_t`` the bar's volat
 - **volume** rising with the absolute return and following an intraday U shape.
 
 Every component draws from its own random stream, derived from ``seed`` plus a name (the symbol,
-the bar grid, the component). Hence the same arguments give the same frame bit for bit, a
-symbol's path does not depend on which other symbols are requested, and ``periods=n`` is a prefix
-of ``periods=m`` for ``m > n``. The start time only places the bars: the same seed shifted to
-another start gives the same prices.
+the bar grid, the component). Hence the same arguments give the same frame bit for bit (on one
+machine and NumPy build: vectorised ``exp`` may differ in the last bit across CPUs), a symbol's
+path does not depend on which other symbols are requested, and ``periods=n`` is a prefix of
+``periods=m`` for ``m > n``. The start time only places the bars: the same seed shifted to
+another start gives the same prices. Each timeframe and session is an independent market: 5m
+bars are not an aggregate of 1m bars.
 
 Examples
 --------
@@ -83,7 +85,7 @@ class Regime:
     vol
         Volatility multiplier.
     mean_bars
-        Mean duration in bars (durations are exponential, rounded up).
+        Mean duration in bars, whatever the timeframe (durations are exponential, rounded up).
     jump_rate
         Probability of a jump per bar.
     reverting
@@ -327,7 +329,9 @@ def _stream(seed: int, *key: str) -> np.random.Generator:
     if seed < 0:
         msg = f"seed must be >= 0, not {seed}"
         raise ValueError(msg)
-    digest = hashlib.blake2b("\x1f".join(key).encode(), digest_size=16).digest()
+    # Length-prefixed parts: no two keys share an encoding, whatever characters a symbol holds.
+    name = "".join(f"{len(part)}:{part}" for part in key)
+    digest = hashlib.blake2b(name.encode(), digest_size=16).digest()
     words = np.frombuffer(digest, dtype=np.uint32).tolist()
     return np.random.default_rng(np.random.SeedSequence([seed, *words]))
 
@@ -356,7 +360,8 @@ def _calendar(start: int, n: int, minutes: int, session: Session) -> _Calendar:
 def _equity_calendar(start: int, n: int, minutes: int) -> _Calendar:
     daily = minutes == _DAY_MINUTES
     per_day = 1 if daily else -(-_EQUITY_MINUTES // minutes)
-    days = _weekdays(start, -(-n // per_day) + 1)
+    # The New York date of start may be a day before its UTC date, and its bars before start.
+    days = _weekdays(start, -(-n // per_day) + 2)
     opens = days.astype("datetime64[ns]").astype(np.int64) if daily else _session_opens(days)
     offsets = np.arange(per_day, dtype=np.int64) * minutes
     ts = (opens[:, None] + offsets * _NS_MINUTE).ravel()
@@ -472,13 +477,16 @@ def _profile(symbol: str, seed: int, session: Session) -> _Profile:
 
 def _symbol_bars(symbol: str, seed: int, calendar: _Calendar, market: _Market) -> pl.DataFrame:
     profile = _profile(symbol, seed, calendar.session)
-    key = ("bars", symbol, calendar.key)
+    streams = _Streams(seed, ("bars", symbol, calendar.key))
     base = profile.vol * math.sqrt(calendar.bar_minutes / _YEAR_MINUTES[calendar.session])
-    sigma, log_open, log_close = _log_prices(profile, base, market, calendar, _Streams(seed, key))
-    bars = _ohlc(log_open, log_close, sigma, _stream(seed, *key, "range"))
+    sigma, log_open, log_close = _log_prices(profile, base, market, calendar, streams)
+    bars = _ohlc(log_open, log_close, sigma, streams)
     # Volume follows the absolute move in base volatilities, so it swells in volatile regimes.
-    noise = _stream(seed, *key, "volume").lognormal(-(0.35**2) / 2, 0.35, sigma.size)
-    volume = (0.5 + np.abs(log_close - log_open) * (0.6 / base)) * calendar.intraday * noise
+    volume = np.abs(log_close - log_open)
+    volume *= 0.6 / base
+    volume += 0.5
+    volume *= calendar.intraday
+    volume *= streams("volume").lognormal(-(0.35**2) / 2, 0.35, sigma.size)
     volume *= profile.volume * calendar.bar_minutes
     trades = np.ceil(volume * (_TRADES_PER_MINUTE / profile.volume)).astype(np.int64)
     return bars.with_columns(
@@ -491,27 +499,51 @@ def _log_prices(
 ) -> tuple[F64, F64, F64]:
     """Return each bar's volatility and log open and close."""
     n = market.ts.len()
-    sigma = np.exp(_log_vol(streams("vol"), n, _IDIO_VOL_SD)) * market.vol * base
-    own = streams("z").standard_normal(n) + _jumps(streams("jump").random(n), market.jump_rate)
-    shock = (own * math.sqrt(1.0 - profile.beta**2) + profile.beta * market.shock) * sigma
-    gap = streams("gap").standard_normal(n) * calendar.gap_scale * sigma
+    sigma = np.exp(_log_vol(streams("vol"), n, _IDIO_VOL_SD))
+    sigma *= market.vol
+    sigma *= base
+    shock = streams("z").standard_normal(n)
+    shock += _jumps(streams("jump").random(n), market.jump_rate)
+    shock *= math.sqrt(1.0 - profile.beta**2)
+    shock += profile.beta * market.shock
+    shock *= sigma
+    gap = streams("gap").standard_normal(n)
+    gap *= calendar.gap_scale
+    gap *= sigma
     steps = shock * market.walking
-    swing = _ar1(shock - steps, _SWING_PHI)
-    steps += base * market.drift + gap
-    log_close = np.cumsum(steps) + swing + math.log(profile.price)
-    log_open = np.concatenate(([math.log(profile.price)], log_close[:-1])) + gap
+    shock -= steps  # what is left swings around the anchor
+    steps += base * market.drift
+    steps += gap
+    log_close = np.cumsum(steps, out=steps)
+    log_close += _ar1(shock, _SWING_PHI)
+    log_close += math.log(profile.price)
+    log_open = np.empty(n)
+    log_open[:1] = math.log(profile.price)
+    log_open[1:] = log_close[:-1]
+    log_open += gap
     return sigma, log_open, log_close
 
 
-def _ohlc(log_open: F64, log_close: F64, sigma: F64, rng: np.random.Generator) -> pl.DataFrame:
+def _ohlc(log_open: F64, log_close: F64, sigma: F64, streams: _Streams) -> pl.DataFrame:
     """Return OHLC and VWAP, drawing high and low from a Brownian bridge open -> close."""
-    draws = rng.standard_exponential((log_open.size, 2)) * (2.0 * sigma**2)[:, None]
     move = log_close - log_open
-    up = np.sqrt(move**2 + draws[:, 0]) + move  # twice the log of high / open
-    down = np.sqrt(move**2 + draws[:, 1]) - move
+    square, spread = move * move, 2.0 * sigma * sigma
     open_, close = np.exp(log_open), np.exp(log_close)
+    # The bridge's maximum is (move + sqrt(move**2 + 2 sigma**2 E)) / 2 above the open, E a
+    # standard exponential; its minimum mirrors it. Work in place: these arrays are large.
+    high = streams("high").standard_exponential(move.size)
+    low = streams("low").standard_exponential(move.size)
+    for extreme, sign in ((high, 1.0), (low, -1.0)):
+        extreme *= spread
+        extreme += square
+        np.sqrt(extreme, out=extreme)
+        extreme += sign * move
+        extreme *= 0.5 * sign
+        np.exp(extreme, out=extreme)
+        extreme *= open_
     # Clamp: exp of two nearly equal logs may round across each other.
-    high = np.maximum(np.exp(0.5 * up) * open_, np.maximum(open_, close))
-    low = np.minimum(np.exp(-0.5 * down) * open_, np.minimum(open_, close))
-    vwap = np.clip((open_ + high + low + close) / 4.0, low, high)
+    np.maximum(np.maximum(high, open_, out=high), close, out=high)
+    np.minimum(np.minimum(low, open_, out=low), close, out=low)
+    vwap = (open_ + high + low + close) * 0.25
+    np.maximum(np.minimum(vwap, high, out=vwap), low, out=vwap)
     return pl.DataFrame({"open": open_, "high": high, "low": low, "close": close, "vwap": vwap})
