@@ -76,7 +76,8 @@ def _expr(x: IntoExpr) -> pl.Expr:
     return pl.col(x) if isinstance(x, str) else x
 
 
-def _positive(n: int, name: str = "n", minimum: int = 1) -> None:
+def _positive(n: object, name: str = "n", minimum: int = 1) -> None:
+    # Window lengths often come from sweeps and configs: reject floats and bools early.
     if isinstance(n, bool) or not isinstance(n, int) or n < minimum:
         msg = f"{name} must be an integer >= {minimum}, got {n!r}"
         raise ValueError(msg)

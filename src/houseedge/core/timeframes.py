@@ -184,4 +184,6 @@ def join_higher_timeframe(
         check_sortedness=False,
     )
     out = joined.drop(_CLOSE)
-    return out.collect() if isinstance(lower, pl.DataFrame) else out
+    if isinstance(lower, pl.DataFrame):
+        return out.collect()
+    return out
