@@ -26,6 +26,7 @@ Conventions (each one a parameter, not a special case):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import polars as pl
@@ -41,14 +42,15 @@ from houseedge.research.vectorized import Execution, Finalize, prepare, simulate
 __all__ = ["BacktestResult", "backtest"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BacktestResult:
     """The outcome of a backtest: fills, round trips, equity and metrics.
 
     Attributes
     ----------
     orders
-        Every fill: ``ts, symbol, side, qty, price, fee, reason, decision_ts, row``. ``reason``
+        Every fill: ``ts, symbol, side, qty, price, fee, reason, decision_ts, row,
+        position_after, cash_after`` (the symbol's position and the trading cash after it). ``reason``
         is ``open``, ``close``, ``resize`` or ``finalize``; ``decision_ts`` is the bar whose close
         decided it; ``row`` the fill bar's index within its symbol.
     trades
@@ -64,8 +66,9 @@ class BacktestResult:
         One row per bar and symbol: ``symbol, ts, close, flow, fee, position, value, gross,
         borrow, in_market``.
     metrics
-        Scalar metrics: the return summary of :func:`houseedge.research.metrics.summary`, the
-        trade summary of :func:`houseedge.research.trade_metrics.trade_summary`, and
+        Scalar metrics, computed on first access (the full return summary costs more than the
+        backtest itself on long histories): the return summary of
+        :func:`houseedge.research.metrics.summary`, the trade summary of :func:`houseedge.research.trade_metrics.trade_summary`, and
         ``final_equity, equity_peak, exposure_time, total_fees, total_borrow, orders``.
     params
         What defined the run: policy, costs, sizing, execution, cash, finalize.
@@ -76,8 +79,12 @@ class BacktestResult:
     open_trades: pl.DataFrame
     equity: pl.DataFrame
     positions: pl.DataFrame
-    metrics: dict[str, Any]
     params: dict[str, Any]
+
+    @cached_property
+    def metrics(self) -> dict[str, Any]:
+        """Return the scalar metrics (see the class docstring)."""
+        return _metrics(self.equity, self.trades, self.orders, self.params["periods_per_year"])
 
 
 def backtest(
@@ -151,8 +158,7 @@ def backtest(
         "execution": execution, "finalize": finalize, "allow_short": shorts, "cash": cash,
         "periods_per_year": periods_per_year,
     }  # fmt: skip
-    metrics = _metrics(equity, closed, orders, periods_per_year)
-    return BacktestResult(orders, closed, still_open, equity, book, metrics, params)
+    return BacktestResult(orders, closed, still_open, equity, book, params)
 
 
 def _metrics(

@@ -36,28 +36,28 @@ class _Lot:
     sign: int
 
 
-def _close(
-    lot: _Lot, qty: float, price: float, ts: Any, row: int | None, fee: float
-) -> dict[str, Any]:
+Row = tuple[Any, ...]
+"""A trade as a tuple in :data:`TRADE_COLUMNS` order."""
+
+
+def _close(lot: _Lot, qty: float, price: float, ts: Any, row: int | None, fee: float) -> Row:
     entry_fee = lot.fee * (qty / lot.qty)
     lot.fee -= entry_fee
     lot.qty -= qty
     fees = entry_fee + fee
     pnl = lot.sign * qty * (price - lot.price) - fees
-    return {
-        "direction": "long" if lot.sign > 0 else "short",
-        "qty": qty, "entry_ts": lot.ts, "exit_ts": ts,
-        "entry_price": lot.price, "exit_price": price,
-        "entry_row": lot.row, "exit_row": row,
-        "fees": fees, "pnl": pnl, "return_pct": pnl / (qty * lot.price),
-    }  # fmt: skip
+    direction = "long" if lot.sign > 0 else "short"
+    return (
+        direction, qty, lot.ts, ts, lot.price, price, lot.row, row, fees, pnl,
+        pnl / (qty * lot.price),
+    )  # fmt: skip
 
 
 def _apply(
     lots: deque[_Lot], signed_qty: float, price: float, fee: float, ts: Any, row: int | None
-) -> list[dict[str, Any]]:
-    """Apply one fill to a symbol's lots; return the trades it closes."""
-    closed: list[dict[str, Any]] = []
+) -> list[Row]:
+    """Apply one fill to a symbol's lots; return the trades it closes (without the symbol)."""
+    closed: list[Row] = []
     sign = 1 if signed_qty > 0 else -1
     remaining = abs(signed_qty)
     fee_per_unit = fee / remaining
@@ -73,13 +73,43 @@ def _apply(
     return closed
 
 
+def _match(fills: Iterable[Row]) -> tuple[list[Row], list[Row]]:
+    """Match ``(symbol, signed_qty, price, fee, ts, row)`` fills; return trade tuples."""
+    book: dict[str, deque[_Lot]] = {}
+    closed: list[Row] = []
+    for symbol, qty, price, fee, ts, row in fills:
+        if qty == 0:
+            continue
+        lots = book.setdefault(symbol, deque())
+        closed.extend((symbol, *trade) for trade in _apply(lots, qty, price, fee, ts, row))
+    still_open = [
+        (
+            symbol,
+            "long" if lot.sign > 0 else "short",
+            lot.qty,
+            lot.ts,
+            None,
+            lot.price,
+            None,
+            lot.row,
+            None,
+            lot.fee,
+            None,
+            None,
+        )
+        for symbol, lots in book.items()
+        for lot in lots
+    ]
+    return closed, still_open
+
+
 def match_fifo(
     fills: Iterable[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Match fills (dicts with ``symbol, side, qty, price, fee, ts`` and optional ``row``) FIFO.
 
     ``side`` is ``"buy"``/``"sell"`` (or ``qty`` is signed when ``side`` is absent). Returns the
-    closed trades and the open lots, as lists of row dicts in :data:`TRADE_COLUMNS` order.
+    closed trades and the open lots, as dicts with the keys of :data:`TRADE_COLUMNS`.
 
     Examples
     --------
@@ -93,37 +123,19 @@ def match_fifo(
     >>> [(t["direction"], t["qty"], t["entry_price"]) for t in still_open]
     [('short', 2.0, 12.0)]
     """
-    book: dict[str, deque[_Lot]] = {}
-    closed: list[dict[str, Any]] = []
-    for fill in fills:
+
+    def signed(fill: dict[str, Any]) -> float:
         qty = float(fill["qty"])
-        if "side" in fill:
-            qty = abs(qty) if fill["side"] == "buy" else -abs(qty)
-        if qty == 0:
-            continue
-        symbol = fill["symbol"]
-        lots = book.setdefault(symbol, deque())
-        trades = _apply(lots, qty, fill["price"], fill["fee"], fill["ts"], fill.get("row"))
-        closed.extend({"symbol": symbol, **trade} for trade in trades)
-    still_open = [
-        {
-            "symbol": symbol,
-            "direction": "long" if lot.sign > 0 else "short",
-            "qty": lot.qty,
-            "entry_ts": lot.ts,
-            "exit_ts": None,
-            "entry_price": lot.price,
-            "exit_price": None,
-            "entry_row": lot.row,
-            "exit_row": None,
-            "fees": lot.fee,
-            "pnl": None,
-            "return_pct": None,
-        }
-        for symbol, lots in book.items()
-        for lot in lots
-    ]
-    return closed, still_open
+        if "side" not in fill:
+            return qty
+        return abs(qty) if fill["side"] == "buy" else -abs(qty)
+
+    rows = ((f["symbol"], signed(f), f["price"], f["fee"], f["ts"], f.get("row")) for f in fills)
+    closed, still_open = _match(rows)
+    return (
+        [dict(zip(TRADE_COLUMNS, t, strict=True)) for t in closed],
+        [dict(zip(TRADE_COLUMNS, t, strict=True)) for t in still_open],
+    )
 
 
 def round_trips(fills: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -143,18 +155,24 @@ def round_trips(fills: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     >>> still_open.height
     0
     """
-    closed, still_open = match_fifo(fills.iter_rows(named=True))
-    schema = _trade_schema(fills)
-    return (
-        pl.DataFrame(closed, schema=schema, orient="row")
-        if closed
-        else pl.DataFrame(schema=schema),
-        pl.DataFrame(still_open, schema=schema) if still_open else pl.DataFrame(schema=schema),
-    )
+    signed = pl.when(pl.col("side") == "buy").then(pl.col("qty")).otherwise(-pl.col("qty"))
+    row = pl.col("row") if "row" in fills.columns else pl.lit(None, pl.Int64)
+    # Physical timestamps: converting every fill's time to a Python object is the slow part.
+    columns = fills.select(
+        "symbol", signed, "price", "fee", pl.col("ts").to_physical(), row
+    ).get_columns()
+    closed, still_open = _match(zip(*(c.to_list() for c in columns), strict=True))
+    return _frame(closed, fills.schema["ts"]), _frame(still_open, fills.schema["ts"])
 
 
-def _trade_schema(fills: pl.DataFrame) -> dict[str, pl.DataType]:
-    ts_type = fills.schema["ts"] if "ts" in fills.columns else pl.Int64()
+def _frame(rows: list[Row], ts_type: pl.DataType) -> pl.DataFrame:
+    schema = _trade_schema(ts_type)
+    physical = {k: (pl.Int64() if k.endswith("_ts") else v) for k, v in schema.items()}
+    frame = pl.DataFrame(rows, schema=physical, orient="row")
+    return frame.with_columns(pl.col("entry_ts", "exit_ts").cast(ts_type))
+
+
+def _trade_schema(ts_type: pl.DataType) -> dict[str, pl.DataType]:
     return {
         "symbol": pl.String(), "direction": pl.String(), "qty": pl.Float64(),
         "entry_ts": ts_type, "exit_ts": ts_type,
