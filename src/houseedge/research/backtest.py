@@ -50,9 +50,10 @@ class BacktestResult:
     ----------
     orders
         Every fill: ``ts, symbol, side, qty, price, fee, reason, decision_ts, row,
-        position_after, cash_after`` (the symbol's position and the trading cash after it). ``reason``
-        is ``open``, ``close``, ``resize`` or ``finalize``; ``decision_ts`` is the bar whose close
-        decided it; ``row`` the fill bar's index within its symbol.
+        position_after, cash_after``. ``reason`` is ``open``, ``close``, ``resize`` or
+        ``finalize``; ``decision_ts`` is the bar whose close decided it; ``row`` the fill bar's
+        index within its symbol; the last two are the symbol's position and the trading cash
+        (before borrow) after the fill.
     trades
         Closed FIFO round trips: ``symbol, direction, qty, entry_ts, exit_ts, entry_price,
         exit_price, entry_row, exit_row, fees, pnl, return_pct, mae, mfe, bars_held,
@@ -68,7 +69,8 @@ class BacktestResult:
     metrics
         Scalar metrics, computed on first access (the full return summary costs more than the
         backtest itself on long histories): the return summary of
-        :func:`houseedge.research.metrics.summary`, the trade summary of :func:`houseedge.research.trade_metrics.trade_summary`, and
+        :func:`houseedge.research.metrics.summary`, the trade summary of
+        :func:`houseedge.research.trade_metrics.trade_summary`, and
         ``final_equity, equity_peak, exposure_time, total_fees, total_borrow, orders``.
     params
         What defined the run: policy, costs, sizing, execution, cash, finalize.
