@@ -49,11 +49,13 @@ def view_sql(root: Path, dataset: str) -> str:
     """Return the ``CREATE VIEW`` statement of one dataset."""
     spec = DATASETS.get(dataset)
     glob = (root.resolve() / dataset / "**" / "*.parquet").as_posix().replace("'", "''")
+    # Every write carries the dataset's full schema (optional columns as nulls), so the files
+    # of a dataset share one schema and DuckDB need not reconcile them (union_by_name is slow).
     if spec is not None and spec.partitions:
-        reader = (f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true, "
+        reader = (f"read_parquet('{glob}', hive_partitioning = true, "
                   f"hive_types = {_hive_types(spec)})")
     else:
-        reader = f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
+        reader = f"read_parquet('{glob}', hive_partitioning = true)"
     return f'CREATE OR REPLACE VIEW "{dataset}" AS SELECT * FROM {reader}'
 
 
@@ -64,11 +66,14 @@ BAR_HELPERS = (
            ln(close / lag(close) OVER w) AS log_ret
     FROM bars WINDOW w AS (PARTITION BY symbol, timeframe ORDER BY ts)""",
     """CREATE OR REPLACE MACRO ohlcv(tf, every) AS TABLE
-    SELECT symbol, time_bucket(CAST(every AS INTERVAL), CAST(ts AS TIMESTAMPTZ), TIMESTAMPTZ '1970-01-01 00:00:00+00') AS ts,
+    SELECT symbol, bucket AS ts,
            arg_min(open, ts) AS open, max(high) AS high, min(low) AS low,
            arg_max(close, ts) AS close, sum(volume) AS volume, count(*) AS bars
-    FROM bars WHERE timeframe = tf
-    GROUP BY symbol, time_bucket(CAST(every AS INTERVAL), CAST(ts AS TIMESTAMPTZ), TIMESTAMPTZ '1970-01-01 00:00:00+00')
+    FROM (SELECT symbol, ts, open, high, low, close, volume,
+                 time_bucket(CAST(every AS INTERVAL), CAST(ts AS TIMESTAMPTZ),
+                             TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket
+          FROM bars WHERE timeframe = tf)
+    GROUP BY symbol, bucket
     ORDER BY symbol, ts""",
     """CREATE OR REPLACE VIEW dataset_summary AS
     SELECT symbol, timeframe, count(*) AS rows, min(ts) AS first_ts, max(ts) AS last_ts
