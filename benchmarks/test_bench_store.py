@@ -71,8 +71,9 @@ def _fresh(workdir: Path, name: str) -> Iterator[Path]:
 
 def test_bare_write_parquet(benchmark, workdir: Path, minute_bars: pl.DataFrame) -> None:
     target = workdir / "bare.parquet"
-    benchmark.pedantic(minute_bars.write_parquet, args=(target,), rounds=3, iterations=1,
-                       warmup_rounds=1)
+    benchmark.pedantic(
+        minute_bars.write_parquet, args=(target,), rounds=3, iterations=1, warmup_rounds=1
+    )
     RESULTS["bare_write"] = benchmark.stats.stats.median
 
 
@@ -90,8 +91,10 @@ def test_store_ingest(benchmark, workdir: Path, minute_bars: pl.DataFrame) -> No
     benchmark.extra_info["rows_per_second"] = minute_bars.height / median
     if "bare_write" in RESULTS:
         benchmark.extra_info["ratio_to_bare_write"] = median / RESULTS["bare_write"]
-    print(f"\ningest: {minute_bars.height / median / 1e6:.2f}M rows/s, "
-          f"{benchmark.extra_info.get('ratio_to_bare_write', float('nan')):.2f}x bare write")
+    print(
+        f"\ningest: {minute_bars.height / median / 1e6:.2f}M rows/s, "
+        f"{benchmark.extra_info.get('ratio_to_bare_write', float('nan')):.2f}x bare write"
+    )
 
 
 @pytest.mark.parametrize("utc", [False, True], ids=["default-settings", "timezone-utc"])
@@ -99,8 +102,10 @@ def test_bare_duckdb_hourly(benchmark, filled_store: Store, utc: bool) -> None:
     """The same query on a bare connection; houseedge's connections SET TimeZone = 'UTC',
     which DuckDB runs faster, so the stricter baseline sets it too."""
     glob = (filled_store.root / "bars" / "**" / "*.parquet").as_posix()
-    source = (f"read_parquet('{glob}', hive_partitioning = true, "
-              "hive_types = {'symbol': VARCHAR, 'year': INTEGER})")
+    source = (
+        f"read_parquet('{glob}', hive_partitioning = true, "
+        "hive_types = {'symbol': VARCHAR, 'year': INTEGER})"
+    )
     query = HOURLY.format(source=source)
 
     def run() -> pl.DataFrame:
@@ -133,19 +138,28 @@ def test_houseedge_sql_hourly(benchmark, filled_store: Store) -> None:
 
 def test_scan_bytes_one_symbol_one_year(benchmark, workdir: Path) -> None:
     store = Store(workdir / "decade")
-    hourly = synthetic_bars(SYMBOLS, periods=10 * 365 * 24, timeframe="1h", seed=3,
-                            start="2010-01-01")
+    hourly = synthetic_bars(
+        SYMBOLS, periods=10 * 365 * 24, timeframe="1h", seed=3, start="2010-01-01"
+    )
     store.write("bars", hourly)
     everything = store.files("bars")
     pruned = store.files("bars", symbols=["SYM03"], start="2015-01-01", end="2016-01-01")
     full_bytes = sum(p.stat().st_size for p in everything)
     read_bytes = sum(p.stat().st_size for p in pruned)
-    frame = benchmark(lambda: store.scan("bars", symbols=["SYM03"], start="2015-01-01",
-                                         end="2016-01-01").collect())
+    frame = benchmark(
+        lambda: store.scan(
+            "bars", symbols=["SYM03"], start="2015-01-01", end="2016-01-01"
+        ).collect()
+    )
     assert frame.height == 365 * 24
     fraction = read_bytes / full_bytes
-    benchmark.extra_info.update(files=len(pruned), of_files=len(everything),
-                                bytes=read_bytes, of_bytes=full_bytes, fraction=fraction)
+    benchmark.extra_info.update(
+        files=len(pruned),
+        of_files=len(everything),
+        bytes=read_bytes,
+        of_bytes=full_bytes,
+        fraction=fraction,
+    )
     print(f"\nscan one symbol-year: {read_bytes:,} of {full_bytes:,} bytes = 1/{1 / fraction:.0f}")
     assert fraction <= 1 / 20
 
@@ -170,11 +184,14 @@ def test_ingest_peak_memory(workdir: Path, minute_bars: pl.DataFrame) -> None:
         peak = status("VmHWM:")
         print(json.dumps({{"frame": size, "before": before, "peak": peak}}))
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     figures = json.loads(done.stdout.splitlines()[-1])
     extra = (figures["peak"] - figures["before"]) / figures["frame"]
     total = figures["peak"] / figures["frame"]
-    print(f"\ningest peak memory: +{extra:.2f}x the frame above what was resident "
-          f"({total:.2f}x the frame for the whole process)")
+    print(
+        f"\ningest peak memory: +{extra:.2f}x the frame above what was resident "
+        f"({total:.2f}x the frame for the whole process)"
+    )
     assert extra <= 3

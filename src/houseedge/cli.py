@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
 import typer
@@ -19,8 +19,14 @@ from rich.table import Table
 from houseedge import logs
 from houseedge.errors import HouseEdgeError
 
+if TYPE_CHECKING:
+    from houseedge.data.store import Store
+
 app = typer.Typer(
-    name="houseedge", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    name="houseedge",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
     help="Trading research and execution on one Parquet store: ingest, SQL, backtests, live.",
 )
 out = Console()
@@ -32,7 +38,8 @@ StoreOption = Annotated[
 ]
 
 
-def _store(root: Path | None):  # noqa: ANN202 - a Store; imported late to keep start-up fast
+def _store(root: Path | None) -> Store:
+    # Imported here so `houseedge --help` starts without loading Polars and DuckDB twice over.
     from houseedge.data.store import Store
 
     return Store(root)
@@ -71,8 +78,11 @@ def sql(
     if fmt == "table" and output is None:
         print_frame(result, limit=limit)
         return
-    writers = {"csv": result.write_csv, "json": result.write_ndjson,
-               "parquet": result.write_parquet}
+    writers = {
+        "csv": result.write_csv,
+        "json": result.write_ndjson,
+        "parquet": result.write_parquet,
+    }
     if fmt not in writers:
         raise typer.BadParameter(f"--format {fmt!r}: expected table, csv, json or parquet")
     if output is None:
@@ -100,8 +110,10 @@ def ingest(
     for path in paths:
         reports = ingest_file(target, path, format=fmt, symbol=symbol, tz=tz, timeframe=timeframe)
         for report in reports:
-            out.print(f"{path}: {report.dataset} +{report.rows_added} rows "
-                      f"({report.rows_in} read, {report.partitions_changed} partitions changed)")
+            out.print(
+                f"{path}: {report.dataset} +{report.rows_added} rows "
+                f"({report.rows_in} read, {report.partitions_changed} partitions changed)"
+            )
 
 
 @app.command()
@@ -123,11 +135,15 @@ def datasets(store: StoreOption = None) -> None:
     if not names:
         out.print(f"{target.root} holds no datasets yet")
         return
-    counts = pl.DataFrame({
-        "dataset": names,
-        "rows": [target.scan(n).select(pl.len()).collect().item() if n in _specs() else None
-                 for n in names],
-    })
+    counts = pl.DataFrame(
+        {
+            "dataset": names,
+            "rows": [
+                target.scan(n).select(pl.len()).collect().item() if n in _specs() else None
+                for n in names
+            ],
+        }
+    )
     print_frame(counts, title=str(target.root))
 
 

@@ -38,42 +38,53 @@ REAL_FILES: tuple[tuple[str, dict[str, str]], ...] = (
 )
 
 QUERIES: tuple[tuple[str, str], ...] = (
-    ("What the store holds (view dataset_summary)",
-     "SELECT * FROM dataset_summary"),
-    ("Hourly OHLCV built from 1-minute bars (table macro ohlcv)",
-     "SELECT * FROM ohlcv('1m', '1 hour') WHERE symbol = 'SYNBTC' ORDER BY ts DESC LIMIT 5"),
-    ("Annualised return and volatility of daily bars (view bar_returns)",
-     """SELECT symbol, count(*) AS days,
+    ("What the store holds (view dataset_summary)", "SELECT * FROM dataset_summary"),
+    (
+        "Hourly OHLCV built from 1-minute bars (table macro ohlcv)",
+        "SELECT * FROM ohlcv('1m', '1 hour') WHERE symbol = 'SYNBTC' ORDER BY ts DESC LIMIT 5",
+    ),
+    (
+        "Annualised return and volatility of daily bars (view bar_returns)",
+        """SELECT symbol, count(*) AS days,
                round(252 * avg(ret), 4) AS ann_return,
                round(sqrt(252) * stddev_samp(ret), 4) AS ann_vol,
                round(avg(ret) / stddev_samp(ret) * sqrt(252), 3) AS sharpe
         FROM bar_returns WHERE timeframe = '1d' AND ret IS NOT NULL
-        GROUP BY symbol ORDER BY sharpe DESC"""),
-    ("Maximum drawdown of every daily series",
-     """SELECT symbol, round(min(close / peak - 1), 4) AS max_drawdown,
+        GROUP BY symbol ORDER BY sharpe DESC""",
+    ),
+    (
+        "Maximum drawdown of every daily series",
+        """SELECT symbol, round(min(close / peak - 1), 4) AS max_drawdown,
                arg_min(ts, close / peak) AS trough
         FROM (SELECT symbol, ts, close,
                      max(close) OVER (PARTITION BY symbol ORDER BY ts) AS peak
               FROM bars WHERE timeframe = '1d')
-        GROUP BY symbol ORDER BY max_drawdown"""),
-    ("Correlation of daily returns between the synthetic equities",
-     """SELECT a.symbol AS a, b.symbol AS b, round(corr(a.ret, b.ret), 3) AS corr
+        GROUP BY symbol ORDER BY max_drawdown""",
+    ),
+    (
+        "Correlation of daily returns between the synthetic equities",
+        """SELECT a.symbol AS a, b.symbol AS b, round(corr(a.ret, b.ret), 3) AS corr
         FROM bar_returns a JOIN bar_returns b USING (ts)
         WHERE a.timeframe = '1d' AND b.timeframe = '1d'
           AND a.symbol LIKE 'SYN%' AND b.symbol LIKE 'SYN%' AND a.symbol < b.symbol
-        GROUP BY a.symbol, b.symbol ORDER BY corr DESC"""),
+        GROUP BY a.symbol, b.symbol ORDER BY corr DESC""",
+    ),
 )
 
 REAL_QUERIES: tuple[tuple[str, str], ...] = (
-    ("Dividends and splits from the zipline files (dataset corporate_actions)",
-     """SELECT symbol, count(*) FILTER (WHERE dividend > 0) AS dividends,
+    (
+        "Dividends and splits from the zipline files (dataset corporate_actions)",
+        """SELECT symbol, count(*) FILTER (WHERE dividend > 0) AS dividends,
                round(sum(dividend), 2) AS cash, max(split) AS largest_split
-        FROM corporate_actions GROUP BY symbol ORDER BY symbol"""),
-    ("Binance BTC/USDT: trades by aggressor side, with the quoted spread",
-     """SELECT t.side, count(*) AS trades, round(sum(t.size), 4) AS volume,
+        FROM corporate_actions GROUP BY symbol ORDER BY symbol""",
+    ),
+    (
+        "Binance BTC/USDT: trades by aggressor side, with the quoted spread",
+        """SELECT t.side, count(*) AS trades, round(sum(t.size), 4) AS volume,
                round(avg(q.ask - q.bid), 4) AS avg_spread
         FROM trades t ASOF JOIN quotes q ON t.symbol = q.symbol AND t.ts >= q.ts
-        WHERE t.symbol = 'BTCUSDT' GROUP BY t.side ORDER BY t.side"""),
+        WHERE t.symbol = 'BTCUSDT' GROUP BY t.side ORDER BY t.side""",
+    ),
 )
 
 
@@ -86,10 +97,21 @@ def real_data_folder() -> Path | None:
 
 def build_synthetic(store: Store) -> int:
     """Write the synthetic demo market: 1-minute crypto-style bars and daily equities."""
-    minute = synthetic_bars(["SYNBTC", "SYNETH", "SYNSOL"], periods=30 * 1440, timeframe="1m",
-                            start="2024-01-01", seed=7)
-    daily = synthetic_bars(["SYNA", "SYNB", "SYNC", "SYND"], periods=2520, timeframe="1d",
-                           start="2015-01-01", seed=11, session="equity")
+    minute = synthetic_bars(
+        ["SYNBTC", "SYNETH", "SYNSOL"],
+        periods=30 * 1440,
+        timeframe="1m",
+        start="2024-01-01",
+        seed=7,
+    )
+    daily = synthetic_bars(
+        ["SYNA", "SYNB", "SYNC", "SYND"],
+        periods=2520,
+        timeframe="1d",
+        start="2015-01-01",
+        seed=11,
+        session="equity",
+    )
     reports = store.write_many([("bars", minute), ("bars", daily)])
     return sum(r.rows_added for r in reports)
 
@@ -113,8 +135,10 @@ def run_demo(store: Store, *, include_real: bool = True, console: Console | None
     console.rule("[bold]houseedge demo[/bold]")
     console.print(f"store: {store.root}")
     added = build_synthetic(store)
-    console.print(f"synthetic market: +{added:,} rows (3 symbols × 30 days of 1-minute bars, "
-                  "4 equities × 10 years of daily bars)")
+    console.print(
+        f"synthetic market: +{added:,} rows (3 symbols x 30 days of 1-minute bars, "
+        "4 equities x 10 years of daily bars)"
+    )
     folder = real_data_folder() if include_real else None
     queries = list(QUERIES)
     if folder is not None:

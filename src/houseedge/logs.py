@@ -27,9 +27,7 @@ def configure(*, level: str = "INFO", json: bool = True, stream: TextIO | None =
         Where logs go; standard error by default.
     """
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if json
-        else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[

@@ -22,11 +22,22 @@ from houseedge.errors import InvalidData, SchemaMismatch
 DAY = 86_400 * 10**9
 
 
-def make_bars(symbols: list[str], days: int, start_day: int = 0, price: float = 100.0) -> pl.DataFrame:
+def make_bars(
+    symbols: list[str], days: int, start_day: int = 0, price: float = 100.0
+) -> pl.DataFrame:
     rows = [
-        {"symbol": s, "timeframe": "1d", "ts": (start_day + d) * DAY, "open": price + d,
-         "high": price + d + 2, "low": price + d - 1, "close": price + d + 1, "volume": 1000.0 + d}
-        for s in symbols for d in range(days)
+        {
+            "symbol": s,
+            "timeframe": "1d",
+            "ts": (start_day + d) * DAY,
+            "open": price + d,
+            "high": price + d + 2,
+            "low": price + d - 1,
+            "close": price + d + 1,
+            "volume": 1000.0 + d,
+        }
+        for s in symbols
+        for d in range(days)
     ]
     return pl.DataFrame(rows).with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC")))
 
@@ -45,7 +56,8 @@ def test_layout_is_hive_partitioned_and_readable_by_any_arrow_tool(tmp_path: Pat
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.parquet"))
     assert files == [
         f"bars/symbol={s}/year={y}/part-0.parquet"
-        for s in ("AAPL", "BTC%2FUSDT") for y in (1970, 1971, 1972)
+        for s in ("AAPL", "BTC%2FUSDT")
+        for y in (1970, 1971, 1972)
     ]
     table = pads.dataset(tmp_path / "bars", partitioning="hive").to_table()
     assert table.num_rows == bars.height
@@ -76,8 +88,12 @@ def test_overlapping_ranges_merge_without_duplicates_and_new_rows_win(tmp_path: 
     assert report.rows_added == 20
     assert got.height == 50
     assert got["ts"].is_unique().all()
-    assert got.filter(pl.col("ts") >= pl.lit(20 * DAY).cast(pl.Datetime("ns", "UTC")))[
-        "open"].to_list() == revised["open"].to_list()
+    assert (
+        got.filter(pl.col("ts") >= pl.lit(20 * DAY).cast(pl.Datetime("ns", "UTC")))[
+            "open"
+        ].to_list()
+        == revised["open"].to_list()
+    )
 
 
 def test_bad_rows_name_the_row_and_field_and_leave_the_store_as_it_was(tmp_path: Path) -> None:
@@ -85,7 +101,8 @@ def test_bad_rows_name_the_row_and_field_and_leave_the_store_as_it_was(tmp_path:
     store.write("bars", make_bars(["A"], 20))
     before = snapshot(tmp_path)
     bad = make_bars(["A"], 10, start_day=15).with_columns(
-        close=pl.when(pl.int_range(pl.len()) == 4).then(float("nan")).otherwise(pl.col("close")))
+        close=pl.when(pl.int_range(pl.len()) == 4).then(float("nan")).otherwise(pl.col("close"))
+    )
     with pytest.raises(InvalidData) as caught:
         store.write("bars", bad, source="feed.csv", row_base=2)
     assert (caught.value.source, caught.value.row, caught.value.field) == ("feed.csv", 6, "close")
@@ -173,7 +190,8 @@ def test_scan_prunes_partitions_and_filters_time_symbol_and_timeframe(tmp_path: 
     store.write("bars", hourly)
     files = store.files("bars", symbols=["B"], start="1971-01-01", end="1971-12-31")
     assert [f.relative_to(tmp_path).as_posix() for f in files] == [
-        "bars/symbol=B/year=1971/part-0.parquet"]
+        "bars/symbol=B/year=1971/part-0.parquet"
+    ]
     got = store.read("bars", symbols=["B"], start="1971-01-01", end="1971-02-01", timeframe="1d")
     assert got.height == 31
     assert got["ts"].min().isoformat() == "1971-01-01T00:00:00+00:00"  # type: ignore[union-attr]
@@ -227,10 +245,16 @@ def test_writes_go_on_while_the_catalog_is_held_open_elsewhere(tmp_path: Path) -
     store = Store(tmp_path)
     store.write("bars", make_bars(["A"], 2))
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         f"import duckdb, sys; c = duckdb.connect({str(tmp_path / 'catalog.duckdb')!r}); "
-         "print('held', flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(tmp_path / 'catalog.duckdb')!r}); "
+            "print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         actions = pl.DataFrame({"symbol": ["A"], "ts": [0], "dividend": [0.5], "split": [1.0]})

@@ -15,18 +15,27 @@ DAY = 86_400 * 10**9
 
 
 def bars_for(symbol: str, days: list[int], bump: float) -> pl.DataFrame:
-    return pl.DataFrame({
-        "symbol": symbol, "timeframe": "1d", "ts": [d * DAY for d in days],
-        "open": [100.0 + d for d in days], "high": [102.0 + d + bump for d in days],
-        "low": [99.0 + d for d in days], "close": [101.0 + d for d in days],
-        "volume": [float(d) for d in days],
-    }).with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC")))
+    return pl.DataFrame(
+        {
+            "symbol": symbol,
+            "timeframe": "1d",
+            "ts": [d * DAY for d in days],
+            "open": [100.0 + d for d in days],
+            "high": [102.0 + d + bump for d in days],
+            "low": [99.0 + d for d in days],
+            "close": [101.0 + d for d in days],
+            "volume": [float(d) for d in days],
+        }
+    ).with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC")))
 
 
 chunks = st.lists(
-    st.tuples(st.sampled_from(["A", "B/C"]), st.lists(st.integers(0, 800), min_size=1,
-                                                       max_size=30, unique=True)),
-    min_size=1, max_size=6,
+    st.tuples(
+        st.sampled_from(["A", "B/C"]),
+        st.lists(st.integers(0, 800), min_size=1, max_size=30, unique=True),
+    ),
+    min_size=1,
+    max_size=6,
 )
 
 
@@ -36,7 +45,7 @@ def test_any_split_and_order_gives_the_union_and_rewrites_change_nothing(
     chunks: list[tuple[str, list[int]]], order: object
 ) -> None:
     frames = [bars_for(symbol, sorted(days), 0.0) for symbol, days in chunks]
-    expected = (pl.concat(frames).unique(["symbol", "ts"]).sort("symbol", "ts"))
+    expected = pl.concat(frames).unique(["symbol", "ts"]).sort("symbol", "ts")
     with tempfile.TemporaryDirectory() as root:
         store = Store(root)
         shuffled = list(frames)

@@ -11,9 +11,14 @@ from houseedge.errors import InvalidData, SchemaMismatch
 
 def bars(**overrides: list[object]) -> pl.DataFrame:
     base: dict[str, list[object]] = {
-        "symbol": ["X", "X", "X"], "timeframe": ["1d"] * 3, "ts": [0, 1, 2],
-        "open": [1.0, 1.0, 1.0], "high": [2.0, 2.0, 2.0], "low": [0.5, 0.5, 0.5],
-        "close": [1.5, 1.5, 1.5], "volume": [1.0, 1.0, 1.0],
+        "symbol": ["X", "X", "X"],
+        "timeframe": ["1d"] * 3,
+        "ts": [0, 1, 2],
+        "open": [1.0, 1.0, 1.0],
+        "high": [2.0, 2.0, 2.0],
+        "low": [0.5, 0.5, 0.5],
+        "close": [1.5, 1.5, 1.5],
+        "volume": [1.0, 1.0, 1.0],
     }
     return pl.DataFrame({**base, **overrides}, strict=False)
 
@@ -56,9 +61,16 @@ def test_order_check_rejects_unsorted_and_repeated_timestamps() -> None:
 
 
 def test_trades_may_share_a_timestamp_but_not_go_back() -> None:
-    trades = pl.DataFrame({"symbol": ["X"] * 3, "ts": [0, 0, 1], "price": [1.0] * 3,
-                           "size": [1.0] * 3, "side": ["buy", None, "sell"],
-                           "trade_id": ["a", "b", "c"]})
+    trades = pl.DataFrame(
+        {
+            "symbol": ["X"] * 3,
+            "ts": [0, 0, 1],
+            "price": [1.0] * 3,
+            "size": [1.0] * 3,
+            "side": ["buy", None, "sell"],
+            "trade_id": ["a", "b", "c"],
+        }
+    )
     assert validate("trades", trades, check_order=True).height == 3
     with pytest.raises(InvalidData):
         validate("trades", trades.with_columns(ts=pl.Series([1, 0, 1])), check_order=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import os
 import secrets
 from collections.abc import Iterator, Sequence
@@ -60,7 +61,9 @@ def with_partition_columns(spec: DatasetSpec, frame: pl.DataFrame) -> pl.DataFra
     return frame
 
 
-def split(spec: DatasetSpec, frame: pl.DataFrame) -> Iterator[tuple[tuple[object, ...], pl.DataFrame]]:
+def split(
+    spec: DatasetSpec, frame: pl.DataFrame
+) -> Iterator[tuple[tuple[object, ...], pl.DataFrame]]:
     """Yield ``(partition values, rows)`` for a frame sorted by the dataset's sort order.
 
     Rows of one partition are contiguous in a sorted frame, so each part is a zero-copy slice.
@@ -79,7 +82,7 @@ def split(spec: DatasetSpec, frame: pl.DataFrame) -> Iterator[tuple[tuple[object
             yield key, part.drop(names)
         return
     bounds = [*starts, framed.height]
-    for start, stop in zip(bounds, bounds[1:], strict=False):
+    for start, stop in itertools.pairwise(bounds):
         part = framed.slice(start, stop - start)
         yield tuple(part.row(0, named=True)[n] for n in names), part.drop(names)
 

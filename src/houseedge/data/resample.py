@@ -36,7 +36,11 @@ TS = pl.Datetime("ns", "UTC")
 
 
 def _dynamic(
-    frame: pl.LazyFrame, every: str, by: Sequence[str], tz: str | None, offset: str | None,
+    frame: pl.LazyFrame,
+    every: str,
+    by: Sequence[str],
+    tz: str | None,
+    offset: str | None,
     aggs: Sequence[pl.Expr],
 ) -> pl.LazyFrame:
     index = "ts"
@@ -44,10 +48,20 @@ def _dynamic(
         # Buckets follow the zone's wall clock; the label goes back to UTC below.
         index = "_local_ts"
         frame = frame.with_columns(_local_ts=pl.col("ts").dt.convert_time_zone(tz))
-    grouped = frame.sort([*by, index]).group_by_dynamic(
-        index, every=every, period=every, offset=offset, closed="left", label="left",
-        group_by=list(by), start_by="window",
-    ).agg(aggs)
+    grouped = (
+        frame.sort([*by, index])
+        .group_by_dynamic(
+            index,
+            every=every,
+            period=every,
+            offset=offset,
+            closed="left",
+            label="left",
+            group_by=list(by),
+            start_by="window",
+        )
+        .agg(aggs)
+    )
     if index != "ts":
         grouped = grouped.drop("ts", strict=False).rename({index: "ts"})
     return grouped.with_columns(pl.col("ts").dt.convert_time_zone("UTC").dt.cast_time_unit("ns"))
@@ -80,19 +94,35 @@ def resample_bars(
         Label of the output ``timeframe`` column; ``every`` when omitted.
     """
     names = bars.collect_schema().names()
-    vwap = (pl.col("vwap") * pl.col("volume")).sum() / pl.col("volume").sum() if "vwap" in names \
+    vwap = (
+        (pl.col("vwap") * pl.col("volume")).sum() / pl.col("volume").sum()
+        if "vwap" in names
         else (pl.col("close") * pl.col("volume")).sum() / pl.col("volume").sum()
+    )
     aggs = [
-        pl.col("open").first(), pl.col("high").max(), pl.col("low").min(),
-        pl.col("close").last(), pl.col("volume").sum(),
-        pl.when(pl.col("volume").sum() > 0).then(vwap).otherwise(pl.col("close").last())
+        pl.col("open").first(),
+        pl.col("high").max(),
+        pl.col("low").min(),
+        pl.col("close").last(),
+        pl.col("volume").sum(),
+        pl.when(pl.col("volume").sum() > 0)
+        .then(vwap)
+        .otherwise(pl.col("close").last())
         .alias("vwap"),
         (pl.col("trades").sum() if "trades" in names else pl.len().cast(pl.Int64)).alias("trades"),
     ]
     out = _dynamic(bars, every, by, tz, offset, aggs)
     return out.select(
-        *by, pl.lit(timeframe or every).alias("timeframe"), "ts", "open", "high", "low", "close",
-        "volume", "vwap", "trades",
+        *by,
+        pl.lit(timeframe or every).alias("timeframe"),
+        "ts",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "vwap",
+        "trades",
     )
 
 
@@ -117,14 +147,24 @@ def bars_from_trades(
     [(10.0, 12.0, 12.0, 11.5, 2), (11.0, 11.0, 11.0, 11.0, 1)]
     """
     aggs = [
-        pl.col("price").first().alias("open"), pl.col("price").max().alias("high"),
-        pl.col("price").min().alias("low"), pl.col("price").last().alias("close"),
+        pl.col("price").first().alias("open"),
+        pl.col("price").max().alias("high"),
+        pl.col("price").min().alias("low"),
+        pl.col("price").last().alias("close"),
         pl.col("size").sum().alias("volume"),
         ((pl.col("price") * pl.col("size")).sum() / pl.col("size").sum()).alias("vwap"),
         pl.len().cast(pl.Int64).alias("trades"),
     ]
     out = _dynamic(trades, every, by, tz, offset, aggs)
     return out.select(
-        *by, pl.lit(every).alias("timeframe"), "ts", "open", "high", "low", "close", "volume",
-        "vwap", "trades",
+        *by,
+        pl.lit(every).alias("timeframe"),
+        "ts",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "vwap",
+        "trades",
     )

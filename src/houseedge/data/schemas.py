@@ -12,10 +12,11 @@ Examples
 ...     "high": [2.0], "low": [0.5], "close": [1.5], "volume": [10.0]})
 >>> validate("bars", frame).schema["ts"]
 Datetime(time_unit='ns', time_zone='UTC')
->>> validate("bars", frame.with_columns(high=pl.lit(1.2)), source="x.csv", row_base=2)
-Traceback (most recent call last):
-...
-houseedge.errors.InvalidData: x.csv: high below max(open, close) (row 2, field high); expected low <= open, close <= high
+>>> try:
+...     validate("bars", frame.with_columns(high=pl.lit(1.2)), source="x.csv", row_base=2)
+... except InvalidData as error:
+...     print(error.reason, "|", error.row, error.field, "|", error.expected)
+high below max(open, close) | 2 high | low <= open, close <= high
 """
 
 from __future__ import annotations
@@ -80,13 +81,21 @@ class DatasetSpec:
 
 
 def _finite_positive(col: str) -> Rule:
-    return (col, f"{col} is not a finite positive number", "finite value > 0",
-            lambda: ~pl.col(col).is_finite() | (pl.col(col) <= 0))
+    return (
+        col,
+        f"{col} is not a finite positive number",
+        "finite value > 0",
+        lambda: ~pl.col(col).is_finite() | (pl.col(col) <= 0),
+    )
 
 
 def _finite_nonnegative(col: str) -> Rule:
-    return (col, f"{col} is negative or not finite", "finite value >= 0",
-            lambda: ~pl.col(col).is_finite() | (pl.col(col) < 0))
+    return (
+        col,
+        f"{col} is negative or not finite",
+        "finite value >= 0",
+        lambda: ~pl.col(col).is_finite() | (pl.col(col) < 0),
+    )
 
 
 _OHLC_EXPECTED = "low <= open, close <= high"
@@ -94,12 +103,19 @@ _OHLC_EXPECTED = "low <= open, close <= high"
 BARS = DatasetSpec(
     name="bars",
     columns={
-        "symbol": pl.String(), "timeframe": pl.String(), "ts": TS,
-        "open": pl.Float64(), "high": pl.Float64(), "low": pl.Float64(), "close": pl.Float64(),
+        "symbol": pl.String(),
+        "timeframe": pl.String(),
+        "ts": TS,
+        "open": pl.Float64(),
+        "high": pl.Float64(),
+        "low": pl.Float64(),
+        "close": pl.Float64(),
         "volume": pl.Float64(),
     },
     optional={
-        "vwap": pl.Float64(), "trades": pl.Int64(), "adj_close": pl.Float64(),
+        "vwap": pl.Float64(),
+        "trades": pl.Int64(),
+        "adj_close": pl.Float64(),
         "open_interest": pl.Float64(),
     },
     key=("symbol", "timeframe", "ts"),
@@ -107,54 +123,108 @@ BARS = DatasetSpec(
         *(_finite_positive(c) for c in ("open", "high", "low", "close")),
         _finite_nonnegative("volume"),
         ("high", "high below low", _OHLC_EXPECTED, lambda: pl.col("high") < pl.col("low")),
-        ("high", "high below max(open, close)", _OHLC_EXPECTED,
-         lambda: pl.col("high") < pl.max_horizontal("open", "close")),
-        ("low", "low above min(open, close)", _OHLC_EXPECTED,
-         lambda: pl.col("low") > pl.min_horizontal("open", "close")),
-        ("vwap", "vwap is not a finite positive number", "finite value > 0 or empty",
-         lambda: pl.col("vwap").is_not_null() & (~pl.col("vwap").is_finite() | (pl.col("vwap") <= 0))),
-        ("adj_close", "adj_close is not a finite positive number", "finite value > 0 or empty",
-         lambda: pl.col("adj_close").is_not_null()
-         & (~pl.col("adj_close").is_finite() | (pl.col("adj_close") <= 0))),
-        ("trades", "trades is negative", "count >= 0 or empty",
-         lambda: pl.col("trades").is_not_null() & (pl.col("trades") < 0)),
+        (
+            "high",
+            "high below max(open, close)",
+            _OHLC_EXPECTED,
+            lambda: pl.col("high") < pl.max_horizontal("open", "close"),
+        ),
+        (
+            "low",
+            "low above min(open, close)",
+            _OHLC_EXPECTED,
+            lambda: pl.col("low") > pl.min_horizontal("open", "close"),
+        ),
+        (
+            "vwap",
+            "vwap is not a finite positive number",
+            "finite value > 0 or empty",
+            lambda: (
+                pl.col("vwap").is_not_null() & (~pl.col("vwap").is_finite() | (pl.col("vwap") <= 0))
+            ),
+        ),
+        (
+            "adj_close",
+            "adj_close is not a finite positive number",
+            "finite value > 0 or empty",
+            lambda: (
+                pl.col("adj_close").is_not_null()
+                & (~pl.col("adj_close").is_finite() | (pl.col("adj_close") <= 0))
+            ),
+        ),
+        (
+            "trades",
+            "trades is negative",
+            "count >= 0 or empty",
+            lambda: pl.col("trades").is_not_null() & (pl.col("trades") < 0),
+        ),
     ),
 )
 
 TRADES = DatasetSpec(
     name="trades",
     columns={
-        "symbol": pl.String(), "ts": TS, "price": pl.Float64(), "size": pl.Float64(),
-        "side": pl.String(), "trade_id": pl.String(),
+        "symbol": pl.String(),
+        "ts": TS,
+        "price": pl.Float64(),
+        "size": pl.Float64(),
+        "side": pl.String(),
+        "trade_id": pl.String(),
     },
     key=("symbol", "ts", "trade_id"),
     nullable=frozenset({"side"}),
     rules=(
         _finite_positive("price"),
         _finite_positive("size"),
-        ("side", "side is not buy or sell", "'buy', 'sell' or empty",
-         lambda: pl.col("side").is_not_null() & ~pl.col("side").is_in(["buy", "sell"])),
+        (
+            "side",
+            "side is not buy or sell",
+            "'buy', 'sell' or empty",
+            lambda: pl.col("side").is_not_null() & ~pl.col("side").is_in(["buy", "sell"]),
+        ),
     ),
 )
 
 QUOTES = DatasetSpec(
     name="quotes",
     columns={
-        "symbol": pl.String(), "ts": TS, "seq": pl.Int32(), "bid": pl.Float64(),
-        "ask": pl.Float64(), "bid_size": pl.Float64(), "ask_size": pl.Float64(),
+        "symbol": pl.String(),
+        "ts": TS,
+        "seq": pl.Int32(),
+        "bid": pl.Float64(),
+        "ask": pl.Float64(),
+        "bid_size": pl.Float64(),
+        "ask_size": pl.Float64(),
     },
     key=("symbol", "ts", "seq"),
     nullable=frozenset({"bid_size", "ask_size"}),
     rules=(
         _finite_positive("bid"),
         _finite_positive("ask"),
-        ("ask", "ask below bid (crossed quote)", "bid <= ask", lambda: pl.col("ask") < pl.col("bid")),
-        ("bid_size", "bid_size is negative or not finite", "finite value >= 0 or empty",
-         lambda: pl.col("bid_size").is_not_null()
-         & (~pl.col("bid_size").is_finite() | (pl.col("bid_size") < 0))),
-        ("ask_size", "ask_size is negative or not finite", "finite value >= 0 or empty",
-         lambda: pl.col("ask_size").is_not_null()
-         & (~pl.col("ask_size").is_finite() | (pl.col("ask_size") < 0))),
+        (
+            "ask",
+            "ask below bid (crossed quote)",
+            "bid <= ask",
+            lambda: pl.col("ask") < pl.col("bid"),
+        ),
+        (
+            "bid_size",
+            "bid_size is negative or not finite",
+            "finite value >= 0 or empty",
+            lambda: (
+                pl.col("bid_size").is_not_null()
+                & (~pl.col("bid_size").is_finite() | (pl.col("bid_size") < 0))
+            ),
+        ),
+        (
+            "ask_size",
+            "ask_size is negative or not finite",
+            "finite value >= 0 or empty",
+            lambda: (
+                pl.col("ask_size").is_not_null()
+                & (~pl.col("ask_size").is_finite() | (pl.col("ask_size") < 0))
+            ),
+        ),
     ),
 )
 
@@ -241,7 +311,9 @@ def _cast(spec: DatasetSpec, frame: pl.DataFrame, where: str, row_base: int) -> 
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
         raise SchemaMismatch(
-            f"missing column {missing[0]!r}", source=where, field=missing[0],
+            f"missing column {missing[0]!r}",
+            source=where,
+            field=missing[0],
             expected=f"columns {', '.join(spec.columns)}",
         )
     exprs: list[pl.Expr] = []
@@ -257,8 +329,11 @@ def _cast(spec: DatasetSpec, frame: pl.DataFrame, where: str, row_base: int) -> 
     except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
         name, dtype, row = _first_uncastable(spec, frame)
         raise SchemaMismatch(
-            f"value {frame[name][row]!r} is not a {dtype}", source=where, row=row + row_base,
-            field=name, expected=str(dtype),
+            f"value {frame[name][row]!r} is not a {dtype}",
+            source=where,
+            row=row + row_base,
+            field=name,
+            expected=str(dtype),
         ) from exc
 
 
@@ -288,8 +363,12 @@ def _first_uncastable(spec: DatasetSpec, frame: pl.DataFrame) -> tuple[str, pl.D
 
 
 def _key_check(spec: DatasetSpec) -> tuple[str, str, str, pl.Expr]:
-    return (",".join(spec.key), "key repeats an earlier row", "unique " + ", ".join(spec.key),
-            ~pl.struct(spec.key).is_first_distinct())
+    return (
+        ",".join(spec.key),
+        "key repeats an earlier row",
+        "unique " + ", ".join(spec.key),
+        ~pl.struct(spec.key).is_first_distinct(),
+    )
 
 
 def check_unique(
@@ -299,8 +378,9 @@ def check_unique(
     name, what, want, bad = _key_check(spec)
     rows = frame.select(bad.arg_true()).to_series()
     if len(rows):
-        raise InvalidData(what, source=source or spec.name, row=int(rows[0]) + row_base,
-                          field=name, expected=want)
+        raise InvalidData(
+            what, source=source or spec.name, row=int(rows[0]) + row_base, field=name, expected=want
+        )
 
 
 def _order_check(spec: DatasetSpec) -> tuple[str, str, str, pl.Expr]:
@@ -311,7 +391,12 @@ def _order_check(spec: DatasetSpec) -> tuple[str, str, str, pl.Expr]:
         step = step.over(list(spec.key[:at]))
     # A timestamp may repeat only where later key columns (trade id, sequence) tell rows apart.
     if at == len(spec.key) - 1:
-        return time, f"{time} is not after the previous row", "strictly increasing timestamps", step <= 0
+        return (
+            time,
+            f"{time} is not after the previous row",
+            "strictly increasing timestamps",
+            step <= 0,
+        )
     return time, f"{time} is before the previous row", "non-decreasing timestamps", step < 0
 
 

@@ -95,8 +95,9 @@ class Store:
         check_order: bool = False,
     ) -> WriteReport:
         """Validate and merge ``frame`` into a dataset; see :meth:`write_many`."""
-        return self.write_many([(dataset, frame)], source=source, row_base=row_base,
-                               check_order=check_order)[0]
+        return self.write_many(
+            [(dataset, frame)], source=source, row_base=row_base, check_order=check_order
+        )[0]
 
     def write_many(
         self,
@@ -148,17 +149,27 @@ class Store:
         return reports
 
     def _prepare(
-        self, spec: DatasetSpec, frame: pl.DataFrame, source: str | None, row_base: int,
+        self,
+        spec: DatasetSpec,
+        frame: pl.DataFrame,
+        source: str | None,
+        row_base: int,
         check_order: bool,
     ) -> _Prepared:
-        checked = validate(spec, frame, source=source, row_base=row_base,
-                           check_order=check_order, check_key=False)
+        checked = validate(
+            spec, frame, source=source, row_base=row_base, check_order=check_order, check_key=False
+        )
         if not _in_key_order(spec, checked):
             checked = checked.sort(spec.sort)
             if not _in_key_order(spec, checked):
-                check_unique(spec, frame if frame.schema == checked.schema else
-                             validate(spec, frame, check_key=False), source=source,
-                             row_base=row_base)
+                check_unique(
+                    spec,
+                    frame
+                    if frame.schema == checked.schema
+                    else validate(spec, frame, check_key=False),
+                    source=source,
+                    row_base=row_base,
+                )
                 msg = "key repeats an earlier row"
                 raise InvalidData(msg, source=source or spec.name, field=",".join(spec.key))
         return _Prepared(spec, checked)
@@ -175,9 +186,11 @@ class Store:
             if not target.exists():
                 return part.height, partitions.stage(part, target)
             old = pl.read_parquet(target)
-            merged = (pl.concat([old, part], how="diagonal_relaxed")
-                      .unique(subset=file_key, keep="last", maintain_order=True)
-                      .sort(file_sort))
+            merged = (
+                pl.concat([old, part], how="diagonal_relaxed")
+                .unique(subset=file_key, keep="last", maintain_order=True)
+                .sort(file_sort)
+            )
             if merged.equals(old):
                 return 0, None
             return merged.height - old.height, partitions.stage(merged, target)
@@ -192,8 +205,10 @@ class Store:
             partitions.discard(staged)
             raise failed[0]  # type: ignore[misc]
         report = WriteReport(
-            dataset=spec.name, rows_in=item.frame.height,
-            rows_added=sum(n for n, _ in results), partitions_changed=len(staged),
+            dataset=spec.name,
+            rows_in=item.frame.height,
+            rows_added=sum(n for n, _ in results),
+            partitions_changed=len(staged),
             partitions_unchanged=len(results) - len(staged),
         )
         return staged, report
@@ -205,7 +220,8 @@ class Store:
         if not self.root.is_dir():
             return []
         return sorted(
-            d.name for d in self.root.iterdir()
+            d.name
+            for d in self.root.iterdir()
             if d.is_dir() and not d.name.startswith(".") and next(d.rglob("*.parquet"), None)
         )
 
@@ -224,8 +240,13 @@ class Store:
             if name == "symbol" and symbols is not None:
                 folders = [f / f"symbol={partitions.encode(s)}" for f in folders for s in symbols]
             else:
-                folders = [c for f in folders if f.is_dir() for c in sorted(f.iterdir())
-                           if c.name.startswith(f"{name}=") and _year_ok(c.name, name, start, end)]
+                folders = [
+                    c
+                    for f in folders
+                    if f.is_dir()
+                    for c in sorted(f.iterdir())
+                    if c.name.startswith(f"{name}=") and _year_ok(c.name, name, start, end)
+                ]
         return sorted(p for f in folders if f.is_dir() for p in f.glob("*.parquet"))
 
     def scan(
@@ -250,9 +271,14 @@ class Store:
             return pl.LazyFrame(schema=schema)
         hive = {n: (pl.Int32() if n == "year" else schema[n]) for n in spec.partitions}
         in_file = {n: t for n, t in schema.items() if n not in hive}
-        frame = pl.scan_parquet(files, schema=in_file, hive_partitioning=bool(hive),
-                                hive_schema=hive or None, missing_columns="insert",
-                                extra_columns="ignore")
+        frame = pl.scan_parquet(
+            files,
+            schema=in_file,
+            hive_partitioning=bool(hive),
+            hive_schema=hive or None,
+            missing_columns="insert",
+            extra_columns="ignore",
+        )
         frame = frame.select(list(schema))
         time = spec.time_column
         if time and start is not None:
