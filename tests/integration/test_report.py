@@ -191,11 +191,13 @@ def test_a_run_without_trades_still_reports(tmp_path: Path) -> None:
     bars = synthetic_bars(1, periods=90, timeframe="1d", seed=4)
     result = backtest(bars, NamedPolicy("flat", pl.lit(0.0)))
     assert result.trades.height == 0
+    stale = tmp_path / "flat_trades.png"
+    stale.write_bytes(PNG_MAGIC)  # left by an earlier report at the same path
     out = write_report(result, tmp_path / "flat.html")
     page = html_of(out)
     assert "No trades: no closed trade" in page
     assert 'alt="Trade histogram"' not in page
-    assert not (tmp_path / "flat_trades.png").exists()
+    assert not stale.exists()
     for name in ("equity", "drawdown", "exposure"):
         assert (tmp_path / f"flat_{name}.png").read_bytes().startswith(PNG_MAGIC)
     assert money(100_000.0) in page

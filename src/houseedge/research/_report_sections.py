@@ -223,7 +223,7 @@ def _drawdowns(report: Report) -> str:
     for rank, row in enumerate(table.iter_rows(named=True), start=1):
         peak, recovery = row["peak"], row["recovery"]
         span = (recovery if recovery is not None else end) - peak
-        lasted = h.duration(span) if temporal else f"{span:,}"
+        lasted = h.duration(span) if temporal else f"{span:,} ts units"
         rows.append([
             rank, report.stamp(peak), report.stamp(row["valley"]),
             report.stamp(recovery) if recovery is not None else "not recovered",

@@ -15,8 +15,9 @@ Sections
 Charts
     ``equity``, ``drawdown``, ``monthly_returns``, ``rolling_sharpe``, ``trades`` and
     ``exposure`` (:mod:`houseedge.research.charts`). A chart without data is replaced by a note
-    and its file is not written: ``trades`` without a closed trade, ``monthly_returns`` when
-    time is not a date/datetime, ``rolling_sharpe`` with fewer than two full windows.
+    and its file is not written (an older one of that name is removed): ``trades`` without a
+    closed trade, ``monthly_returns`` when time is not a date/datetime, ``rolling_sharpe``
+    with fewer than two full windows or returns that never vary within one.
 Annualisation
     ``periods_per_year`` when given; otherwise :func:`infer_periods_per_year` from the bar times;
     otherwise (numeric times) the backtest's own. The annualised metrics are recomputed with it,
@@ -30,6 +31,12 @@ Benchmark
 Rolling Sharpe window
     :func:`rolling_window`: a quarter of a year of bars (63 daily), at most a quarter of the
     series, at least 10 bars (or the whole series when shorter).
+Formats
+    Percentages with two decimals (``-12.34%``), ratios with two, money with thousands
+    separators and two decimals (``92,431.90``), durations in days/hours/minutes, ``—`` for a
+    missing value and ``n/a`` for NaN. Times are UTC, shown as dates when every bar is at
+    midnight, else to the minute. The drawdown table's pyfolio business-day count is shown for
+    such daily bars only.
 Escaping
     Every user-provided string (title, policy, symbols, parameters) is ``html.escape``-d.
 """
@@ -172,8 +179,12 @@ def write_report(
     charts = sections.charts(report)
     path.parent.mkdir(parents=True, exist_ok=True)
     for name, (png, _) in charts.items():
-        if png is not None:
-            path.with_name(f"{path.stem}_{name}.png").write_bytes(png)
+        chart = path.with_name(f"{path.stem}_{name}.png")
+        if png is None:
+            # a chart left by an earlier report at this path would contradict this one
+            chart.unlink(missing_ok=True)
+        else:
+            chart.write_bytes(png)
     heading = title if title is not None else f"Backtest report: {result.params.get('policy')}"
     page = h.page(heading, sections.subtitle(report), sections.build(report, charts, path.stem))
     path.write_text(page, encoding="utf-8")
