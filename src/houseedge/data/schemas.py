@@ -383,6 +383,22 @@ def check_unique(
         )
 
 
+def check_time_order(
+    spec: DatasetSpec, frame: pl.DataFrame, *, source: str | None = None, row_base: int = 0
+) -> None:
+    """Raise :class:`InvalidData` at the first row whose time does not follow its series'."""
+    name, what, want, bad = _order_check(spec)
+    rows = frame.select(bad.arg_true()).to_series()
+    if len(rows):
+        raise InvalidData(
+            what,
+            source=source or spec.name,
+            row=int(rows[0]) + row_base,
+            field=name,
+            expected=want,
+        )
+
+
 def _order_check(spec: DatasetSpec) -> tuple[str, str, str, pl.Expr]:
     time = spec.time_column or ""
     at = spec.key.index(time)

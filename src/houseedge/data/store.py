@@ -41,7 +41,13 @@ import structlog
 from houseedge.config import store_root
 from houseedge.data import partitions, sql
 from houseedge.data.resample import resample_bars
-from houseedge.data.schemas import DatasetSpec, check_unique, spec_of, validate
+from houseedge.data.schemas import (
+    DatasetSpec,
+    check_time_order,
+    check_unique,
+    spec_of,
+    validate,
+)
 from houseedge.data.timeparse import TimeLike, ns_literal, year_of
 from houseedge.errors import InvalidData
 
@@ -156,20 +162,16 @@ class Store:
         row_base: int,
         check_order: bool,
     ) -> _Prepared:
-        checked = validate(
-            spec, frame, source=source, row_base=row_base, check_order=check_order, check_key=False
-        )
+        checked = validate(spec, frame, source=source, row_base=row_base, check_key=False)
+        # Rows already in strictly increasing key order are sorted, unique and in time order:
+        # one cheap pass decides the common case; the costly checks run only to name a row.
         if not _in_key_order(spec, checked):
+            if check_order and spec.time_column:
+                check_time_order(spec, checked, source=source, row_base=row_base)
             checked = checked.sort(spec.sort)
             if not _in_key_order(spec, checked):
-                check_unique(
-                    spec,
-                    frame
-                    if frame.schema == checked.schema
-                    else validate(spec, frame, check_key=False),
-                    source=source,
-                    row_base=row_base,
-                )
+                original = validate(spec, frame, check_key=False)
+                check_unique(spec, original, source=source, row_base=row_base)
                 msg = "key repeats an earlier row"
                 raise InvalidData(msg, source=source or spec.name, field=",".join(spec.key))
         return _Prepared(spec, checked)
