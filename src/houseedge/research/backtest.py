@@ -27,7 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -38,6 +39,9 @@ from houseedge.research import _equity
 from houseedge.research.metrics import summary
 from houseedge.research.trade_metrics import trade_summary
 from houseedge.research.vectorized import Execution, Finalize, prepare, simulate
+
+if TYPE_CHECKING:
+    from houseedge.data.store import Store
 
 __all__ = ["BacktestResult", "backtest"]
 
@@ -87,6 +91,21 @@ class BacktestResult:
     def metrics(self) -> dict[str, Any]:
         """Return the scalar metrics (see the class docstring)."""
         return _metrics(self.equity, self.trades, self.orders, self.params["periods_per_year"])
+
+    def save(self, store: Store, **run: Any) -> str:
+        """Write this run into the store's run datasets and return its run id.
+
+        See :func:`houseedge.research.runs.save_run` for the keyword arguments.
+        """
+        from houseedge.research.runs import save_run  # runs imports this module
+
+        return save_run(self, store, **run)
+
+    def report(self, path: str | Path, **options: Any) -> Path:
+        """Write the HTML tearsheet and its PNG charts; see :func:`write_report`."""
+        from houseedge.research.report import write_report  # report imports this module
+
+        return write_report(self, path, **options)
 
 
 def backtest(
