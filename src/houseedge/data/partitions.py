@@ -16,7 +16,7 @@ import fcntl
 import itertools
 import os
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -134,7 +134,7 @@ def sweep(dataset_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def locked(root: Path) -> Iterator[None]:
+def locked(root: Path) -> Generator[None]:
     """Hold the store's writer lock: one writer at a time, readers never wait."""
     root.mkdir(parents=True, exist_ok=True)
     with (root / ".lock").open("a") as handle:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import polars as pl
@@ -32,16 +33,23 @@ from houseedge.data.schemas import DATASETS, DatasetSpec
 from houseedge.errors import QueryError
 
 CATALOG_FILE = "catalog.duckdb"
-_DUCK_TYPES = {pl.String: "VARCHAR", pl.Int32: "INTEGER", pl.Int64: "BIGINT"}
 
 log = structlog.get_logger()
 
 
+def _duck_type(dtype: pl.DataType) -> str:
+    if dtype == pl.Int32:
+        return "INTEGER"
+    if dtype.is_integer():
+        return "BIGINT"
+    return "VARCHAR"
+
+
 def _hive_types(spec: DatasetSpec) -> str:
-    types: list[str] = []
-    for name in spec.partitions:
-        dtype = pl.Int32 if name == "year" else type(spec.schema[name])
-        types.append(f"'{name}': {_DUCK_TYPES.get(dtype, 'VARCHAR')}")
+    types = [
+        f"'{name}': {_duck_type(pl.Int32() if name == 'year' else spec.schema[name])}"
+        for name in spec.partitions
+    ]
     return "{" + ", ".join(types) + "}"
 
 
@@ -130,7 +138,8 @@ def query(connection: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
         The query failed to parse, bind or run; the message is DuckDB's.
     """
     try:
-        relation = connection.sql(sql)
+        # sql() returns None for statements without a result (SET, CREATE), whatever the stubs say.
+        relation = cast("duckdb.DuckDBPyRelation | None", connection.sql(sql))
         if relation is None:
             return pl.DataFrame()
         return pl.from_arrow(relation.to_arrow_table())  # type: ignore[return-value]
