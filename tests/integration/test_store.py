@@ -197,6 +197,8 @@ def test_scan_prunes_partitions_and_filters_time_symbol_and_timeframe(tmp_path: 
     assert got["ts"].min().isoformat() == "1971-01-01T00:00:00+00:00"  # type: ignore[union-attr]
     assert store.read("bars", timeframe="1h").height == 10
     assert store.read("bars", symbols=["nope"]).height == 0
+    whole_year = store.files("bars", symbols=["A"], start="1971-01-01", end="1972-01-01")
+    assert [f.parent.name for f in whole_year] == ["year=1971"]
 
 
 def test_optional_columns_present_in_some_files_are_null_elsewhere(tmp_path: Path) -> None:

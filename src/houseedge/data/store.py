@@ -48,7 +48,7 @@ from houseedge.data.schemas import (
     spec_of,
     validate,
 )
-from houseedge.data.timeparse import TimeLike, ns_literal, year_of
+from houseedge.data.timeparse import TimeLike, ns_literal, to_ns, year_of
 from houseedge.errors import InvalidData
 
 log = structlog.get_logger()
@@ -379,4 +379,7 @@ def _year_ok(folder: str, name: str, start: TimeLike | None, end: TimeLike | Non
     if name != "year":
         return True
     year = int(folder.split("=", 1)[1])
-    return (start is None or year >= year_of(start)) and (end is None or year <= year_of(end))
+    # ``end`` is exclusive: a scan ending at 2016-01-01T00:00 needs nothing from 2016.
+    return (start is None or year >= year_of(start)) and (
+        end is None or year <= year_of(to_ns(end) - 1)
+    )
