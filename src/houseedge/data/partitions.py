@@ -12,6 +12,7 @@ disk, and renamed over the target only when every staged file of a write exists,
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
 import itertools
 import os
@@ -75,6 +76,10 @@ def split(
     if not names:
         yield (), frame
         return
+    fast = _split_by_year_search(spec, frame)
+    if fast is not None:
+        yield from fast
+        return
     framed = with_partition_columns(spec, frame)
     changed = pl.any_horizontal([pl.col(n) != pl.col(n).shift(1) for n in names]).fill_null(True)
     starts = framed.select(changed.arg_true()).to_series().to_list()
@@ -88,6 +93,55 @@ def split(
     for start, stop in itertools.pairwise(bounds):
         part = framed.slice(start, stop - start)
         yield tuple(part.row(0, named=True)[n] for n in names), part.drop(names)
+
+
+def _split_by_year_search(
+    spec: DatasetSpec, frame: pl.DataFrame
+) -> list[tuple[tuple[object, ...], pl.DataFrame]] | None:
+    """Split ``(symbol, year)`` partitions by binary search on time, or None if not applicable.
+
+    Applies when rows come in symbol runs whose times are sorted (one timeframe per symbol):
+    then each year starts where a search for its first instant lands, and no per-row year
+    column is needed.
+    """
+    time = spec.time_column
+    if spec.partitions != ("symbol", "year") or time is None or frame.height == 0:
+        return None
+    run_starts = (
+        frame.select((pl.col("symbol") != pl.col("symbol").shift(1)).fill_null(True).arg_true())
+        .to_series()
+        .to_list()
+    )
+    bounds = [*run_starts, frame.height]
+    parts: list[tuple[tuple[object, ...], pl.DataFrame]] = []
+    for start, stop in itertools.pairwise(bounds):
+        run = frame.slice(start, stop - start)
+        times = run[time]
+        if not times.is_sorted():
+            return None
+        symbol = run["symbol"][0]
+        first, last = times[0].year, times[-1].year
+        edges = [
+            0,
+            *times.search_sorted(
+                pl.Series([_year_start(y) for y in range(first + 1, last + 1)], dtype=times.dtype)
+            ).to_list(),
+            run.height,
+        ]
+        parts += [
+            ((symbol, year), run.slice(lo, hi - lo).drop("symbol"))
+            for year, (lo, hi) in zip(
+                range(first, last + 1), itertools.pairwise(edges), strict=True
+            )
+            if hi > lo
+        ]
+    if len({key for key, _ in parts}) != len(parts):
+        return None  # a symbol appears in two runs: not contiguous
+    return parts
+
+
+def _year_start(year: int) -> datetime.datetime:
+    return datetime.datetime(year, 1, 1, tzinfo=datetime.UTC)
 
 
 @dataclass
