@@ -128,8 +128,8 @@ class EventContext:
         """Return the orders that may still fill (of ``symbol``, or all), oldest first."""
         return [
             w.state
-            for w in self._loop.orders.values()
-            if w.state.is_open and (symbol is None or w.state.order.symbol == symbol)
+            for w in self._loop.open.values()
+            if symbol is None or w.state.order.symbol == symbol
         ]
 
     def state(self, order_id: str) -> OrderState:

@@ -87,6 +87,7 @@ class Loop:
     latency: int
     finalize: Finalize
     orders: dict[str, Working] = field(default_factory=dict[str, Working])
+    open: dict[str, Working] = field(default_factory=dict[str, Working])  # still may fill
     active: list[list[Working]] = field(default_factory=list[list[Working]])
     pending: deque[Request] = field(default_factory=deque[Request])
     anomalies: list[OrderAnomaly] = field(default_factory=list[OrderAnomaly])
@@ -95,6 +96,10 @@ class Loop:
     def report(self, work: Working, report: OrderReport) -> None:
         """Apply a report to an order's state machine; keep any anomaly."""
         work.state, anomaly = apply(work.state, report)
+        if work.state.is_open:
+            self.open[report.order_id] = work
+        else:
+            self.open.pop(report.order_id, None)
         if anomaly is not None:
             self.anomalies.append(anomaly)
 

@@ -108,6 +108,8 @@ def build_market(frame: pl.DataFrame, costs: CostModel) -> Market:
 
 def _grid(ts: list[list[int]]) -> tuple[list[int], list[list[tuple[int, int]]]]:
     """Return the sorted distinct times and, per time, the ``(symbol, row)`` bars at it."""
+    if len(ts) == 1:
+        return list(ts[0]), [[(0, row)] for row in range(len(ts[0]))]
     merged = sorted((t, s, row) for s, times in enumerate(ts) for row, t in enumerate(times))
     times: list[int] = []
     steps: list[list[tuple[int, int]]] = []
