@@ -43,8 +43,13 @@ class Script:
         return (step(portfolio, snapshot, context) or []) if step else []
 
 
-def make_bars(rows: list[tuple[float, float, float, float]], *, every: timedelta = DAY,
-              volume: float = 1_000.0, start: datetime = START) -> pl.DataFrame:  # fmt: skip
+def make_bars(
+    rows: list[tuple[float, float, float, float]],
+    *,
+    every: timedelta = DAY,
+    volume: float = 1_000.0,
+    start: datetime = START,
+) -> pl.DataFrame:
     """Bars from (open, high, low, close) rows."""
     return pl.DataFrame(
         {
@@ -293,8 +298,10 @@ def test_orders_share_a_bar_budget_oldest_first() -> None:
     bars = make_bars([FLAT] * 3, volume=100.0)
     result = run_events(bars, Script({0: two}), participation=0.1)
     assert [(r[0], r[1], r[2]) for r in fills(result)] == [
-        (1, "buy", 8.0), (1, "sell", 2.0), (2, "sell", 6.0),
-    ]  # fmt: skip
+        (1, "buy", 8.0),
+        (1, "sell", 2.0),
+        (2, "sell", 6.0),
+    ]
 
 
 def test_day_order_rest_expires_after_partial_fills() -> None:
@@ -341,8 +348,9 @@ def test_replace_moves_the_limit() -> None:
     result = run_events(bars, Script({0: resting_limit, 1: replace}))
     assert fills(result) == [(2, "buy", 10.0, 99.5)]
     assert result.order_log.select("order_id", "status", "limit_price").rows() == [
-        ("script-1", "cancelled", 95.0), ("script-2", "filled", 99.5),
-    ]  # fmt: skip
+        ("script-1", "cancelled", 95.0),
+        ("script-2", "filled", 99.5),
+    ]
 
 
 def test_replace_after_a_partial_fill_covers_the_rest() -> None:
@@ -354,11 +362,15 @@ def test_replace_after_a_partial_fill_covers_the_rest() -> None:
 
     bars = make_bars([FLAT] * 4, volume=100.0)
     result = run_events(bars, Script({0: order, 1: replace}), participation=0.1)
-    assert fills(result) == [(1, "buy", 10.0, 100.0), (2, "buy", 10.0, 100.0),
-                             (3, "buy", 5.0, 100.0)]  # fmt: skip
+    assert fills(result) == [
+        (1, "buy", 10.0, 100.0),
+        (2, "buy", 10.0, 100.0),
+        (3, "buy", 5.0, 100.0),
+    ]
     assert result.order_log.select("qty", "status", "filled_qty").rows() == [
-        (25.0, "cancelled", 10.0), (15.0, "filled", 15.0),
-    ]  # fmt: skip
+        (25.0, "cancelled", 10.0),
+        (15.0, "filled", 15.0),
+    ]
 
 
 def test_replace_of_an_order_that_filled_meanwhile_is_rejected() -> None:
@@ -368,8 +380,9 @@ def test_replace_of_an_order_that_filled_meanwhile_is_rejected() -> None:
     bars = make_bars([FLAT, FLAT, FLAT, FLAT])
     result = run_events(bars, Script({0: at_step(0).steps[0], 1: replace}), latency_bars=1)
     assert result.order_log.select("status", "reason").rows() == [
-        ("filled", ""), ("rejected", "replaced_order_closed"),
-    ]  # fmt: skip
+        ("filled", ""),
+        ("rejected", "replaced_order_closed"),
+    ]
     assert result.anomalies.height == 0
 
 
@@ -423,8 +436,9 @@ def test_quantities_round_down_to_lots_and_tiny_orders_are_rejected() -> None:
     result = run_events(make_bars([FLAT, FLAT]), Script({0: orders}))
     assert fills(result) == [(1, "buy", 7.0, 100.0)]
     assert result.order_log.select("status", "reason").rows() == [
-        ("filled", ""), ("rejected", "below_lot_size"),
-    ]  # fmt: skip
+        ("filled", ""),
+        ("rejected", "below_lot_size"),
+    ]
 
 
 def test_portfolio_state_is_marked_at_the_close() -> None:
@@ -468,8 +482,13 @@ def test_policy_bugs_raise_policy_errors() -> None:
     bars = make_bars([FLAT, FLAT])
     with pytest.raises(PolicyError, match="no bars"):
         run_events(bars, at_step(0, symbol="ZZZ"))
-    dup = Script({0: lambda _p, _s, _c: [Order(client_order_id="x", symbol="asset",
-                                                side=Side.BUY, qty=1)] * 2})  # fmt: skip
+    dup = Script(
+        {
+            0: lambda _p, _s, _c: (
+                [Order(client_order_id="x", symbol="asset", side=Side.BUY, qty=1)] * 2
+            )
+        }
+    )
     with pytest.raises(PolicyError, match="reused"):
         run_events(bars, dup)
     with pytest.raises(PolicyError, match="not an Order"):
@@ -480,7 +499,11 @@ def test_bad_arguments_are_refused() -> None:
     bars = make_bars([FLAT])
     with pytest.raises(SchemaMismatch, match="volume"):
         run_events(bars.drop("volume"), Script({}), participation=0.5)
-    for kwargs in ({"participation": 0.0}, {"latency_bars": -1}, {"lot_size": 0.0},
-                   {"finalize": "later"}):  # fmt: skip
+    for kwargs in (
+        {"participation": 0.0},
+        {"latency_bars": -1},
+        {"lot_size": 0.0},
+        {"finalize": "later"},
+    ):
         with pytest.raises(ValueError, match="must"):
             run_events(bars, Script({}), **kwargs)

@@ -145,6 +145,12 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     tag: str = ""
 
     def __post_init__(self) -> None:
+        # Plain strings ("limit") are accepted from Python callers; store the enums so that
+        # identity checks downstream hold (decoding JSON already yields the enums).
+        for field, kind in (("side", Side), ("type", OrderType), ("tif", TimeInForce)):
+            value = getattr(self, field)
+            if not isinstance(value, kind):
+                msgspec.structs.force_setattr(self, field, kind(value))
         name = f"order {self.client_order_id}"
         _require(bool(self.client_order_id), "an order needs a client_order_id")
         _require(bool(self.symbol), f"{name}: symbol is empty")
@@ -196,6 +202,10 @@ class Fill(msgspec.Struct, frozen=True, kw_only=True, tag="fill"):
     liquidity: Liquidity = Liquidity.TAKER
 
     def __post_init__(self) -> None:
+        for field, kind in (("side", Side), ("liquidity", Liquidity)):
+            value = getattr(self, field)
+            if not isinstance(value, kind):
+                msgspec.structs.force_setattr(self, field, kind(value))
         name = f"fill {self.fill_id}"
         _require(bool(self.fill_id), "a fill needs a fill_id")
         _require(_positive(self.qty), f"{name}: qty must be finite and > 0, got {self.qty}")
