@@ -11,10 +11,11 @@ Conventions
 -----------
 * **Windows are exact.** ``sma``, ``wma``, the standard deviations behind ``zscore``,
   ``bollinger`` and ``rolling_volatility`` compute each value from exactly the ``n`` inputs in its
-  window, in a fixed order, instead of a running sum. A window evaluation (the live engine's last
-  ``warmup + 1`` bars) therefore reproduces the full-history value bit for bit, which keeps
-  decisions on ties (flat prices, ``fast == slow``) identical in backtest and live. A window with
-  a null or NaN gives null.
+  window instead of a running sum: ``sma`` from the correctly rounded window sum (exact integer
+  prefix sums, see ``houseedge.core._window_sum``: O(1) per bar whatever ``n``), the others in a
+  fixed order. A window evaluation (the live engine's last ``warmup + 1`` bars) therefore
+  reproduces the full-history value bit for bit, which keeps decisions on ties (flat prices,
+  ``fast == slow``) identical in backtest and live. A window with a null or NaN gives null.
 * **Exponential averages have unbounded memory.** ``ema`` (``alpha = 2 / (n + 1)``) and Wilder's
   smoothing (``alpha = 1 / n``, behind ``rsi`` and ``atr``) are seeded, like TA-Lib and backtrader,
   with the simple average of the first ``n`` inputs; the first value sits on the ``n``-th input.
@@ -28,10 +29,11 @@ Conventions
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
+from houseedge.core._window_sum import window_sums
 from houseedge.core.feature_set import Feature, FeatureSet, pipeline
 from houseedge.core.timeframes import (
     bar_close_time,
@@ -90,6 +92,31 @@ def _window_mean(x: pl.Expr, weights: list[float]) -> pl.Expr:
     return values.rolling_mean(len(weights), weights=weights).fill_nan(None)
 
 
+def window_means(x: IntoExpr, ns: tuple[int, ...], combine: Any = None) -> pl.Expr:
+    """Return the exact simple averages of ``x`` over each window length in ``ns``.
+
+    The averages share one pass over the data. ``combine`` (a function of the NumPy arrays of
+    the averages, NaN where null) maps them to the one returned column; by default there must
+    be one length and its average is returned.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"close": [1.0, 2.0, 3.0, 5.0]})
+    >>> df.select(window_means("close", (1, 2), lambda a, b: a - b)).to_series().to_list()
+    [None, 0.5, 0.5, 1.0]
+    """
+    for n in ns:
+        _positive(n)
+
+    def evaluate(series: pl.Series) -> pl.Series:
+        values = series.to_numpy()
+        means = [s / n for s, n in zip(window_sums(values, ns), ns, strict=True)]
+        out = means[0] if combine is None else combine(*means)
+        return pl.Series(series.name, out, dtype=pl.Float64, nan_to_null=True)
+
+    return _expr(x).cast(pl.Float64).map_batches(evaluate, return_dtype=pl.Float64)
+
+
 def _window_std(x: pl.Expr, n: int, ddof: int) -> pl.Expr:
     # Deviations from the window's newest value are small (about a standard deviation), so the
     # one-pass formula on them keeps its digits where one on raw prices would lose them all to
@@ -140,8 +167,7 @@ def sma(x: IntoExpr, n: int) -> pl.Expr:
     >>> df.select(sma("close", 3)).to_series().to_list()
     [None, None, 2.0, 3.0]
     """
-    _positive(n)
-    return _window_mean(_expr(x), [1.0] * n)
+    return window_means(x, (n,))
 
 
 def wma(x: IntoExpr, n: int) -> pl.Expr:
@@ -163,7 +189,7 @@ def _smoothed(x: pl.Expr, n: int, alpha: float) -> pl.Expr:
     values = x.cast(pl.Float64)
     whole = values.fill_nan(None).is_not_null().cast(pl.Int32).rolling_sum(n) == n
     since = whole.fill_null(False).cum_max().cast(pl.Int32).cum_sum()
-    seeded = pl.when(since == 1).then(_window_mean(values, [1.0] * n)).when(since > 1).then(values)
+    seeded = pl.when(since == 1).then(window_means(values, (n,))).when(since > 1).then(values)
     return seeded.ewm_mean(alpha=alpha, adjust=False, ignore_nulls=True, min_samples=1)
 
 

@@ -22,9 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 
-from houseedge.core.features import ema, returns, rolling_volatility, sma
+from houseedge.core.features import ema, returns, rolling_volatility, window_means
 from houseedge.core.positions import Mode, ParamsMixin, check_mode, legs, require
 from houseedge.core.reversion import BollingerReversion, DonchianBreakout, RsiReversion
 
@@ -42,8 +43,8 @@ __all__ = [
 Signal = Literal["level", "cross"]
 
 
-def _crossing(fast: pl.Expr, slow: pl.Expr, mode: Mode, signal: Signal) -> pl.Expr:
-    diff = fast - slow
+def _crossing(diff: pl.Expr, mode: Mode, signal: Signal) -> pl.Expr:
+    """Return the target from ``fast - slow`` (null while either average is)."""
     ready = diff.is_not_null()
     if signal == "level":
         side = diff.sign().cast(pl.Float64)
@@ -106,7 +107,9 @@ class SmaCross(ParamsMixin):
 
     def target(self) -> pl.Expr:
         """Return the exposure per bar."""
-        return _crossing(sma("close", self.fast), sma("close", self.slow), self.mode, self.signal)
+        # Both averages from one exact pass over the closes (the split into limbs is shared).
+        diff = window_means("close", (self.fast, self.slow), np.subtract)
+        return _crossing(diff, self.mode, self.signal)
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,7 @@ class EmaCross(ParamsMixin):
 
     def target(self) -> pl.Expr:
         """Return the exposure per bar."""
-        return _crossing(ema("close", self.fast), ema("close", self.slow), self.mode, self.signal)
+        return _crossing(ema("close", self.fast) - ema("close", self.slow), self.mode, self.signal)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,147 @@
+"""Correctly rounded moving sums in O(N) time, whatever the window length.
+
+A running float sum is fast but carries rounding from values that left the window, so the same
+window gives different bits depending on how much history came before it. Summing every window
+from scratch is reproducible but costs ``n`` passes. This module gets both: each value is split
+into two exact integer limbs on a grid fixed for the series, integer prefix sums give every
+window's limb sums exactly (int64 wraps modulo 2**64, and a window's true limb sum fits, so the
+wrapped difference is exact), and the two limb sums are exact doubles whose single IEEE addition
+is the **correctly rounded** window sum.
+
+A correctly rounded sum is a function of the window's values alone, not of the grid chosen or of
+the history before the window, so a window evaluated alone reproduces the full-history value bit
+for bit. Values the grid cannot hold exactly (magnitudes spread over more than about 90 bits in
+one series) are summed per window with :func:`math.fsum`, which is correctly rounded too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+Array = np.ndarray[Any, Any]
+
+
+def _prefix(values: Array) -> Array:
+    """Return the int64 prefix sums of whole numbers (floats or ints), starting at 0."""
+    total = np.empty(values.size + 1, dtype=np.int64)
+    total[0] = 0
+    total[1:] = values
+    return np.cumsum(total, out=total)
+
+
+def _windows(prefix: Array, n: int) -> Array:
+    """Return the sums of the windows of ``n`` ending at ``t >= n - 1`` from a prefix sum."""
+    return prefix[n:] - prefix[:-n]
+
+
+def _scale(values: Array, power: int) -> Array:
+    # A multiply by 2**power is exact and faster than ldexp; ldexp only where 2**power overflows.
+    return values * 2.0**power if abs(power) < 1000 else np.ldexp(values, power)
+
+
+class _Limbs:
+    """A series split as ``value = (high + low * 2**-bits) * 2**(exponent - bits)``, both whole."""
+
+    def __init__(self, values: Array, bits: int) -> None:
+        least = float(values.min()) if values.size else 0.0
+        top = max(float(values.max()), -least) if values.size else 0.0
+        self.exponent = math.frexp(top)[1]  # every |value| < 2**exponent
+        self.bits = bits
+        # Buffers are reused in place: on long series fresh allocations cost more than the math.
+        high = _scale(values, bits - self.exponent)
+        low = high.copy()
+        np.rint(high, out=high)
+        low -= high  # exact: the fraction of a number below 2**53
+        low *= 2.0**bits
+        # Positive values all at least 2**52 grid steps fit the grid (prices usually do):
+        # skip the per-value check then.
+        every = least > 0 and math.log2(least) >= self.exponent - 2 * bits + 52
+        exact = np.ones(0, dtype=bool)
+        if not every:
+            exact = low == np.rint(low)
+            if bits < self.exponent:
+                # Scaling down can flush tiny values' last bits: check they come back.
+                exact &= _scale(high + low * 2.0**-bits, self.exponent - bits) == values
+            every = bool(exact.all())
+        self.inexact_prefix = None if every else _prefix((~exact).astype(np.int64))
+        if not every:
+            low[~exact] = 0.0
+        self.high = _prefix(high)
+        self.low = _prefix(low)
+
+    def sums(self, n: int, out: Array) -> None:
+        """Write the correctly rounded sums of the windows of ``n`` into ``out``.
+
+        ``n * 2**bits`` must stay below ``2**53``.
+        """
+        np.multiply(_windows(self.low, n), 2.0**-self.bits, out=out)
+        out += _windows(self.high, n)  # the one rounding: both terms are exact doubles
+        power = self.exponent - self.bits
+        if abs(power) < 1000:
+            out *= 2.0**power
+        else:
+            out[:] = np.ldexp(out, power)
+
+
+def window_sums(x: Array, ns: Sequence[int]) -> list[Array]:
+    """Return, for each ``n`` in ``ns``, the correctly rounded sum of each window of ``n`` values.
+
+    Entry ``t`` sums ``x[t - n + 1 : t + 1]``; the first ``n - 1`` entries are NaN, as is any
+    window holding a NaN. A window holding infinities of one sign sums to that infinity (of
+    both signs: NaN). The split into limbs is shared by all the window lengths.
+
+    Examples
+    --------
+    >>> [s.tolist() for s in window_sums(np.array([0.1, 0.2, 0.3, np.nan, 1.0]), [1, 2])]
+    [[0.1, 0.2, 0.3, nan, 1.0], [nan, 0.30000000000000004, 0.5, nan, nan]]
+    >>> float(window_sums(np.array([1e16, 1.0, 1.0, -1e16]), [4])[0][-1])  # a running sum: 0.0
+    2.0
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if min(ns) < 1:
+        msg = f"window lengths must be >= 1, got {list(ns)}"
+        raise ValueError(msg)
+    finite = np.isfinite(x)
+    every_finite = bool(finite.all())
+    values = x if every_finite else np.where(finite, x, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # sums may overflow to inf, as they should
+        limbs = _Limbs(values, 52 - (max(ns) - 1).bit_length())
+        return [_sums(x, values, limbs, n, every_finite) for n in ns]
+
+
+def _sums(x: Array, values: Array, limbs: _Limbs, n: int, every_finite: bool) -> Array:
+    out = np.empty(x.size)
+    out[: n - 1] = np.nan
+    if x.size < n:
+        return out
+    sums = out[n - 1 :]
+    limbs.sums(n, sums)
+    if limbs.inexact_prefix is not None:
+        for end in np.flatnonzero(_windows(limbs.inexact_prefix, n)):
+            sums[end] = _fsum(values[end : end + n])
+    if not every_finite:
+        sums[:] = _non_finite(x, n, sums)
+    return out
+
+
+def _fsum(window: Array) -> float:
+    try:
+        return math.fsum(window)
+    except OverflowError:
+        # Partial sums beyond the largest double: scale down (only bits far below the sum are
+        # lost), sum, and scale back (to infinity if the sum itself overflows).
+        return math.fsum(window * 2.0**-64) * 2.0**64
+
+
+def _non_finite(x: Array, n: int, sums: Array) -> Array:
+    def count(flags: Array) -> Array:
+        return _windows(_prefix(flags.astype(np.int64)), n) > 0
+
+    up, down = count(x == np.inf), count(x == -np.inf)
+    sums = np.where(up, np.inf, np.where(down, -np.inf, sums))
+    sums[count(np.isnan(x)) | (up & down)] = np.nan
+    return sums
