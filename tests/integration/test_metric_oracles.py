@@ -88,7 +88,7 @@ def _cagr(case: Case, cases_file: Path) -> float:
         return _select(case, annual_return(**_ann(case)))
     # ffn: price-based CAGR over calendar time in 365.25-day years
     csv = (ROOT / data["prices_file"]).resolve()
-    assert csv.is_relative_to(cases_file.parents[1]), "price files live under ../shared"
+    assert csv.is_relative_to(cases_file.resolve().parents[1]), "price files live under ../shared"
     prices = pl.read_csv(csv).select(
         ts=pl.col("Date").str.to_date("%m/%d/%Y"), close=pl.col(data["column"])
     )
