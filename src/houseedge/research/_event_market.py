@@ -40,7 +40,6 @@ class Market:
     low: list[list[float]]
     close: list[list[float]]
     volume: list[list[float]]
-    day: list[list[int]]
     session_end: list[list[bool]]
     inputs: list[dict[str, list[Any]]]
     timeframe: list[str]
@@ -99,10 +98,10 @@ def build_market(frame: pl.DataFrame, costs: CostModel) -> Market:
     for part in parts[:-1]:
         offsets.append(offsets[-1] + part.height)
     times, steps = _grid(ts)
+    prices = {c: [column(p, c) for p in parts] for c in ("open", "high", "low", "close", "volume")}
     return Market(
-        symbols, frame, offsets, ts,
-        *([column(p, c) for p in parts] for c in ("open", "high", "low", "close", "volume")),
-        day, ends, inputs, timeframe, times, steps,
+        symbols=symbols, frame=frame, offsets=offsets, ts=ts, session_end=ends, inputs=inputs,
+        timeframe=timeframe, times=times, steps=steps, **prices,
     )  # fmt: skip
 
 

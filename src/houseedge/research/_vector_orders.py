@@ -92,7 +92,8 @@ class VectorAsOrders:
         return orders
 
     def _wanted(self, symbol: str, context: Any) -> float:
-        row = context.row(symbol)
+        row: int = context.row(symbol)
+        value: float | None
         if symbol in self._targets:
             value = self._targets[symbol][row]
         else:
@@ -102,8 +103,10 @@ class VectorAsOrders:
         if abs(target) > 1.0:
             msg = f"policy {self.policy.name!r} produced target {target} at row {row}"
             raise PolicyError(msg)
-        shorts = getattr(self.policy, "allow_short", True) if self.allow_short is None else None
-        return max(target, 0.0) if not (self.allow_short or shorts) else target
+        shorts = self.allow_short
+        if shorts is None:
+            shorts = bool(getattr(self.policy, "allow_short", True))
+        return target if shorts else max(target, 0.0)
 
     def _orders(
         self, symbol: str, wanted: float, portfolio: PortfolioState, snapshot: MarketSnapshot,
