@@ -28,6 +28,31 @@ class EventContext:
     * :meth:`cancel` asks to cancel a working order; :meth:`replace` cancels it and submits a
       modified copy (new id) for its unfilled rest, or for a new quantity;
     * :meth:`open_orders`, :meth:`state`, :meth:`history`, :meth:`row` look things up.
+
+    Examples
+    --------
+    A policy that rests a buy limit 2% under the close and moves it up after two bars:
+
+    >>> from houseedge.research.events import run_events
+    >>> class Chase:
+    ...     name = "chase"
+    ...     def params(self): return {}
+    ...     def decide(self, portfolio, snapshot, context):
+    ...         close = snapshot.price("asset")
+    ...         if context.step == 0:
+    ...             return [context.order("asset", "buy", 5, type="limit",
+    ...                                   limit_price=close * 0.98, tif="gtc")]
+    ...         if context.step == 2:
+    ...             (working,) = context.open_orders("asset")
+    ...             context.replace(working.order.client_order_id, limit_price=close)
+    ...         return []
+    >>> bars = pl.DataFrame({"ts": [1, 2, 3, 4], "open": [100.0] * 4, "high": [101.0] * 4,
+    ...     "low": [99.0] * 4, "close": [100.0] * 4})
+    >>> result = run_events(bars, Chase())
+    >>> result.order_log.select("order_id", "status", "limit_price").rows()
+    [('chase-1', 'cancelled', 98.0), ('chase-2', 'filled', 100.0)]
+    >>> result.orders.select("ts", "qty", "price").rows()
+    [(4, 5.0, 100.0)]
     """
 
     def __init__(self, loop: Loop) -> None:
