@@ -96,7 +96,7 @@ def sql(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="files to import")],
+    paths: Annotated[list[Path], typer.Argument(help="files, or folders of files, to import")],
     store: StoreOption = None,
     fmt: Annotated[str | None, typer.Option("--format", help="see `houseedge formats`")] = None,
     symbol: Annotated[str | None, typer.Option(help="symbol, when the file does not say")] = None,
@@ -107,13 +107,24 @@ def ingest(
     from houseedge.data.ingest import ingest_file
 
     target = _store(store)
-    for path in paths:
+    for path in _expand(paths):
         reports = ingest_file(target, path, format=fmt, symbol=symbol, tz=tz, timeframe=timeframe)
         for report in reports:
             out.print(
                 f"{path}: {report.dataset} +{report.rows_added} rows "
                 f"({report.rows_in} read, {report.partitions_changed} partitions changed)"
             )
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """Return the files to ingest: each file as given, each folder's visible files sorted."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        else:
+            files.append(path)
+    return files
 
 
 @app.command()
@@ -183,3 +194,9 @@ def main() -> None:
     except HouseEdgeError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
+
+
+# Registered last: the research commands build on the helpers above.
+from houseedge import cli_research  # noqa: E402
+
+cli_research.register(app)

@@ -89,3 +89,29 @@ def test_datasets_and_formats_list_what_exists(tmp_path: Path) -> None:
     )
     for name in ("yahoo", "zipline_csvdir", "binance_trades", "truefx", "freqtrade"):
         assert name in formats.stdout
+
+
+def test_ingest_a_folder_imports_each_file(tmp_path: Path) -> None:
+    folder = tmp_path / "csvdir"
+    folder.mkdir()
+    for symbol, price in (("AAA", 10), ("BBB", 20)):
+        (folder / f"{symbol}.csv").write_text(
+            "date,open,high,low,close,volume,dividend,split\n"
+            f"2020-01-02,{price},{price + 1},{price - 1},{price},100,0.0,1.0\n"
+            f"2020-01-03,{price},{price + 1},{price - 1},{price},100,0.5,1.0\n"
+        )
+    store = tmp_path / "store"
+    done = run("ingest", str(folder), store=store)
+    assert done.returncode == 0, done.stderr
+    counted = run(
+        "sql",
+        "SELECT symbol, count(*) AS n FROM bars GROUP BY ALL ORDER BY 1",
+        "--format",
+        "csv",
+        store=store,
+    )
+    assert counted.stdout.splitlines() == ["symbol,n", "AAA,2", "BBB,2"]
+    actions = run(
+        "sql", "SELECT count(*) AS n FROM corporate_actions", "--format", "csv", store=store
+    )
+    assert actions.stdout.splitlines() == ["n", "2"]
