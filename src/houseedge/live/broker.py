@@ -1,0 +1,155 @@
+"""What a venue must provide to the live engine: the ``Broker`` and ``MarketFeed`` protocols.
+
+Every adapter (the embedded paper broker; Alpaca, Binance, Interactive Brokers) implements
+:class:`Broker`; every source of market data (a replay of stored bars, an adapter's live
+stream) implements :class:`MarketFeed`. Adapters translate venue messages into
+:mod:`houseedge.core.types` values at the edge and raise only :class:`~houseedge.errors.BrokerError`
+subclasses.
+
+Contract
+--------
+Idempotent submit
+    ``submit`` carries our ``client_order_id``. Submitting an id the venue already knows must not
+    create a second order: the adapter resolves it (looks the order up) and reports its state.
+Reports are a stream
+    ``submit``/``cancel``/``replace`` return when the venue has the request; outcomes (acks,
+    rejects, fills, cancels, expiries) arrive on :meth:`Broker.reports`, possibly late, out of
+    order or twice. The engine runs them through :func:`houseedge.core.execution.apply` and the
+    journal de-duplicates fills by ``fill_id``.
+Reconciliation
+    After every (re)connect the engine asks ``orders_since``/``fills_since`` for what happened
+    while it was not listening; both must include everything at or after ``since_ts``.
+Time
+    UTC nanoseconds everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol, runtime_checkable
+
+import msgspec
+
+from houseedge.core.execution import OrderStatus
+from houseedge.core.types import Bar, Fill, Order, OrderReport, Position, Side
+
+
+class Trade(msgspec.Struct, frozen=True, kw_only=True, tag="trade"):
+    """One print on the tape."""
+
+    symbol: str
+    ts: int
+    price: float
+    size: float
+
+
+class Quote(msgspec.Struct, frozen=True, kw_only=True, tag="quote"):
+    """Top of book."""
+
+    symbol: str
+    ts: int
+    bid: float
+    ask: float
+    bid_size: float = 0.0
+    ask_size: float = 0.0
+
+
+MarketEvent = Bar | Trade | Quote
+"""What a feed yields."""
+
+BrokerEvent = OrderReport | Fill
+"""What a broker's report stream yields: order state changes and executions."""
+
+
+class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """The venue's view of one order, for reconciliation."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: float
+    status: OrderStatus
+    filled_qty: float = 0.0
+    avg_fill_price: float | None = None
+    venue_order_id: str = ""
+    ts: int = 0
+
+
+class Account(msgspec.Struct, frozen=True, kw_only=True):
+    """Cash and equity as the venue reports them (in the account currency)."""
+
+    cash: float
+    equity: float
+    buying_power: float | None = None
+    currency: str = "USD"
+
+
+@runtime_checkable
+class Broker(Protocol):
+    """A venue the live engine trades through."""
+
+    @property
+    def name(self) -> str:
+        """Return a short name (``"paper"``, ``"alpaca"``) for logs, metrics and events."""
+        ...
+
+    async def connect(self) -> None:
+        """Open connections and start the report stream."""
+        ...
+
+    async def close(self) -> None:
+        """Close connections; pending reports may be lost and are reconciled next start."""
+        ...
+
+    async def submit(self, order: Order) -> None:
+        """Send an order; idempotent on ``order.client_order_id``."""
+        ...
+
+    async def cancel(self, client_order_id: str) -> None:
+        """Ask the venue to cancel an order; the outcome arrives as a report."""
+        ...
+
+    async def replace(
+        self,
+        client_order_id: str,
+        new: Order,
+    ) -> None:
+        """Replace a working order by ``new`` (a fresh client order id, same symbol and side)."""
+        ...
+
+    def reports(self) -> AsyncIterator[BrokerEvent]:
+        """Return the stream of order reports and fills, in venue order as far as known."""
+        ...
+
+    async def open_orders(self) -> Sequence[OrderSnapshot]:
+        """Return the orders still working at the venue."""
+        ...
+
+    async def positions(self) -> dict[str, Position]:
+        """Return the venue's positions by symbol."""
+        ...
+
+    async def account(self) -> Account:
+        """Return the venue's cash and equity."""
+        ...
+
+    async def orders_since(self, since_ts: int) -> Sequence[OrderSnapshot]:
+        """Return every order created or updated at or after ``since_ts``."""
+        ...
+
+    async def fills_since(self, since_ts: int) -> Sequence[Fill]:
+        """Return every fill at or after ``since_ts`` (the journal drops ones it has)."""
+        ...
+
+
+@runtime_checkable
+class MarketFeed(Protocol):
+    """A source of market events: a replay of stored bars or a venue's live stream."""
+
+    def events(self) -> AsyncIterator[MarketEvent]:
+        """Return the stream of bars, trades and quotes, in time order per symbol."""
+        ...
+
+    async def close(self) -> None:
+        """Stop the stream."""
+        ...
