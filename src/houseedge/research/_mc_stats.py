@@ -208,6 +208,16 @@ def _quantiles(column: str, name: str) -> list[pl.Expr]:
     ]
 
 
+def _exact_mean_sd(values: pl.Series) -> tuple[float, float]:
+    # Correctly rounded sums (fsum): the summary must not depend on how the per-path frame was
+    # chunked, and a SIMD float sum's rounding does.
+    data = values.to_list()
+    mean = math.fsum(data) / len(data)
+    if len(data) < 2 or not math.isfinite(mean):
+        return mean, math.nan
+    return mean, math.sqrt(math.fsum((x - mean) ** 2 for x in data) / (len(data) - 1))
+
+
 def summarize(per_path: pl.DataFrame, *, confidence: float = 0.95) -> pl.DataFrame:
     """Return one row summarising per-path statistics (from :func:`path_statistics`).
 
@@ -238,10 +248,7 @@ def summarize(per_path: pl.DataFrame, *, confidence: float = 0.95) -> pl.DataFra
         pl.col("n_steps").max(),
         pl.col("ruined").sum(),
         pl.col("target_hit").sum().alias("hit"),
-        pl.col("terminal_wealth").mean().alias("terminal_wealth_mean"),
         *quantiles,
-        pl.col("log_growth").mean().alias("log_growth_mean"),
-        (pl.col("log_growth").std() / math.sqrt(n)).alias("log_growth_se"),
         pl.col("underwater_fraction").median().alias("underwater_fraction_median"),
         pl.col("longest_underwater").median().alias("longest_underwater_median"),
         pl.col("time_to_ruin").median().alias("time_to_ruin_median"),
@@ -250,7 +257,11 @@ def summarize(per_path: pl.DataFrame, *, confidence: float = 0.95) -> pl.DataFra
     ruined, hit = int(row["ruined"][0]), int(row["hit"][0])
     ruin_lo, ruin_hi = wilson_interval(ruined, n, confidence)
     hit_lo, hit_hi = wilson_interval(hit, n, confidence)
+    growth_mean, growth_sd = _exact_mean_sd(per_path["log_growth"])
     return row.drop("ruined", "hit").with_columns(
+        terminal_wealth_mean=pl.lit(_exact_mean_sd(per_path["terminal_wealth"])[0]),
+        log_growth_mean=pl.lit(growth_mean),
+        log_growth_se=pl.lit(growth_sd / math.sqrt(n)),
         p_ruin=pl.lit(ruined / n),
         p_ruin_lo=pl.lit(ruin_lo),
         p_ruin_hi=pl.lit(ruin_hi),

@@ -221,8 +221,10 @@ def simulate(
     chunks = path_chunks(
         model, n_paths=n_paths, seed=seed, chunk_paths=blocks * PATHS_PER_SEED_BLOCK
     )
+    # One contiguous buffer: float sums over it then do not depend on how it was chunked.
     per_path = pl.concat(
-        [path_statistics(chunk, rules, presorted=True).collect() for chunk in chunks]
+        [path_statistics(chunk, rules, presorted=True).collect() for chunk in chunks],
+        rechunk=True,
     )
     summary = summarize(per_path, confidence=confidence)
     if target is None:
