@@ -12,9 +12,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from houseedge.core.policies import SmaCross
-from houseedge.data.synthetic import synthetic_bars
-from houseedge.research.backtest import backtest
 from houseedge.research.metrics import max_drawdown
 from houseedge.research.simulation import (
     BinaryBet,
@@ -250,6 +247,10 @@ def test_parameter_uncertainty_widens_the_outcome_distribution() -> None:
 
 
 def test_bootstrap_from_a_backtest_of_trades_and_bars() -> None:
+    from houseedge.core.policies import SmaCross
+    from houseedge.data.synthetic import synthetic_bars
+    from houseedge.research.backtest import backtest
+
     bars = synthetic_bars("X", periods=3000, timeframe="1h", seed=3)
     result = backtest(bars, SmaCross(10, 50), cash=10_000)
     trades = returns_sample(result, unit="trade")
