@@ -124,6 +124,9 @@ _INSERT_ORDER: Final = (
 )
 
 
+OnReport = Callable[[int, OrderReport, LedgerState], None]
+
+
 class JournalEvent(msgspec.Struct, frozen=True, kw_only=True):
     """One journaled event: ``id`` is its SSE id, increasing and never reused."""
 
@@ -404,7 +407,9 @@ class Journal:
         )
         return [_report_decoder.decode(body) for (body,) in rows]
 
-    def rebuild(self, *, ledger: Ledger | None = None) -> LedgerState:
+    def rebuild(
+        self, *, ledger: Ledger | None = None, on_report: OnReport | None = None
+    ) -> LedgerState:
         """Replay every order and report in journal order into a fresh state.
 
         Parameters
@@ -412,6 +417,9 @@ class Journal:
         ledger
             The (empty) ledger to book into, carrying the starting cash and instruments;
             ``Ledger()`` by default.
+        on_report
+            Called as ``on_report(report_id, report, state)`` after each report is applied
+            (the export uses it to record positions as they were after each fill).
         """
         state = LedgerState(ledger=ledger if ledger is not None else Ledger())
         orders = self._db.execute(
@@ -424,7 +432,10 @@ class Journal:
             while at < len(orders) and orders[at][2] < report_id:
                 state.add_order(_order_decoder.decode(orders[at][0]), policy=orders[at][1])
                 at += 1
-            state.apply(_report_decoder.decode(body), policy=policy)
+            report = _report_decoder.decode(body)
+            state.apply(report, policy=policy)
+            if on_report is not None:
+                on_report(report_id, report, state)
         for body, policy, _ in orders[at:]:
             state.add_order(_order_decoder.decode(body), policy=policy)
         return state

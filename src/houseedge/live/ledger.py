@@ -60,6 +60,8 @@ from houseedge.live.instruments import (
 
 __all__ = ["Difference", "Holding", "Ledger", "LedgerSnapshot", "PolicyTotals"]
 
+_ZERO = Decimal(0)
+
 
 class Holding(msgspec.Struct, frozen=True, kw_only=True):
     """One policy's book in one symbol.
@@ -123,6 +125,7 @@ class _Book:
     """One (policy, symbol): FIFO lots as ``[signed units, ticks]``, all of one sign."""
 
     instrument: Instrument
+    factor: int  # the instrument's cash factor, looked up once
     lots: deque[list[int]] = field(default_factory=deque[list[int]])
     position: int = 0  # signed units
     cost: int = 0  # sum of units x ticks over the open lots, signed
@@ -147,8 +150,9 @@ class _Book:
         if units:
             lots.append([units, ticks])
             self.cost += units * ticks
-        realised *= self.instrument.cash_factor
-        self.realised += realised
+        if realised:
+            realised *= self.factor
+            self.realised += realised
         return realised
 
 
@@ -208,18 +212,18 @@ class Ledger:
         fee = cash_units(fill.fee) if fill.fee else 0
         realised = book.fill(units, ticks)
         book.fees += fee
-        self._cash -= units * ticks * instrument.cash_factor + fee
+        self._cash -= units * ticks * book.factor + fee
         self.fills_applied += 1
         if self.last_fill_ts is None or fill.ts > self.last_fill_ts:
             self.last_fill_ts = fill.ts
-        return cash_of(realised)
+        return cash_of(realised) if realised else _ZERO
 
     def _book(self, policy: str, symbol: str) -> _Book:
         instrument = self.instruments.get(symbol)
         if instrument.currency != self.currency:
             msg = f"{symbol} trades in {instrument.currency}, the ledger is in {self.currency}"
             raise ValueError(msg)
-        book = self._books[policy, symbol] = _Book(instrument)
+        book = self._books[policy, symbol] = _Book(instrument, instrument.cash_factor)
         return book
 
     def mark(self, prices: Mapping[str, Number]) -> None:
@@ -293,6 +297,18 @@ class Ledger:
         factor = self.instruments.get(symbol).cash_factor
         mark = self._marks.get(symbol)
         return (cost if mark is None else units * mark) * factor
+
+    def holding(self, symbol: str, *, policy: str = "") -> Holding:
+        """Return one policy's book in ``symbol`` (flat and empty if it never traded it).
+
+        Examples
+        --------
+        >>> Ledger().holding("X", policy="p").qty
+        Decimal('0E-8')
+        """
+        if (policy, symbol) not in self._books:
+            self._book(policy, symbol)
+        return self._holding(policy, symbol)
 
     def _holding(self, policy: str, symbol: str) -> Holding:
         book = self._books[policy, symbol]
