@@ -28,7 +28,7 @@ from houseedge.core.policies import SmaCross
 from houseedge.core.sizing import FixedFraction
 from houseedge.data.synthetic import synthetic_bars
 from houseedge.research.backtest import backtest
-from houseedge.research.metrics import max_drawdown
+from houseedge.research.exits import Exits
 
 pytestmark = pytest.mark.benchmark
 
@@ -84,6 +84,64 @@ def run_numba(bars: pl.DataFrame) -> Outcome:
     return Outcome(*_loop(open_, close, FAST, SLOW, CASH, FEE))
 
 
+@numba.njit(cache=False)
+def _loop_exits(
+    ohlc: tuple[np.ndarray[Any, Any], ...], fast: int, slow: int, cash: float, fee: float,
+    levels: tuple[float, float],
+) -> tuple[int, float, float]:  # fmt: skip
+    """The reference loop with a stop-loss and a take-profit set from the entry price.
+
+    houseedge's conventions: checked from the entry bar (a next-open fill precedes the bar's
+    range), stop first when one bar holds both, a bar opening through a level fills at the
+    open, and no re-entry until the signal turns off and on again.
+    """
+    open_, high, low, close = ohlc
+    fast_sum = slow_sum = 0.0
+    qty, peak, worst, trades = 0.0, cash, 0.0, 0
+    want = blocked = False
+    stop = take = 0.0
+    for t in range(close.size):
+        price = open_[t]
+        if want and qty == 0.0 and not blocked:
+            qty = cash / (price * (1.0 + fee))
+            cash -= qty * price + qty * price * fee
+            stop, take = price - price * levels[0], price + price * levels[1]
+            trades += 1
+        elif not want:
+            if qty > 0.0:
+                cash += qty * price - qty * price * fee
+                qty = 0.0
+            blocked = False
+        if qty > 0.0 and (low[t] <= stop or high[t] >= take):
+            if price <= stop or price >= take:
+                fill = price
+            elif low[t] <= stop:
+                fill = stop
+            else:
+                fill = take
+            cash += qty * fill - qty * fill * fee
+            qty, blocked = 0.0, True
+        equity = cash + qty * close[t]
+        peak = max(peak, equity)
+        worst = min(worst, equity / peak - 1.0)
+        fast_sum += close[t]
+        slow_sum += close[t]
+        if t >= fast:
+            fast_sum -= close[t - fast]
+        if t >= slow:
+            slow_sum -= close[t - slow]
+        want = t >= slow - 1 and fast_sum / fast > slow_sum / slow
+    return trades, cash + qty * close[-1], worst
+
+
+STOP, TAKE = 0.02, 0.04
+
+
+def run_numba_exits(bars: pl.DataFrame) -> Outcome:
+    ohlc = tuple(bars.get_column(c).to_numpy() for c in ("open", "high", "low", "close"))
+    return Outcome(*_loop_exits(ohlc, FAST, SLOW, CASH, FEE, (STOP, TAKE)))
+
+
 def run_polars(bars: pl.DataFrame) -> Outcome:
     """Hand-written Polars: the per-bar equity factor of a long-only all-in strategy.
 
@@ -134,15 +192,17 @@ class RollingSmaCross:
         return (close.rolling_mean(FAST) > close.rolling_mean(SLOW)).cast(pl.Float64)
 
 
-def _run(bars: pl.DataFrame, policy: Any) -> Outcome:
+def _run(bars: pl.DataFrame, policy: Any, exits: Exits | None = None) -> Outcome:
     result = backtest(
         bars, policy, cash=CASH, costs=LinearCostModel(commission_bps=FEE * 1e4),
-        sizing=FixedFraction(1.0),
+        sizing=FixedFraction(1.0), exits=exits,
     )  # fmt: skip
     trades = result.trades.height + result.open_trades.height
-    # The full metrics summary is lazy (and costs more than the run); read what is compared.
-    mdd = result.equity.select(max_drawdown("returns")).item()
-    return Outcome(trades, result.equity.get_column("equity")[-1], mdd)
+    # The full metrics summary is lazy (and costs more than the run): read what is compared,
+    # the drawdown from the equity curve as the bare Polars version computes it.
+    equity = pl.col("equity")
+    mdd = result.equity.select((equity / pl.max_horizontal(equity.cum_max(), CASH) - 1).min())
+    return Outcome(trades, result.equity.get_column("equity")[-1], min(mdd.item(), 0.0))
 
 
 def run_houseedge(bars: pl.DataFrame) -> Outcome:
@@ -153,12 +213,17 @@ def run_houseedge_rolling(bars: pl.DataFrame) -> Outcome:
     return _run(bars, RollingSmaCross())
 
 
+def run_houseedge_exits(bars: pl.DataFrame) -> Outcome:
+    return _run(bars, SmaCross(FAST, SLOW), Exits(stop_loss=STOP, take_profit=TAKE))
+
+
 RUNNERS = {
     "numba": run_numba,
     "polars": run_polars,
     "houseedge": run_houseedge,
     "houseedge_rolling": run_houseedge_rolling,
 }
+EXIT_RUNNERS = {"numba_exits": run_numba_exits, "houseedge_exits": run_houseedge_exits}
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +246,25 @@ def agreed(bars_1m: pl.DataFrame) -> Outcome:
 
 def test_implementations_agree(agreed: Outcome) -> None:
     assert agreed.final_equity > 0
+
+
+@pytest.fixture(scope="module")
+def agreed_exits(bars_1m: pl.DataFrame, agreed: Outcome) -> Outcome:
+    """Check houseedge with a 2% stop and a 4% target against the extended numba loop."""
+    reference, outcome = run_numba_exits(bars_1m), run_houseedge_exits(bars_1m)
+    assert reference.final_equity != agreed.final_equity  # the exits fired
+    assert outcome.trades == reference.trades
+    assert math.isclose(outcome.final_equity, reference.final_equity, rel_tol=1e-9)
+    assert math.isclose(outcome.max_drawdown, reference.max_drawdown, rel_tol=1e-9)
+    return reference
+
+
+@pytest.mark.parametrize("name", list(EXIT_RUNNERS))
+def test_bench_exits_1m(
+    benchmark: Any, bars_1m: pl.DataFrame, agreed_exits: Outcome, name: str
+) -> None:
+    outcome = benchmark(EXIT_RUNNERS[name], bars_1m)
+    assert outcome.trades == agreed_exits.trades
 
 
 @pytest.mark.parametrize("name", list(RUNNERS))

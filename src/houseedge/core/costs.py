@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import polars as pl
 
 BPS = 1e-4
@@ -183,6 +184,40 @@ class LinearCostModel:
     def borrow_rate(self) -> float:
         """Return ``borrow_bps`` per year as a fraction per bar."""
         return self.borrow_bps * BPS / self.periods_per_year
+
+
+def fill_prices(
+    model: CostModel, prices: np.ndarray[Any, Any], sides: np.ndarray[Any, Any],
+    inputs: Mapping[str, np.ndarray[Any, Any]],
+) -> np.ndarray[Any, Any]:  # fmt: skip
+    """Return ``model.fill_price`` for arrays of quotes, sides and inputs.
+
+    :class:`LinearCostModel` is computed with array operations in the scalar method's order
+    (identical values); any other model is called once per element.
+
+    Examples
+    --------
+    >>> costs = LinearCostModel(spread_bps=20)
+    >>> fill_prices(costs, np.array([100.0, 100.0]), np.array([1, -1]), {}).tolist()
+    [100.1, 99.9]
+    """
+    prices = np.asarray(prices, dtype=np.float64)
+    if type(model) is LinearCostModel:
+        impact = prices * (model.spread_bps * 0.5 + model.slippage_bps) * BPS
+        scale = inputs.get(SLIPPAGE_INPUT)
+        if model.slippage_fraction and scale is not None:
+            impact = impact + np.where(scale == scale, model.slippage_fraction * scale, 0.0)
+        return np.where(np.asarray(sides) > 0, prices + impact, prices - impact)
+    names = list(inputs)
+    return np.array(
+        [
+            model.fill_price(float(p), int(side), {k: float(inputs[k][i]) for k in names})
+            for i, (p, side) in enumerate(
+                zip(prices.tolist(), np.asarray(sides).tolist(), strict=True)
+            )
+        ],
+        dtype=np.float64,
+    )
 
 
 NO_COSTS = LinearCostModel()

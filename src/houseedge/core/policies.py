@@ -108,8 +108,16 @@ class SmaCross(ParamsMixin):
     def target(self) -> pl.Expr:
         """Return the exposure per bar."""
         # Both averages from one exact pass over the closes (the split into limbs is shared).
+        if self.signal == "level":
+            # The whole level target in NumPy: a UDF column referenced twice is run twice.
+            return window_means("close", (self.fast, self.slow), self._level)
         diff = window_means("close", (self.fast, self.slow), np.subtract)
         return _crossing(diff, self.mode, self.signal)
+
+    def _level(self, fast: np.ndarray[Any, Any], slow: np.ndarray[Any, Any]) -> Any:
+        side = np.sign(fast - slow)  # NaN (null) while either average is
+        # maximum keeps NaN: the warm-up stays null in long-only mode too.
+        return side if self.mode == "long_short" else np.maximum(side, 0.0, out=side)
 
 
 @dataclass(frozen=True)

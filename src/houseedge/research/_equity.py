@@ -7,12 +7,18 @@ cash plus positions marked on the close.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
-from houseedge.research.ledger import round_trips
+from houseedge.research.ledger import TRADE_COLUMNS, round_trips
+
+if TYPE_CHECKING:
+    from houseedge.research._vector_market import FillArrays
+
+Array = np.ndarray[Any, Any]
 
 
 def _scatter(
@@ -191,4 +197,156 @@ def _excursions(frame: pl.DataFrame, closed: pl.DataFrame) -> pl.DataFrame:
             bars_held=pl.col("exit_row") - pl.col("entry_row"),
         )
         .drop("trade", "high", "low")
+    )
+
+
+def _per_bar(n: int, fills: FillArrays, cash: float) -> tuple[Array, Array, Array]:
+    """Return the trading cash and the position after each bar's last fill, and the fill flags."""
+    bars = fills.bar
+    last = np.append(bars[1:] != bars[:-1], True) if bars.size else np.zeros(0, dtype=bool)
+    marker = np.zeros(n, dtype=np.int64)
+    marker[bars[last]] = np.flatnonzero(last) + 1
+    np.maximum.accumulate(marker, out=marker)
+    held = np.concatenate([[0.0], fills.position_after])[marker]
+    money = np.concatenate([[cash], fills.cash_after])[marker]
+    filled = np.zeros(n, dtype=bool)
+    filled[bars] = True
+    return money, held, filled
+
+
+def single_symbol(
+    frame: pl.DataFrame, fills: FillArrays, cash: float, borrow_rate: float
+) -> tuple[pl.DataFrame, Callable[[], pl.DataFrame]]:
+    """Return the equity frame of a one-symbol run, and a function building its positions.
+
+    The same columns as :func:`equity_curve` and :func:`positions`, from NumPy passes over the
+    bars (no per-time grouping is needed with one symbol).
+    """
+    n, close = frame.height, frame.get_column("close").to_numpy()
+    money, held, filled = _per_bar(n, fills, cash)
+    value = held * close
+    gross = np.abs(value)
+    borrow = np.where(held < 0, -value * borrow_rate, 0.0) if borrow_rate else np.zeros(n)
+    fees = np.bincount(fills.bar, weights=fills.fee, minlength=n)
+    was = np.concatenate([[0.0], held[:-1]])
+    in_market = (held != 0) | (was != 0) | filled
+    if borrow_rate:
+        money = money - np.cumsum(borrow)
+    equity = money + value
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exposure = gross / equity
+    # Polars' pct_change, as the multi-symbol curve computes it (identical bits).
+    returns = pl.Series(equity).pct_change().fill_null(equity[0] / cash - 1.0 if n else 0.0)
+    curve = pl.DataFrame(
+        {
+            "ts": frame.get_column("ts"), "cash": money, "position_value": value,
+            "gross_exposure": gross, "fees": fees, "borrow": borrow, "in_market": in_market,
+            "equity": equity, "returns": returns, "exposure": exposure,
+        }
+    )  # fmt: skip
+
+    def book() -> pl.DataFrame:
+        flow = np.bincount(fills.bar, weights=-fills.qty * fills.price - fills.fee, minlength=n)
+        return pl.DataFrame(
+            {
+                "symbol": frame.get_column("symbol"), "ts": frame.get_column("ts"),
+                "close": close, "flow": flow, "fee": fees, "position": held, "value": value,
+                "gross": gross, "borrow": borrow, "in_market": in_market,
+            }
+        )  # fmt: skip
+
+    return curve, book
+
+
+def whole_trades(
+    frame: pl.DataFrame, orders: pl.DataFrame, fills: FillArrays, *, before_range: Array
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """Return (closed, open) trades when every fill opens from or closes to flat, else None.
+
+    Then FIFO matching pairs each entry with the next fill of its symbol: no ledger walk.
+    ``before_range`` flags, per fill, fills that came before their bar's range (a next-open
+    entry is exposed to its bar; such an exit, or an intra-bar exit, is not).
+    """
+    starts = np.flatnonzero(frame.get_column("row").to_numpy() == 0)
+    code = np.searchsorted(starts, fills.bar, side="right") - 1
+    order = np.lexsort((np.arange(code.size), code))  # by symbol, then execution order
+    before = (fills.position_after - fills.qty)[order]
+    after = fills.position_after[order]
+    if not ((before == 0) | (after == 0)).all():
+        return None
+    opens = np.flatnonzero(before == 0)
+    code = code[order]
+    nxt = np.minimum(opens + 1, max(order.size - 1, 0))
+    has_exit = (opens + 1 < order.size) & (after[nxt] == 0) & (code[nxt] == code[opens])
+    entry, leave = order[opens[has_exit]], order[opens[has_exit] + 1]
+    closed = _pairs(orders, fills, entry, leave)
+    closed = _excursions_at(frame, closed, entry, leave, fills, before_range)
+    still = order[opens[~has_exit]]
+    still_open = orders[still].select(
+        "symbol", direction=pl.when(pl.col("side") == "buy").then(pl.lit("long"))
+        .otherwise(pl.lit("short")), qty="qty", entry_ts="ts",
+        exit_ts=pl.lit(None, orders.schema["ts"]), entry_price="price",
+        exit_price=pl.lit(None, pl.Float64), entry_row="row", exit_row=pl.lit(None, pl.Int64),
+        fees="fee", pnl=pl.lit(None, pl.Float64), return_pct=pl.lit(None, pl.Float64),
+        r_multiple=pl.lit(None, pl.Float64), mae=pl.lit(None, pl.Float64),
+        mfe=pl.lit(None, pl.Float64), bars_held=pl.lit(None, pl.Int64),
+    )  # fmt: skip
+    return closed, still_open
+
+
+def _pairs(orders: pl.DataFrame, fills: FillArrays, entry: Array, leave: Array) -> pl.DataFrame:
+    qty = np.abs(fills.qty[entry])
+    sign = np.sign(fills.qty[entry])
+    fees = fills.fee[entry] + fills.fee[leave]
+    pnl = sign * qty * (fills.price[leave] - fills.price[entry]) - fees
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = pnl / (qty * fills.risk[entry])
+    ins, outs = orders[entry], orders[leave]
+    return pl.DataFrame(
+        {
+            "symbol": ins.get_column("symbol"),
+            "direction": pl.Series(np.where(sign > 0, "long", "short"), dtype=pl.String),
+            "qty": qty, "entry_ts": ins.get_column("ts"), "exit_ts": outs.get_column("ts"),
+            "entry_price": fills.price[entry], "exit_price": fills.price[leave],
+            "entry_row": ins.get_column("row"), "exit_row": outs.get_column("row"),
+            "fees": fees, "pnl": pnl, "return_pct": pnl / (qty * fills.price[entry]),
+            "r_multiple": pl.Series(r, dtype=pl.Float64, nan_to_null=True),
+        }
+    )  # fmt: skip
+
+
+def _excursions_at(
+    frame: pl.DataFrame, closed: pl.DataFrame, entry: Array, leave: Array, fills: FillArrays,
+    before_range: Array,
+) -> pl.DataFrame:  # fmt: skip
+    """Add ``mae, mfe, bars_held`` from the highs and lows the trades were exposed to."""
+    start = fills.bar[entry] + np.where(before_range[entry], 0, 1)
+    stop = fills.bar[leave] - before_range[leave].astype(np.int64)
+    high = np.append(frame.get_column("high").to_numpy(), np.nan)
+    low = np.append(frame.get_column("low").to_numpy(), np.nan)
+    empty = start > stop
+    bounds = np.column_stack([np.where(empty, 0, start), np.where(empty, 1, stop + 1)]).ravel()
+    top = np.where(empty, np.nan, np.maximum.reduceat(high, bounds)[::2]) if bounds.size else []
+    bottom = np.where(empty, np.nan, np.minimum.reduceat(low, bounds)[::2]) if bounds.size else []
+    long = pl.col("direction") == "long"
+    entry_price = pl.col("entry_price")
+    hi = pl.max_horizontal(pl.Series(top, dtype=pl.Float64), "entry_price", "exit_price")
+    lo = pl.min_horizontal(pl.Series(bottom, dtype=pl.Float64), "entry_price", "exit_price")
+    return closed.with_columns(
+        mae=pl.when(long).then(lo / entry_price - 1.0).otherwise(1.0 - hi / entry_price),
+        mfe=pl.when(long).then(hi / entry_price - 1.0).otherwise(1.0 - lo / entry_price),
+        bars_held=pl.col("exit_row") - pl.col("entry_row"),
+    ).select(*TRADE_COLUMNS, "mae", "mfe", "bars_held", "r_multiple")
+
+
+def with_risk(closed: pl.DataFrame, orders: pl.DataFrame, fills: FillArrays) -> pl.DataFrame:
+    """Set ``r_multiple`` on ledger trades from the initial risk of their entry fills."""
+    risk = orders.select("symbol", entry_row="row", risk=pl.Series(fills.risk)).filter(
+        pl.col("risk").is_not_nan()
+    )
+    if risk.height == 0:
+        return closed
+    joined = closed.drop("r_multiple").join(risk, on=["symbol", "entry_row"], how="left")
+    return joined.with_columns(r_multiple=pl.col("pnl") / (pl.col("qty") * pl.col("risk"))).drop(
+        "risk"
     )

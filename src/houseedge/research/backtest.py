@@ -21,10 +21,23 @@ Conventions (each one a parameter, not a special case):
   (backtesting.py's ``finalize_trades=True`` is ``"open"``).
 * **Shorts** (``allow_short``): ``False`` turns negative targets into flat; ``None`` reads the
   policy's ``allow_short`` attribute when it has one, else allows shorts.
+* **Exits** (``exits``): stops, targets, trailing stops, break-even moves and partial exits,
+  path-dependent and without look-ahead; see :mod:`houseedge.research.exits` for the intra-bar
+  conventions. After an exit the symbol stays flat until its target changes again.
+* **Rebalancing** (``rebalance``): ``"on_change"`` (default) trades only on changes;
+  ``"every_bar"`` or a calendar period (``"1d"``, ``"1w"``, ``"1mo"``) also resizes every held
+  position back to its target (the sizer's quantity at that bar) on those bars, so fixed
+  weights across symbols stay fixed. A rebalance never reopens a position an exit closed.
+
+Speed: a one-symbol run with fractional :class:`~houseedge.core.sizing.FixedFraction` sizing and
+proportional costs is computed in closed form (equity compounds by one factor per round trip);
+every other run walks only its events. ``trades``, ``open_trades`` and ``positions`` are built on
+first access.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -36,9 +49,17 @@ from houseedge.core.costs import NO_COSTS, CostModel
 from houseedge.core.policy import VectorPolicy
 from houseedge.core.sizing import FixedFraction, Sizer
 from houseedge.research import _equity
+from houseedge.research.exits import EXIT_REASONS, Exits
 from houseedge.research.metrics import summary
 from houseedge.research.trade_metrics import trade_summary
-from houseedge.research.vectorized import Execution, Finalize, prepare, simulate
+from houseedge.research.vectorized import (
+    Execution,
+    Finalize,
+    Rebalance,
+    block_starts,
+    prepare,
+    simulate,
+)
 
 if TYPE_CHECKING:
     from houseedge.data.store import Store
@@ -61,7 +82,7 @@ class BacktestResult:
     trades
         Closed FIFO round trips: ``symbol, direction, qty, entry_ts, exit_ts, entry_price,
         exit_price, entry_row, exit_row, fees, pnl, return_pct, mae, mfe, bars_held,
-        r_multiple`` (null: this engine places no stops).
+        r_multiple`` (``pnl / (qty * initial risk)``; null without a stop-loss).
     open_trades
         Lots still open at the end (same columns; exit, pnl and excursions null).
     equity
@@ -87,6 +108,14 @@ class BacktestResult:
     positions: pl.DataFrame
     params: dict[str, Any]
 
+    def __getattribute__(self, name: str) -> Any:
+        # A field given as a Deferred is built on first access and then kept.
+        value = object.__getattribute__(self, name)
+        if type(value) is Deferred:
+            value = value.get()
+            object.__setattr__(self, name, value)
+        return value
+
     @cached_property
     def metrics(self) -> dict[str, Any]:
         """Return the scalar metrics (see the class docstring)."""
@@ -108,6 +137,22 @@ class BacktestResult:
         return write_report(self, path, **options)
 
 
+class Deferred:
+    """A frame built on first access (see :class:`BacktestResult`)."""
+
+    __slots__ = ("_build", "_value")
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build: Callable[[], Any] | None = build
+        self._value: Any = None
+
+    def get(self) -> Any:
+        """Return the value, building it once."""
+        if self._build is not None:
+            self._value, self._build = self._build(), None
+        return self._value
+
+
 def backtest(
     bars: pl.DataFrame | pl.LazyFrame,
     policy: VectorPolicy,
@@ -119,6 +164,8 @@ def backtest(
     allow_short: bool | None = None,
     finalize: Finalize = None,
     periods_per_year: float = 252,
+    exits: Exits | None = None,
+    rebalance: Rebalance = "on_change",
 ) -> BacktestResult:
     """Run ``policy`` over ``bars`` and return fills, trades, equity and metrics.
 
@@ -141,6 +188,10 @@ def backtest(
         Close open positions on the last bar at its ``"open"`` or ``"close"``; ``None`` keeps them.
     periods_per_year
         Bars per year, to annualise the return metrics.
+    exits
+        Stop-loss, take-profit, trailing, break-even and partial exit rules (default: none).
+    rebalance
+        ``"on_change"``, ``"every_bar"`` or a period such as ``"1d"`` (see the module docstring).
 
     Examples
     --------
@@ -165,21 +216,55 @@ def backtest(
     costs = NO_COSTS if costs is None else costs
     sizing = FixedFraction(1.0) if sizing is None else sizing
     shorts = bool(getattr(policy, "allow_short", True)) if allow_short is None else allow_short
-    frame = prepare(bars, policy, costs, sizing, execution=execution, allow_short=shorts)
-    orders = simulate(frame, costs, sizing, cash=cash, finalize=finalize)
-    book = _equity.positions(frame, orders, costs.borrow_rate())
-    equity = _equity.equity_curve(book, orders, cash)
-    closed, still_open = _equity.trades(
-        frame, orders, entry_at_open=execution == "next_open", finalize=finalize
+    frame = prepare(
+        bars, policy, costs, sizing, execution=execution, allow_short=shorts, exits=exits
     )
-    params = {
+    fills = simulate(
+        frame, costs, sizing, cash=cash, finalize=finalize, execution=execution, exits=exits,
+        rebalance=rebalance,
+    )  # fmt: skip
+    orders = fills.frame(frame)
+    if block_starts(frame).size <= 1:
+        equity, book = _equity.single_symbol(frame, fills, cash, costs.borrow_rate())
+        positions: Any = Deferred(book)
+    else:
+        positions = _equity.positions(frame, orders, costs.borrow_rate())
+        equity = _equity.equity_curve(positions, orders, cash)
+    trades = Deferred(lambda: _trades(frame, orders, fills, execution, finalize))
+    params: dict[str, Any] = {
         "policy": policy.name, "policy_params": dict(policy.params()),
         "costs": costs.name, "costs_params": dict(costs.params()),
         "sizing": sizing.name, "sizing_params": dict(sizing.params()),
         "execution": execution, "finalize": finalize, "allow_short": shorts, "cash": cash,
         "periods_per_year": periods_per_year,
     }  # fmt: skip
-    return BacktestResult(orders, closed, still_open, equity, book, params)
+    # Recorded only when used, so runs saved before these options existed read back equal.
+    if rebalance != "on_change":
+        params["rebalance"] = rebalance
+    if exits is not None:
+        params["exits"] = exits.params()
+    return BacktestResult(
+        orders, Deferred(lambda: trades.get()[0]), Deferred(lambda: trades.get()[1]),
+        equity, positions, params,
+    )  # type: ignore[arg-type]  # fmt: skip
+
+
+def _trades(
+    frame: pl.DataFrame, orders: pl.DataFrame, fills: Any, execution: str, finalize: Finalize
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    reason = orders.get_column("reason")
+    before_range = (
+        ((reason.is_in(EXIT_REASONS) | (reason == "finalize")).not_() & (execution == "next_open"))
+        | reason.is_in(EXIT_REASONS)
+        | ((reason == "finalize") & (finalize == "open"))
+    )
+    pairs = _equity.whole_trades(frame, orders, fills, before_range=before_range.to_numpy())
+    if pairs is not None:
+        return pairs
+    closed, still_open = _equity.trades(
+        frame, orders, entry_at_open=execution == "next_open", finalize=finalize
+    )
+    return _equity.with_risk(closed, orders, fills), still_open
 
 
 def _metrics(
