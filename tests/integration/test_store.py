@@ -273,3 +273,17 @@ def test_store_root_comes_from_the_environment(
     monkeypatch.setenv("HOUSEEDGE_STORE", str(tmp_path / "env-store"))
     assert Store().root == (tmp_path / "env-store").absolute()
     assert os.fspath(Store(tmp_path).root) == os.fspath(tmp_path.absolute())
+
+
+def test_datasets_keyed_by_strings_alone_write_and_merge(tmp_path: Path) -> None:
+    from houseedge.data.schemas import DatasetSpec, register
+
+    spec = register(DatasetSpec(name="test_notes", columns={"note_id": pl.String(),
+                    "text": pl.String()}, key=("note_id",), partitions=(), time_column=None))
+    store = Store(tmp_path)
+    store.write(spec, pl.DataFrame({"note_id": ["b", "a"], "text": ["x", "y"]}))
+    store.write(spec, pl.DataFrame({"note_id": ["c", "a"], "text": ["z", "y2"]}))
+    got = store.read(spec).sort("note_id")
+    assert got.rows() == [("a", "y2"), ("b", "x"), ("c", "z")]
+    with pytest.raises(InvalidData, match="key repeats"):
+        store.write(spec, pl.DataFrame({"note_id": ["d", "d"], "text": ["1", "2"]}))

@@ -353,8 +353,10 @@ def _in_key_order(spec: DatasetSpec, frame: pl.DataFrame) -> bool:
     order = spec.sort
     at = order.index(spec.time_column) if spec.time_column in order else len(order)
     groups, tail = order[:at], order[at:]
-    if not groups:
-        return bool(frame.select(_lexicographic_increase(tail).fill_null(True).all()).item())
+    if not groups or not tail:
+        # One kind of column only: compare whole keys row to row.
+        whole = _lexicographic_increase(order).fill_null(True).all()
+        return bool(frame.select(whole).item())
     changed = pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in groups]).fill_null(True)
     flags = frame.select(changed.alias("changed"), _lexicographic_increase(tail).alias("up"))
     if not flags.select((pl.col("changed") | pl.col("up")).all()).item():
