@@ -88,6 +88,16 @@ REAL_QUERIES: tuple[tuple[str, str], ...] = (
 )
 
 
+DAILY = ("SYNA", "SYNB", "SYNC", "SYND")
+SWEEP = ((10, 50), (20, 100), (50, 200))  # SMA crossovers run over the daily equities
+RUNS_QUERY = """SELECT run_id, params->>'fast' AS fast, params->>'slow' AS slow,
+       round(sharpe_ratio, 3) AS sharpe, round(max_drawdown, 4) AS max_dd,
+       round(total_return, 4) AS total_return, trades
+FROM run_metrics
+WHERE policy = 'sma_cross' AND data_start >= '2015-01-01' AND data_end < '2025-01-01'
+ORDER BY sharpe_ratio DESC"""
+
+
 def real_data_folder() -> Path | None:
     """Return the real-data folder: ``$HOUSEEDGE_REAL_DATA`` or ``../shared/data/real``."""
     explicit = os.environ.get("HOUSEEDGE_REAL_DATA")
@@ -151,6 +161,40 @@ def run_demo(store: Store, *, include_real: bool = True, console: Console | None
     for title, query in queries:
         console.print()
         print_frame(store.sql(query), title=title, limit=12)
+    research_tour(store, console)
     console.print()
     console.print(f"open the same views in the DuckDB CLI:  duckdb {store.root / 'catalog.duckdb'}")
     console.print(f"[dim]demo finished in {time.perf_counter() - started:.1f} s[/dim]")
+
+
+def research_tour(store: Store, console: Console, *, reports: Path = Path("reports")) -> Path:
+    """Backtest SMA crossovers on the daily equities, save the runs, report the best one.
+
+    Saving is idempotent (run ids are content addressed), so a second demo writes nothing.
+    Returns the report's path.
+    """
+    from houseedge.cli import print_frame
+    from houseedge.core.costs import LinearCostModel
+    from houseedge.core.policies import SmaCross
+    from houseedge.core.sizing import FixedFraction
+    from houseedge.research.backtest import backtest
+    from houseedge.research.runs import save_runs
+
+    bars = store.read("bars", symbols=list(DAILY), timeframe="1d")
+    costs = LinearCostModel(commission_bps=5)
+    results = [
+        backtest(bars, SmaCross(fast, slow), costs=costs, sizing=FixedFraction(1 / len(DAILY)))
+        for fast, slow in SWEEP
+    ]
+    files = store.files("bars", symbols=list(DAILY))
+    ids = save_runs(results, store, bars=bars, data_files=files, timeframe="1d", tag="demo")
+    best = max(range(len(ids)), key=lambda i: results[i].metrics["sharpe_ratio"] or -1e9)
+    path = results[best].report(reports / "demo_sma_cross.html", title=f"Demo run {ids[best]}")
+    console.print()
+    console.print(
+        f"backtests: {len(ids)} runs of sma_cross on {', '.join(DAILY)} saved "
+        f"(houseedge runs; houseedge report {ids[best]}); report of the best: {path}"
+    )
+    print_frame(store.sql(RUNS_QUERY), title="Runs as data: sma_cross runs by Sharpe ratio")
+    console.print(f"[dim]{RUNS_QUERY}[/dim]")
+    return path

@@ -49,8 +49,8 @@ RUN_COLUMNS: dict[str, pl.DataType] = {
     "timeframe": S, "data_start": TS, "data_end": TS, "bars": INT, "data_fingerprint": S,
     "data_files": S, "files_fingerprint": S, "package_version": S, "code_version": S, "seed": INT,
     "cash": F, "execution": S, "finalize": S, "allow_short": B, "periods_per_year": F,
-    "costs": S, "costs_params": S, "sizing": S, "sizing_params": S, "result_digest": S,
-    "created_at": TS, "tag": S, "notes": S,
+    "costs": S, "costs_params": S, "sizing": S, "sizing_params": S, "backtest_params": S,
+    "result_digest": S, "created_at": TS, "tag": S, "notes": S,
 }  # fmt: skip
 _RUN_NULLABLE = frozenset(
     {"timeframe", "data_start", "data_end", "data_files", "files_fingerprint", "seed"}

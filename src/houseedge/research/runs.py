@@ -8,7 +8,8 @@
     ``data_fingerprint``, ``data_files`` (JSON: path, bytes and sha256 of each store file read)
     and ``files_fingerprint``, ``package_version``, ``code_version`` (``git describe`` of the
     source tree, else the package version), ``seed``, cash, execution, finalize, allow_short,
-    periods_per_year, costs/sizing names and parameters (JSON), ``result_digest``,
+    periods_per_year, costs/sizing names and parameters (JSON), every backtest parameter
+    (``backtest_params``, JSON: exits, rebalancing, ...), ``result_digest``,
     ``created_at``, ``tag``, ``notes``.
 ``run_metrics``
     One row per run with one column per scalar metric (``sharpe_ratio``, ``max_drawdown``,
@@ -29,8 +30,9 @@ Which runs of sma_cross had a Sharpe ratio above 1 on 2010-2012::
 (``params->>'fast'`` reads a parameter; join ``runs`` or ``run_equity`` on ``run_id`` for more.)
 
 Run ids
-    Content addressed: ``config_id`` is a hash of what defined the run (policy and parameters,
-    costs, sizing, execution, cash, finalize, shorts, annualisation, data fingerprint, seed);
+    Content addressed: ``config_id`` is a hash of what defined the run (every backtest
+    parameter: policy and its parameters, costs, sizing, execution, exits, cash, finalize,
+    shorts, annualisation; the data fingerprint; the seed);
     ``run_id`` hashes it with a digest of the results. Saving the same run again changes
     nothing (its ``created_at`` is kept); a code change that alters the results gives a new
     run beside the old one, never a mix of both, and ``config_id`` groups them. An explicit
@@ -122,15 +124,7 @@ class RunRecord:
 
     def result(self) -> BacktestResult:
         """Return the run as a :class:`BacktestResult` (metrics recomputed from its frames)."""
-        run = self.run
-        params = {
-            "policy": run["policy"], "policy_params": orjson.loads(run["params"]),
-            "costs": run["costs"], "costs_params": orjson.loads(run["costs_params"]),
-            "sizing": run["sizing"], "sizing_params": orjson.loads(run["sizing_params"]),
-            "execution": run["execution"], "finalize": run["finalize"],
-            "allow_short": run["allow_short"], "cash": run["cash"],
-            "periods_per_year": run["periods_per_year"],
-        }  # fmt: skip
+        params = orjson.loads(self.run["backtest_params"])
         return BacktestResult(
             self.orders, self.trades, self.open_trades, self.equity, self.positions, params
         )
@@ -171,8 +165,8 @@ class _Run:
     run_id: str
     digest: str
     policy: str
-    row: pl.DataFrame  # the runs row
-    metrics: pl.DataFrame  # the run_metrics row
+    values: dict[str, Any]  # the runs row
+    metrics: dict[str, Any]  # its metrics
     frames: dict[str, pl.DataFrame]
 
 
@@ -188,44 +182,58 @@ class _Inputs:
     created_at: dt.datetime
 
 
-_DEFINITION = (
-    "policy", "policy_params", "costs", "costs_params", "sizing", "sizing_params", "execution",
-    "finalize", "allow_short", "cash", "periods_per_year",
-)  # fmt: skip
+# result.params entries stored as columns of their own (all of them: ``backtest_params``)
+_COLUMNS = ("costs", "sizing", "execution", "finalize", "allow_short", "cash", "periods_per_year")
 
 
 def _prepare(result: BacktestResult, inputs: _Inputs, run_id: str | None) -> _Run:
     rows = ds.result_rows(result)
-    digest = sha(*(frame_digest(rows[name]) for name in ds.RESULT_DATASETS))
+    digest = _result_digest([rows[name] for name in ds.RESULT_DATASETS])
     closes = rows["run_positions"].select("symbol", "ts", "close")
     fingerprint = inputs.fingerprint or frame_digest(closes)
     params = result.params
-    definition = {k: params.get(k) for k in _DEFINITION}
-    # stored as floats: 252 and 252.0 must define the same run
-    definition |= {k: _float(definition[k]) for k in ("cash", "periods_per_year")}
+    # every parameter the engine reports (exits, rebalancing, ...) defines the run
+    definition = _numbers_as_floats(dict(params))
     config_id = sha(canonical(definition | {"data": fingerprint, "seed": inputs.seed}))
     run_id = run_id or sha(config_id, digest)[:_ID_LENGTH]
     policy = str(params["policy"])
     ids = {"run_id": run_id, "config_id": config_id[:_ID_LENGTH], "result_digest": digest}
-    row = _run_row(result, inputs, ids | {"data_fingerprint": fingerprint}, closes)
+    values = _run_values(result, inputs, ids | {"data_fingerprint": fingerprint}, closes)
     metrics = {k: v for k, v in result.metrics.items() if k in ds.METRIC_COLUMNS}
     dropped = sorted(set(result.metrics) - set(metrics))
     if dropped:
         log.warning("run_metrics_not_stored", run_id=run_id, metrics=dropped)
-    metric_row = row.select(ds.METRIC_CONTEXT).with_columns(
-        pl.lit(v, ds.METRIC_COLUMNS[k]).alias(k) for k, v in metrics.items()
-    )
     frames = {name: ds.with_run(frame, run_id, policy) for name, frame in rows.items()}
-    return _Run(run_id, digest, policy, row, metric_row, frames)
+    return _Run(run_id, digest, policy, values, metrics, frames)
 
 
-def _float(value: object) -> object:
-    return float(value) if isinstance(value, int | float) else value
+def _result_digest(frames: Sequence[pl.DataFrame]) -> str:
+    """Return a digest of result frames: names, types and 64-bit hashes of every row.
+
+    Row hashes are stable within one Polars version only. An identical rerun after an
+    upgrade may then be stored as a second run, never mixed with the first; the input
+    fingerprints, which must compare across versions, use :func:`frame_digest`.
+    """
+    parts: list[str | bytes] = []
+    for frame in frames:
+        parts += [repr(frame.schema), frame.hash_rows(seed=0).to_numpy().tobytes()]
+    return sha(*parts)
 
 
-def _run_row(
+def _numbers_as_floats(value: Any) -> Any:
+    """Return ``value`` with every number a float: 10 and 10.0 bps define the same run."""
+    if isinstance(value, dict):
+        return {k: _numbers_as_floats(v) for k, v in value.items()}  # type: ignore[misc]
+    if isinstance(value, list | tuple):
+        return [_numbers_as_floats(v) for v in value]  # type: ignore[misc]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _run_values(
     result: BacktestResult, inputs: _Inputs, ids: dict[str, str], closes: pl.DataFrame
-) -> pl.DataFrame:
+) -> dict[str, Any]:
     params = result.params
     ts = result.equity.get_column("ts")
     values: dict[str, Any] = ids | {
@@ -243,10 +251,30 @@ def _run_row(
         "tag": inputs.tag,
         "notes": inputs.notes,
     }
-    values |= {k: params.get(k) for k in _DEFINITION if k in ds.RUN_COLUMNS}
+    values |= {k: params.get(k) for k in _COLUMNS}
+    values["backtest_params"] = canonical(params).decode()
     values |= {k: canonical(params.get(k)).decode() for k in ("costs_params", "sizing_params")}
-    span = result.equity.select(data_start=pl.col("ts").min(), data_end=pl.col("ts").max())
-    return pl.DataFrame({k: [v] for k, v in values.items()}).with_columns(span)
+    # as integer nanoseconds: a Python datetime would drop the nanoseconds
+    time = pl.col("ts")
+    if isinstance(ts.dtype, pl.Datetime):
+        time = time.dt.convert_time_zone("UTC") if ts.dtype.time_zone else time
+        time = time.dt.cast_time_unit("ns").to_physical()
+    span = result.equity.select(time.min().alias("start"), time.max().alias("end"))
+    values["data_start"], values["data_end"] = span.row(0)
+    return values
+
+
+def _frames(runs: Sequence[_Run]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return the ``runs`` and ``run_metrics`` rows of a batch, built once for all of it."""
+    types = ds.RUN_COLUMNS | {"data_start": pl.Int64(), "data_end": pl.Int64()}
+    table = pl.DataFrame([r.values for r in runs], schema=types, strict=False)
+    context = {k: types[k] for k in ds.METRIC_CONTEXT}
+    metrics = pl.DataFrame(
+        [{k: r.values[k] for k in context} | r.metrics for r in runs],
+        schema=context | ds.METRIC_COLUMNS,
+        strict=False,
+    )
+    return table, metrics
 
 
 def _inputs(
@@ -373,8 +401,7 @@ def _write(store: Store, runs: list[_Run]) -> None:
     # given), so saving it again rewrites nothing
     first = stored.drop("result_digest")
 
-    def rows(frames: list[pl.DataFrame]) -> pl.DataFrame:
-        frame = pl.concat(frames, how="diagonal_relaxed")
+    def rows(frame: pl.DataFrame) -> pl.DataFrame:
         old = first.select("run_id", *(c for c in first.columns[1:] if c in frame.columns))
         joined = frame.join(old, on="run_id", how="left", suffix="_stored")
         kept = old.columns[1:]
@@ -384,10 +411,8 @@ def _write(store: Store, runs: list[_Run]) -> None:
             for c in kept
         ).drop(f"{c}_stored" for c in kept)  # fmt: skip
 
-    items: list[tuple[str, pl.DataFrame]] = [
-        ("runs", rows([run.row for run in unique.values()])),
-        ("run_metrics", rows([run.metrics for run in unique.values()])),
-    ]
+    table, metrics = _frames(list(unique.values()))
+    items: list[tuple[str, pl.DataFrame]] = [("runs", rows(table)), ("run_metrics", rows(metrics))]
     items += [
         (name, pl.concat([run.frames[name] for run in unique.values()]))
         for name in ds.RESULT_DATASETS
