@@ -85,15 +85,13 @@ def _result_spec(
     )  # fmt: skip
 
 
-# The store needs the time column inside the key (a key without one is rejected by its order
-# check), so keyed-by-id datasets name their last key column as their "time".
 RUNS = register(
     DatasetSpec(
         name="runs",
         columns=RUN_COLUMNS,
         key=("run_id",),
         partitions=(),
-        time_column="run_id",
+        time_column=None,
         nullable=_RUN_NULLABLE,
     )
 )
@@ -104,7 +102,7 @@ RUN_METRICS = register(
         optional=METRIC_COLUMNS,
         key=("run_id",),
         partitions=(),
-        time_column="run_id",
+        time_column=None,
         nullable=_RUN_NULLABLE,
     )
 )
@@ -114,7 +112,7 @@ RUN_TRADES = register(
         columns={"run_id": S, "policy": S, "trade_no": INT, "open": B} | TRADE_COLUMNS,
         key=("run_id", "trade_no"),
         partitions=("policy",),
-        time_column="trade_no",
+        time_column="trade_no",  # the order of trades within a run
         nullable=frozenset(TRADE_COLUMNS),
     )
 )
