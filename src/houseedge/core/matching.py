@@ -25,8 +25,9 @@ is capped at its limit, so it never fills worse than the limit (:func:`fill_pric
 
 Quantities are whole **lots** (integers of the instrument's quantity increment):
 :func:`lots_of` rounds an order down to lots, :func:`budget` turns a bar's volume into the lots a
-participation limit allows, and :func:`match` applies the time in force (a FOK fills whole or not
-at all). :func:`ends_after_match` says whether the unfilled rest then expires.
+participation limit allows, and :func:`fillable` applies the time in force (a FOK fills whole or
+not at all); :func:`match` is :func:`quote` then :func:`fillable`. :func:`ends_after_match` says
+whether the unfilled rest then expires.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ __all__ = [
     "budget",
     "ends_after_match",
     "fill_price",
+    "fillable",
     "lots_of",
     "match",
     "print_bar",
@@ -59,6 +61,12 @@ UNLIMITED: Final = 1 << 62
 """The lot budget of a bar when participation is off."""
 
 _LOT_TOLERANCE: Final = 1e-9  # 0.3 / 0.1 is 2.9999999999999996 lots, which means 3
+# Enum members as module constants: ``OrderType.MARKET`` is a slow class lookup on Python 3.11,
+# and these rules run for every working order on every market event.
+_MARKET, _LIMIT, _STOP = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP
+_LIMITED = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
+_FOK = TimeInForce.FOK
+_ONE_SHOT = frozenset({TimeInForce.IOC, TimeInForce.FOK})
 
 
 class Match(NamedTuple):
@@ -97,16 +105,16 @@ def quote(
     """
     opening, high, low = bar
     limit, stop = prices
-    if kind is OrderType.MARKET or (kind is OrderType.STOP and triggered):
+    if kind is _MARKET or (kind is _STOP and triggered):
         return opening, triggered
-    if kind is OrderType.LIMIT or triggered:
+    if kind is _LIMIT or triggered:
         return _limit(sign, opening, high, low, _given(limit)), triggered
     stop = _given(stop)
     hit = high >= stop if sign > 0 else low <= stop
     if not hit:
         return None, False
     trigger = max(opening, stop) if sign > 0 else min(opening, stop)
-    if kind is OrderType.STOP:
+    if kind is _STOP:
         return trigger, True
     limit = _given(limit)
     within = trigger <= limit if sign > 0 else trigger >= limit
@@ -149,7 +157,7 @@ def fill_price(
     (100.0, <Liquidity.MAKER: 'maker'>)
     """
     price = costs.fill_price(at, sign, inputs)
-    if kind not in (OrderType.LIMIT, OrderType.STOP_LIMIT) or limit is None:
+    if kind not in _LIMITED or limit is None:
         return price, Liquidity.TAKER
     capped = min(price, limit) if sign > 0 else max(price, limit)
     return capped, Liquidity.MAKER if at == limit else Liquidity.TAKER
@@ -207,10 +215,19 @@ def match(
     at, triggered = quote(
         order.type, order.side.sign, bar, (order.limit_price, order.stop_price), triggered
     )
-    lots = 0 if at is None else min(wanted, available)
-    if order.tif is TimeInForce.FOK and lots < wanted:
-        lots = 0
-    return Match(lots, at, triggered)
+    return Match(0 if at is None else fillable(order.tif, wanted, available), at, triggered)
+
+
+def fillable(tif: TimeInForce, wanted: int, available: int) -> int:
+    """Return the lots an order that trades fills: what is available, all or none for FOK.
+
+    Examples
+    --------
+    >>> fillable(TimeInForce.IOC, 10, 4), fillable(TimeInForce.FOK, 10, 4)
+    (4, 0)
+    """
+    lots = min(wanted, available)
+    return 0 if tif is _FOK and lots < wanted else lots
 
 
 def ends_after_match(tif: TimeInForce, session_end: bool) -> bool:
@@ -223,7 +240,7 @@ def ends_after_match(tif: TimeInForce, session_end: bool) -> bool:
     >>> ends_after_match(TimeInForce.IOC, False), ends_after_match(TimeInForce.DAY, False)
     (True, False)
     """
-    return tif in (TimeInForce.IOC, TimeInForce.FOK) or (tif is TimeInForce.DAY and session_end)
+    return tif in _ONE_SHOT or (session_end and tif is TimeInForce.DAY)
 
 
 def print_bar(price: float) -> BarPrices:

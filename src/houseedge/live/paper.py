@@ -47,20 +47,18 @@ import asyncio
 import math
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 from houseedge.core.costs import NO_COSTS, CostModel
-from houseedge.core.execution import OrderState, OrderStatus, apply
+from houseedge.core.execution import OrderState, apply
 from houseedge.core.matching import (
     BarPrices,
     book_bar,
     budget,
-    ends_after_match,
     fill_price,
+    fillable,
     lots_of,
-    match,
     print_bar,
+    quote,
 )
 from houseedge.core.types import (
     Bar,
@@ -76,40 +74,21 @@ from houseedge.core.types import (
     OrderSubmitted,
     Position,
     Side,
-    TimeInForce,
 )
-from houseedge.live._paper_book import ExactSum, PaperBook
+from houseedge.live._paper_book import (
+    ExactSum,
+    PaperBook,
+    Request,
+    Working,
+    restatement,
+    snapshot,
+)
 from houseedge.live.aggregate import Timeframe
-from houseedge.live.broker import Account, BrokerEvent, MarketEvent, OrderSnapshot, Quote, Trade
+from houseedge.live.broker import Account, BrokerEvent, MarketEvent, OrderSnapshot, Trade
 
 __all__ = ["PaperBroker"]
 
 _NANOS_PER_DAY = 86_400 * 1_000_000_000
-_RESTATE = {
-    OrderStatus.SUBMITTED: OrderSubmitted,
-    OrderStatus.CANCELLED: OrderCancelled,
-    OrderStatus.EXPIRED: OrderExpired,
-}
-
-
-@dataclass(slots=True)
-class _Work:
-    state: OrderState
-    lots: int
-    venue_id: str
-    updated: int
-    filled: int = 0
-    triggered: bool = False
-    since: int | None = None  # when it landed: it matches events from then on
-    day: int | None = None  # UTC day of the first event a DAY order was matched against
-
-
-@dataclass(slots=True)
-class _Request:
-    due: int
-    kind: Literal["submit", "cancel", "replace"]
-    order_id: str
-    new_id: str = ""
 
 
 class PaperBroker:
@@ -179,9 +158,10 @@ class PaperBroker:
         self.anomalies: list[OrderAnomaly] = []
         """Reports the broker's own order state machine refused (empty unless there is a bug)."""
         self._book = PaperBook(lot_size, ExactSum([float(starting_cash)]))
-        self._orders: dict[str, _Work] = {}
-        self._active: dict[str, list[_Work]] = {}
-        self._pending: deque[_Request] = deque()
+        self._orders: dict[str, Working] = {}
+        self._working: dict[str, Working] = {}  # the open orders, oldest first
+        self._active: dict[str, list[Working]] = {}
+        self._pending: deque[Request] = deque()
         self._inputs: dict[str, Mapping[str, float]] = {}
         self._fills: list[Fill] = []
         self._queue: asyncio.Queue[BrokerEvent | None] = asyncio.Queue()
@@ -212,11 +192,11 @@ class PaperBroker:
         """Send ``order``; a known ``client_order_id`` re-reports that order's state instead."""
         known = self._orders.get(order.client_order_id)
         if known is not None:
-            self._restate(known)
+            self._send(restatement(known))
             return
         now = self.now()
         if self._register(order, now, self._reject_reason(order)) is not None:
-            self._request(_Request(now + self.latency_ns, "submit", order.client_order_id))
+            self._request(Request(now + self.latency_ns, "submit", order.client_order_id))
 
     async def cancel(self, client_order_id: str) -> None:
         """Ask to cancel an order; ``cancelled`` or ``cancel_rejected`` follows when it lands."""
@@ -224,12 +204,12 @@ class PaperBroker:
         if client_order_id not in self._orders:
             self._send(CancelRejected(order_id=client_order_id, ts=now, reason="unknown_order"))
             return
-        self._request(_Request(now + self.latency_ns, "cancel", client_order_id))
+        self._request(Request(now + self.latency_ns, "cancel", client_order_id))
 
     async def replace(self, client_order_id: str, new: Order) -> None:
         """Cancel ``client_order_id`` and submit ``new`` (same symbol and side) in one step."""
         if new.client_order_id in self._orders:
-            self._restate(self._orders[new.client_order_id])
+            self._send(restatement(self._orders[new.client_order_id]))
             return
         now = self.now()
         old = self._orders.get(client_order_id)
@@ -240,7 +220,7 @@ class PaperBroker:
             reason = "replace_mismatch"
         if self._register(new, now, reason) is not None:
             due = now + self.latency_ns
-            self._request(_Request(due, "replace", client_order_id, new.client_order_id))
+            self._request(Request(due, "replace", client_order_id, new.client_order_id))
 
     def _reject_reason(self, order: Order) -> str:
         if lots_of(float(order.qty), self.lot) == 0:
@@ -258,9 +238,9 @@ class PaperBroker:
         qty = lots * self.lot
         return qty * price + self.costs.fee(qty, price)
 
-    def _register(self, order: Order, now: int, reason: str) -> _Work | None:
+    def _register(self, order: Order, now: int, reason: str) -> Working | None:
         lots = lots_of(float(order.qty), self.lot)
-        work = _Work(OrderState(order=order), lots, f"paper-o{len(self._orders) + 1}", now)
+        work = Working(OrderState(order=order), lots, f"paper-o{len(self._orders) + 1}", now)
         self._orders[order.client_order_id] = work
         cid = order.client_order_id
         if reason:
@@ -269,7 +249,7 @@ class PaperBroker:
         self._emit(work, OrderSubmitted(order_id=cid, ts=now))
         return work
 
-    def _request(self, request: _Request) -> None:
+    def _request(self, request: Request) -> None:
         self._pending.append(request)
         now = self.now()
         # Land at once only without latency; otherwise the next event lands it (after ending
@@ -298,7 +278,7 @@ class PaperBroker:
                     reason = "replaced_order_closed"
                     self._emit(new, OrderRejected(order_id=request.new_id, ts=at, reason=reason))
 
-    def _accept(self, work: _Work, at: int) -> None:
+    def _accept(self, work: Working, at: int) -> None:
         order = work.state.order
         self._emit(work, OrderAccepted(order_id=order.client_order_id, ts=at,
                                        venue_order_id=work.venue_id))  # fmt: skip
@@ -320,9 +300,11 @@ class PaperBroker:
         if isinstance(event, Bar):
             end = Timeframe.parse(event.timeframe).end(at) if event.timeframe else at
             prices = (event.open, event.high, event.low)
-            sides, last = ((prices, event.volume),) * 2, event.close
+            side = (prices, event.volume)
+            sides, last = (side, side), event.close
         elif isinstance(event, Trade):
-            end, sides, last = at, ((print_bar(event.price), event.size),) * 2, event.price
+            side = (print_bar(event.price), event.size)
+            end, sides, last = at, (side, side), event.price
         else:
             end, last = at, (event.bid + event.ask) / 2
             sides = (
@@ -334,7 +316,7 @@ class PaperBroker:
         # later symbol's bar may still come), so requests land by the open, not the end.
         self._land(at if self._clock is None else self._clock())
         if self._active.get(event.symbol):
-            self._match(event.symbol, at, sides[0], sides[1], shared=not isinstance(event, Quote))
+            self._match(event.symbol, at, sides[0], sides[1])
         self._book.last[event.symbol] = last
         if inputs is not None:
             self._inputs[event.symbol] = dict(inputs)
@@ -351,39 +333,38 @@ class PaperBroker:
                 self._emit(work, OrderExpired(order_id=work.state.order.client_order_id, ts=at))
 
     def _match(
-        self,
-        symbol: str,
-        at: int,
-        buy: tuple[BarPrices, float],
-        sell: tuple[BarPrices, float],
-        *,
-        shared: bool,
+        self, symbol: str, at: int, buy: tuple[BarPrices, float], sell: tuple[BarPrices, float]
     ) -> None:
-        budgets = {
-            s: budget(self.participation, v, self.lot) for s, (_, v) in ((1, buy), (-1, sell))
-        }
+        budgets: dict[int, int] = {}  # by side, or one for both (key 0) on bars and trades
+        closed = False
         for work in self._active[symbol]:
-            order = work.state.order
-            if not work.state.is_open or work.since is None or work.since > at:
+            if not work.open or work.since > at:
                 continue
+            order = work.state.order
             if order.expire_ts is not None and at >= order.expire_ts:
                 self._emit(work, OrderExpired(order_id=order.client_order_id, ts=at))
+                closed = True
                 continue
-            if order.tif is TimeInForce.DAY and work.day is None:
+            if work.is_day and work.day is None:
                 work.day = at // _NANOS_PER_DAY
-            sign = 1 if shared else order.side.sign
-            bar = buy[0] if order.side is Side.BUY else sell[0]
-            m = match(order, work.lots - work.filled, bar, triggered=work.triggered,
-                      available=budgets[sign])  # fmt: skip
-            work.triggered = m.triggered
-            if m.lots and m.quote is not None:
-                budgets[sign] -= m.lots
-                self._fill(work, m.lots, m.quote, at)
-            if work.state.is_open and ends_after_match(order.tif, session_end=False):
+            side = buy if work.sign > 0 else sell
+            at_quote, work.triggered = quote(order.type, work.sign, side[0], work.prices,
+                                             work.triggered)  # fmt: skip
+            if at_quote is not None:
+                key = 0 if buy is sell else work.sign
+                if key not in budgets:
+                    budgets[key] = budget(self.participation, side[1], self.lot)
+                lots = fillable(order.tif, work.lots - work.filled, budgets[key])
+                if lots:
+                    budgets[key] -= lots
+                    self._fill(work, lots, at_quote, at)
+            if work.one_shot and work.open:
                 self._emit(work, OrderExpired(order_id=order.client_order_id, ts=at))
-        self._active[symbol] = [w for w in self._active[symbol] if w.state.is_open]
+            closed = closed or not work.open
+        if closed:
+            self._active[symbol] = [w for w in self._active[symbol] if w.open]
 
-    def _fill(self, work: _Work, lots: int, at_quote: float, at: int) -> None:
+    def _fill(self, work: Working, lots: int, at_quote: float, at: int) -> None:
         order = work.state.order
         sign = order.side.sign
         inputs = self._inputs.get(order.symbol, {})
@@ -402,8 +383,13 @@ class PaperBroker:
 
     # -- reports -----------------------------------------------------------------------------
 
-    def _emit(self, work: _Work, report: OrderReport) -> None:
+    def _emit(self, work: Working, report: OrderReport) -> None:
         work.state, anomaly = apply(work.state, report)
+        work.open = work.state.is_open
+        if work.open:
+            self._working[report.order_id] = work
+        else:
+            self._working.pop(report.order_id, None)
         work.updated = max(work.updated, report.ts)
         if anomaly is not None:
             self.anomalies.append(anomaly)
@@ -412,16 +398,6 @@ class PaperBroker:
     def _send(self, report: BrokerEvent) -> None:
         self._out.append(report)
         self._queue.put_nowait(report)
-
-    def _restate(self, work: _Work) -> None:
-        """Report a known order's state again (a repeated submit), without changing it."""
-        cid, status, at = work.state.order.client_order_id, work.state.status, work.updated
-        if status is OrderStatus.REJECTED:
-            self._send(OrderRejected(order_id=cid, ts=at, reason=work.state.reason))
-        elif status in _RESTATE:
-            self._send(_RESTATE[status](order_id=cid, ts=at))
-        else:
-            self._send(OrderAccepted(order_id=cid, ts=at, venue_order_id=work.venue_id))
 
     async def _stream(self) -> AsyncIterator[BrokerEvent]:
         while (report := await self._queue.get()) is not None:
@@ -438,21 +414,12 @@ class PaperBroker:
         """Return the cash: starting cash less fills and fees, correctly rounded."""
         return self._book.cash.value
 
-    def _open(self) -> list[_Work]:
-        return [w for w in self._orders.values() if w.state.is_open]
-
-    def _snapshot(self, work: _Work) -> OrderSnapshot:
-        state = work.state
-        return OrderSnapshot(
-            client_order_id=state.order.client_order_id, symbol=state.order.symbol,
-            side=state.order.side, qty=state.order.qty, status=state.status,
-            filled_qty=work.filled * self.lot, avg_fill_price=state.avg_price,
-            venue_order_id=work.venue_id, ts=work.updated,
-        )  # fmt: skip
+    def _open(self) -> list[Working]:
+        return list(self._working.values())
 
     async def open_orders(self) -> Sequence[OrderSnapshot]:
         """Return the orders still working (or waiting to land), oldest first."""
-        return [self._snapshot(w) for w in self._open()]
+        return [snapshot(w, self.lot) for w in self._open()]
 
     async def positions(self) -> dict[str, Position]:
         """Return the non-zero positions by symbol."""
@@ -464,7 +431,7 @@ class PaperBroker:
 
     async def orders_since(self, since_ts: int) -> Sequence[OrderSnapshot]:
         """Return every order created or updated at or after ``since_ts``."""
-        return [self._snapshot(w) for w in self._orders.values() if w.updated >= since_ts]
+        return [snapshot(w, self.lot) for w in self._orders.values() if w.updated >= since_ts]
 
     async def fills_since(self, since_ts: int) -> Sequence[Fill]:
         """Return every fill at or after ``since_ts``, in the order they happened."""
