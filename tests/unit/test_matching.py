@@ -168,23 +168,3 @@ def test_ticks_are_degenerate_bars_at_the_price_an_order_can_take() -> None:
     assert quote(LIMIT, BUY, book_bar(BUY, 99.9, 100.1), (100.0, None), False)[0] is None
     assert quote(LIMIT, SELL, book_bar(SELL, 99.9, 100.1), (99.9, None), False)[0] == 99.9
     assert quote(STOP, BUY, book_bar(BUY, 99.9, 100.1), (None, 100.05), False) == (100.1, True)
-
-
-def test_research_matching_is_the_same_rule() -> None:
-    """The event backtest's copy (until it imports core.matching) agrees on random inputs."""
-    research = pytest.importorskip("houseedge.research._matching")
-    rng = random.Random(3)
-    costs = LinearCostModel(spread_bps=3, slippage_bps=1)
-    for _ in range(2_000):
-        o, c = rng.uniform(90, 110), rng.uniform(90, 110)
-        bar = (o, max(o, c) + rng.uniform(0, 2), min(o, c) - rng.uniform(0, 2))
-        kind, sign = rng.choice(list(OrderType)), rng.choice((BUY, SELL))
-        limit = rng.uniform(88, 112) if kind in (LIMIT, STOP_LIMIT) else None
-        stop = rng.uniform(88, 112) if kind in (STOP, STOP_LIMIT) else None
-        triggered = rng.random() < 0.3
-        args = (kind, sign, bar, (limit, stop), triggered)
-        assert quote(*args) == research.quote(*args)
-        at = rng.uniform(90, 110)
-        assert fill_price(costs, kind, sign, at, limit, {}) == research.fill_price(
-            costs, kind, sign, at, limit, {}
-        )

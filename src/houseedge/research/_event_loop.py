@@ -5,7 +5,7 @@ One step per distinct bar time ``k``, in time order:
 1. **Land** the requests decided ``1 + latency`` steps earlier, first in, first out: new orders
    are accepted and start working, cancels and replaces take effect.
 2. **Match** each bar at this time against its symbol's working orders, oldest first
-   (:mod:`houseedge.research._matching`), with a shared participation budget per bar.
+   (:mod:`houseedge.core.matching`, shared with the paper broker), with a shared participation budget per bar.
 3. **Expire** orders by time in force; close positions at the end of data when asked.
 4. **Decide**: charge borrow on shorts at the close, mark the portfolio, call the policy with
    the bars that closed now. Its orders and requests are queued for step ``k + 1 + latency``.
@@ -25,6 +25,7 @@ import msgspec
 
 from houseedge.core.costs import CostModel
 from houseedge.core.execution import OrderState, apply
+from houseedge.core.matching import fill_price, quote
 from houseedge.core.policy import OrderPolicy
 from houseedge.core.types import (
     CancelRejected,
@@ -44,7 +45,6 @@ from houseedge.errors import PolicyError
 from houseedge.research._event_book import Book
 from houseedge.research._event_context import EventContext
 from houseedge.research._event_market import Market
-from houseedge.research._matching import fill_price, quote
 
 Finalize = Literal["open", "close"] | None
 
