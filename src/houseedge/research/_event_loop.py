@@ -5,7 +5,8 @@ One step per distinct bar time ``k``, in time order:
 1. **Land** the requests decided ``1 + latency`` steps earlier, first in, first out: new orders
    are accepted and start working, cancels and replaces take effect.
 2. **Match** each bar at this time against its symbol's working orders, oldest first
-   (:mod:`houseedge.core.matching`, shared with the paper broker), with a shared participation budget per bar.
+   (:mod:`houseedge.core.matching`, shared with the paper broker), with a shared
+   participation budget per bar.
 3. **Expire** orders by time in force; close positions at the end of data when asked.
 4. **Decide**: charge borrow on shorts at the close, mark the portfolio, call the policy with
    the bars that closed now. Its orders and requests are queued for step ``k + 1 + latency``.

@@ -12,9 +12,10 @@ Conventions:
   effect ``1 + latency_bars`` bar times later, before that time's bars are matched: with no
   latency a decision on bar *t*'s close works from bar *t + 1*'s open. A decision on the last
   bar never works.
-* **Fills** follow :mod:`houseedge.core.matching` (the paper broker uses the same rules): market orders at the open; limits when
-  the bar trades through the limit (at the open if it gapped past it); stops when touched (at
-  the stop, or the open on a gap through); stop-limits trigger as stops then rest as limits.
+* **Fills** follow :mod:`houseedge.core.matching` (the paper broker's rules too): market
+  orders at the open; limits when the bar trades through the limit (at the open if it gapped
+  past it); stops when touched (at the stop, or the open on a gap through); stop-limits
+  trigger as stops then rest as limits.
   Orders of a symbol match oldest first.
 * **Participation.** With ``participation`` set, one bar fills at most ``participation * volume``
   units of a symbol over all its orders (rounded down to lots); the rest carries to later bars
