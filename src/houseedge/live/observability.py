@@ -1,0 +1,246 @@
+"""Metrics and traces of the live engine and its service, rendered as Prometheus text.
+
+One :class:`Observability` per process (the service builds it; the engine may be handed the
+same object). Each has its own OpenTelemetry ``MeterProvider`` whose only reader is the
+Prometheus exporter's ``PrometheusMetricReader`` on a private ``prometheus_client`` registry,
+so ``GET /metrics`` renders exactly this process's instruments, and two services in one test
+process never share counters. Nothing is installed as the OpenTelemetry global provider.
+
+Who records what
+    *Counts come from the event stream*: the service calls :meth:`Observability.observe_event`
+    once per event the engine publishes (events are journaled before they are published, so a
+    count is never ahead of the journal), which keeps one source of truth and needs nothing
+    from the engine beyond :class:`~houseedge.live.control.EngineHandle`. The engine records
+    only what events cannot say: order latency (:meth:`Observability.order_latency`) and spans
+    (:meth:`Observability.bar_span`, :meth:`Observability.order_span`,
+    :meth:`Observability.fill_span`: bar → order → fill). Gauges read from
+    ``engine.health()`` at scrape time (:meth:`Observability.observe_health`).
+
+==========================================  ==========  ==========================================
+instrument (Prometheus name)                kind        labels / source
+==========================================  ==========  ==========================================
+``houseedge_orders_submitted_total``        counter     policy, symbol: ``order`` events, status
+                                                        ``submitted`` (or ``new``)
+``houseedge_fills_total``                   counter     policy, symbol: ``fill`` events
+``houseedge_rejects_total``                 counter     reason: the risk check's name (``risk``
+                                                        events that reject), or ``broker``
+``houseedge_events_published_total``        counter     kind
+``houseedge_order_latency_seconds``         histogram   submit → first broker report (engine)
+``houseedge_journal_lag``                   gauge       ``health()["journal_lag"]``
+``houseedge_feed_staleness_seconds``        gauge       ``health()["feed_staleness_s"]``
+``houseedge_sse_clients``                   gauge       connected ``GET /events`` streams
+==========================================  ==========  ==========================================
+
+Labels never carry payload values other than these names, so no secret can reach a metric.
+
+Examples
+--------
+>>> from houseedge.live.control import PublishedEvent
+>>> obs = Observability()
+>>> obs.observe_event(PublishedEvent(id=1, kind="fill", ts=0,
+...     payload={"policy": "p", "symbol": "X", "qty": 1}))
+>>> obs.observe_event(PublishedEvent(id=2, kind="risk", ts=0,
+...     payload={"action": "rejected", "check": "max_position"}))
+>>> lines = obs.render().decode().splitlines()
+>>> [line.split()[-1] for line in lines if line.startswith("houseedge_fills_total{")]
+['1.0']
+>>> [line.split()[-1] for line in lines
+...     if line.startswith("houseedge_rejects_total{") and 'reason="max_position"' in line]
+['1.0']
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Generator, Mapping
+from typing import Any, Final
+
+from opentelemetry import trace
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from houseedge.live.control import PublishedEvent
+
+__all__ = ["CONTENT_TYPE", "Observability"]
+
+CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+_SUBMITTED: Final = frozenset({"submitted", "new"})
+_REJECTED: Final = frozenset({"rejected", "reject"})
+# Order latency runs from microseconds (paper) to seconds (a slow venue).
+_LATENCY_BUCKETS: Final = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 5.0, 10.0,
+)  # fmt: skip
+# Spans of orders still waiting for a fill are remembered by client order id; this bounds the
+# memory a venue that never answers can take.
+_MAX_OPEN_SPANS: Final = 10_000
+
+
+class Observability:
+    """The process's meters and tracer, and the Prometheus text of its metrics.
+
+    Parameters
+    ----------
+    service_name
+        The ``service.name`` resource attribute (Prometheus ``target_info``).
+    span_exporter
+        Where finished spans go (an ``InMemorySpanExporter`` in tests, an OTLP exporter in
+        production); spans are created but not exported when omitted.
+    """
+
+    def __init__(
+        self, *, service_name: str = "houseedge", span_exporter: SpanExporter | None = None
+    ) -> None:
+        resource = Resource.create({"service.name": service_name})
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._reader = PrometheusMetricReader(registry=self.registry)
+        self._meters = MeterProvider(resource=resource, metric_readers=[self._reader])
+        self._tracers = TracerProvider(resource=resource)
+        if span_exporter is not None:
+            self._tracers.add_span_processor(SimpleSpanProcessor(span_exporter))
+        self.tracer = self._tracers.get_tracer("houseedge.live")
+        meter = self._meters.get_meter("houseedge.live")
+        self._orders = meter.create_counter(
+            "houseedge_orders_submitted", description="orders sent to the broker"
+        )
+        self._fills = meter.create_counter("houseedge_fills", description="fills booked")
+        self._rejects = meter.create_counter(
+            "houseedge_rejects", description="orders rejected, by risk check or by the broker"
+        )
+        self._events = meter.create_counter(
+            "houseedge_events_published", description="events journaled and published"
+        )
+        self._latency = meter.create_histogram(
+            "houseedge_order_latency",
+            unit="s",
+            description="order submit to first broker report",
+            explicit_bucket_boundaries_advisory=_LATENCY_BUCKETS,
+        )
+        self._journal_lag = meter.create_gauge(
+            "houseedge_journal_lag", description="records waiting to be committed"
+        )
+        self._staleness = meter.create_gauge(
+            "houseedge_feed_staleness", unit="s", description="time since the last market event"
+        )
+        self._sse_clients = meter.create_up_down_counter(
+            "houseedge_sse_clients", description="connected SSE streams"
+        )
+        self._open_orders: dict[str, trace.Span] = {}
+
+    # -- counts from events ------------------------------------------------------------------
+
+    def observe_event(self, event: PublishedEvent) -> None:
+        """Count one published event (and the order, fill or reject it reports).
+
+        Examples
+        --------
+        >>> obs = Observability()
+        >>> obs.observe_event(PublishedEvent(id=1, kind="order", ts=0,
+        ...     payload={"status": "submitted", "policy": "p", "symbol": "X"}))
+        >>> [line.split()[-1] for line in obs.render().decode().splitlines()
+        ...     if line.startswith("houseedge_orders_submitted_total{")]
+        ['1.0']
+        """
+        payload = event.payload
+        self._events.add(1, {"kind": event.kind})
+        if event.kind == "fill":
+            self._fills.add(1, _book(payload))
+        elif event.kind == "order":
+            status = str(payload.get("status", ""))
+            if status in _SUBMITTED:
+                self._orders.add(1, _book(payload))
+            elif status in _REJECTED:
+                self._rejects.add(1, {"reason": str(payload.get("check") or "broker")})
+        elif event.kind == "risk" and _is_reject(payload):
+            self._rejects.add(1, {"reason": str(payload.get("check") or "risk")})
+
+    def observe_health(self, health: Mapping[str, Any]) -> None:
+        """Set the journal-lag and feed-staleness gauges from ``engine.health()``."""
+        lag = health.get("journal_lag")
+        if isinstance(lag, int | float):
+            self._journal_lag.set(lag)
+        staleness = health.get("feed_staleness_s")
+        if isinstance(staleness, int | float):
+            self._staleness.set(staleness)
+
+    def sse_clients(self, delta: int) -> None:
+        """Add ``delta`` (+1 on connect, -1 on disconnect) to the SSE clients gauge."""
+        self._sse_clients.add(delta)
+
+    def order_latency(self, seconds: float, *, policy: str = "", symbol: str = "") -> None:
+        """Record the time from submit to the broker's first report of one order."""
+        self._latency.record(seconds, {"policy": policy, "symbol": symbol})
+
+    # -- traces: bar -> order -> fill ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def bar_span(self, symbol: str, bar_ts: int) -> Generator[trace.Span]:
+        """Trace the handling of one bar; orders decided inside become its children.
+
+        Examples
+        --------
+        >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+        ...     InMemorySpanExporter)
+        >>> spans = InMemorySpanExporter()
+        >>> obs = Observability(span_exporter=spans)
+        >>> with obs.bar_span("X", 0), obs.order_span("o1", policy="p", symbol="X"):
+        ...     pass
+        >>> obs.fill_span("o1", fill_id="f1", final=True)
+        >>> [s.name for s in spans.get_finished_spans()]
+        ['order', 'bar', 'fill']
+        >>> len({s.context.trace_id for s in spans.get_finished_spans()})
+        1
+        """
+        with self.tracer.start_as_current_span(
+            "bar", attributes={"symbol": symbol, "bar_ts": bar_ts}
+        ) as span:
+            yield span
+
+    @contextlib.contextmanager
+    def order_span(self, order_id: str, *, policy: str, symbol: str) -> Generator[trace.Span]:
+        """Trace an order's decision and submission; its fills will be children of it."""
+        with self.tracer.start_as_current_span(
+            "order", attributes={"order_id": order_id, "policy": policy, "symbol": symbol}
+        ) as span:
+            yield span
+        if len(self._open_orders) >= _MAX_OPEN_SPANS:
+            self._open_orders.pop(next(iter(self._open_orders)))
+        self._open_orders[order_id] = span
+
+    def fill_span(self, order_id: str, *, fill_id: str, final: bool = False) -> None:
+        """Record a fill as a child of its order's span (a root span if the order is unknown).
+
+        ``final`` (the order is done) forgets the order's span.
+        """
+        parent = self._open_orders.pop(order_id, None) if final else None
+        parent = parent or self._open_orders.get(order_id)
+        context = trace.set_span_in_context(parent) if parent is not None else None
+        span = self.tracer.start_span(
+            "fill", context=context, attributes={"order_id": order_id, "fill_id": fill_id}
+        )
+        span.end()
+
+    # -- output -------------------------------------------------------------------------------
+
+    def render(self) -> bytes:
+        """Return every instrument as Prometheus text (what ``GET /metrics`` serves)."""
+        return generate_latest(self.registry)
+
+    def shutdown(self) -> None:
+        """Flush and stop the meter and tracer providers."""
+        self._meters.shutdown()
+        self._tracers.shutdown()
+
+
+def _book(payload: Mapping[str, Any]) -> dict[str, str]:
+    return {"policy": str(payload.get("policy", "")), "symbol": str(payload.get("symbol", ""))}
+
+
+def _is_reject(payload: Mapping[str, Any]) -> bool:
+    if payload.get("accepted") is False:
+        return True
+    return str(payload.get("action", payload.get("decision", ""))) in _REJECTED
