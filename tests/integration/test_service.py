@@ -266,6 +266,7 @@ async def test_secrets_never_leave_the_process(
     monkeypatch.setenv("HOUSEEDGE_ALPACA_API_KEY", broker_key)
     monkeypatch.setenv("HOUSEEDGE_ALPACA_SECRET_KEY", broker_secret)
     captured = io.StringIO()
+    previous = structlog.get_config()
     logs.configure(level="DEBUG", json=True, stream=captured)
     seen: list[str] = []
     try:
@@ -284,7 +285,7 @@ async def test_secrets_never_leave_the_process(
                 seen.append(await response.text())
         await service.drain()
     finally:
-        structlog.reset_defaults()
+        structlog.configure(**previous)
     seen.append(captured.getvalue())
     everything = "\n".join(seen)
     assert "operator_command" in everything and "service_drained" in everything
