@@ -63,7 +63,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
@@ -72,57 +72,13 @@ import msgspec
 from houseedge.core.execution import OrderState, report_type
 from houseedge.core.types import Fill, Order, OrderReport
 from houseedge.errors import FormatError
+from houseedge.live._journal_sql import DDL, INSERT_FILL, INSERT_ORDER, INSERT_REPORT
 from houseedge.live.ledger import Ledger
 from houseedge.live.state import LedgerState
 
 __all__ = ["SCHEMA_VERSION", "Journal", "JournalEvent", "JournaledOrder"]
 
 SCHEMA_VERSION: Final = 1
-
-_APPEND_ONLY = ("reports", "events")
-_DDL: Final = (
-    """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS orders (
-        client_order_id TEXT PRIMARY KEY, policy TEXT NOT NULL, symbol TEXT NOT NULL,
-        ts INTEGER NOT NULL, after_report INTEGER NOT NULL, body TEXT NOT NULL)""",
-    # Reports never go away (a trigger refuses deletes), so plain rowids are never reused and
-    # AUTOINCREMENT's extra bookkeeping per insert would buy nothing here.
-    """CREATE TABLE IF NOT EXISTS reports (
-        id INTEGER PRIMARY KEY, order_id TEXT NOT NULL, type TEXT NOT NULL,
-        ts INTEGER NOT NULL, fill_id TEXT UNIQUE, policy TEXT, symbol TEXT, side TEXT,
-        qty REAL, price REAL, fee REAL, body TEXT NOT NULL)""",
-    """CREATE INDEX IF NOT EXISTS reports_by_order ON reports (order_id)""",
-    """CREATE INDEX IF NOT EXISTS fills_by_ts ON reports (ts) WHERE fill_id IS NOT NULL""",
-    """CREATE VIEW IF NOT EXISTS fills AS
-        SELECT fill_id, id AS report_id, order_id, policy, symbol, side, qty, price, fee, ts
-        FROM reports WHERE fill_id IS NOT NULL""",
-    # Event ids are SSE ids: AUTOINCREMENT guarantees one is never handed out twice.
-    """CREATE TABLE IF NOT EXISTS events (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, ts INTEGER NOT NULL,
-        payload TEXT NOT NULL)""",
-    *(
-        f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{verb} BEFORE {verb} ON {table}
-        BEGIN SELECT RAISE(ABORT, 'journal {table} are append-only'); END"""
-        for table in _APPEND_ONLY
-        for verb in ("UPDATE", "DELETE")
-    ),
-)
-
-_INSERT_REPORT: Final = "INSERT INTO reports (order_id, type, ts, body) VALUES (?, ?, ?, ?)"
-# A fill whose fill_id is journaled already changes nothing (rowcount 0): the de-duplication.
-_INSERT_FILL: Final = (
-    "INSERT INTO reports "
-    "(order_id, type, ts, fill_id, policy, symbol, side, qty, price, fee, body) "
-    "VALUES (?, 'fill', ?, ?, "
-    "COALESCE(?, (SELECT policy FROM orders WHERE client_order_id = ?), ''), "
-    "?, ?, ?, ?, ?, ?) ON CONFLICT (fill_id) DO NOTHING"
-)
-_INSERT_ORDER: Final = (
-    "INSERT INTO orders (client_order_id, policy, symbol, ts, after_report, body) "
-    "VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM reports), ?) "
-    "ON CONFLICT (client_order_id) DO NOTHING"
-)
-
 
 OnReport = Callable[[int, OrderReport, LedgerState], None]
 
@@ -166,7 +122,7 @@ def _transactional(
     @functools.wraps(method)
     def write(self: Journal, *args: P.args, **kwargs: P.kwargs) -> R:
         # Inside a batch a record is part of the caller's transaction: no savepoint per record.
-        if self._depth:
+        if self.in_batch:
             return method(self, *args, **kwargs)
         with self.batch():
             return method(self, *args, **kwargs)
@@ -215,7 +171,7 @@ class Journal:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
             with self.batch():
-                for statement in _DDL:
+                for statement in DDL:
                     db.execute(statement)
                 db.execute(
                     "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
@@ -241,8 +197,13 @@ class Journal:
 
     # -- transactions -----------------------------------------------------------------------
 
+    @property
+    def in_batch(self) -> bool:
+        """Return whether a batch (transaction) is open."""
+        return self._depth > 0
+
     @contextlib.contextmanager
-    def batch(self) -> Iterator[Journal]:
+    def batch(self) -> Generator[Journal, None, None]:
         """Group the writes inside into one transaction: one commit, all or none.
 
         Nested batches are savepoints: an exception rolls back only the inner one (and,
@@ -266,7 +227,7 @@ class Journal:
             raise
 
     @contextlib.contextmanager
-    def _savepoint(self) -> Iterator[None]:
+    def _savepoint(self) -> Generator[None, None, None]:
         self._savepoints += 1
         name = f"batch_{self._savepoints}"
         self._db.execute(f"SAVEPOINT {name}")
@@ -286,7 +247,7 @@ class Journal:
     def record_order(self, order: Order, *, policy: str) -> bool:
         """Journal an order before it is sent; return False if its id was journaled before."""
         cursor = self._db.execute(
-            _INSERT_ORDER,
+            INSERT_ORDER,
             (order.client_order_id, policy, order.symbol, order.ts, _json(order)),
         )
         return cursor.rowcount == 1
@@ -301,7 +262,7 @@ class Journal:
     @_transactional
     def _insert_fill(self, fill: Fill, policy: str | None) -> int:
         cursor = self._db.execute(
-            _INSERT_FILL,
+            INSERT_FILL,
             (
                 *(fill.order_id, fill.ts, fill.fill_id, policy, fill.order_id, fill.symbol),
                 *(str(fill.side), fill.qty, fill.price, fill.fee, _json(fill)),
@@ -321,7 +282,7 @@ class Journal:
     @_transactional
     def _insert_report(self, report: OrderReport) -> int:
         cursor = self._db.execute(
-            _INSERT_REPORT,
+            INSERT_REPORT,
             (report.order_id, report_type(report), report.ts, _json(report)),
         )
         return cursor.lastrowid or 0
