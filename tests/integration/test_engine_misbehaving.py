@@ -89,8 +89,8 @@ def run(policy: Any, prices: list[float], tmp_path: Path) -> Outcome:
         _read_events(journal, out)
         out.accepted = [(j.order.ts, float(j.order.qty)) for j in journal.orders()]
         out.fills = journal.fills()
-        out.state = journal.rebuild(ledger=Ledger(cash=CASH),
-                                    on_report=lambda _, __, state: _exposure(state, out))  # fmt: skip
+        track = lambda _, __, state: _exposure(state, out)  # noqa: E731
+        out.state = journal.rebuild(ledger=Ledger(cash=CASH), on_report=track)
         _exposure(out.state, out)
     return out
 
