@@ -90,6 +90,8 @@ class Engine(HandleMixin):
         The cost model sizing estimates fill prices with (the broker's own model prices fills).
     staleness_seconds
         Pause decisions when the feed is silent this long.
+    drain_timeout
+        How long :meth:`stop` waits for orders in flight by default (seconds).
 
     Examples
     --------
@@ -127,6 +129,7 @@ class Engine(HandleMixin):
         instruments: Instruments | None = None,
         costs: CostModel | None = None,
         staleness_seconds: float = 30.0,
+        drain_timeout: float = 10.0,
     ) -> None:
         configure_default()
         names = [p.name for p in policies]
@@ -145,7 +148,7 @@ class Engine(HandleMixin):
         self.gate = RiskGate(risk or RiskLimits(), policies=limits)
         self.aggregator = BarAggregator(timeframe) if timeframe else None
         self.cash, self.instruments = cash, instruments
-        self.staleness_seconds = staleness_seconds
+        self.staleness_seconds, self.drain_timeout = staleness_seconds, drain_timeout
         self.marks: dict[str, float] = {}
         self.latencies: list[float] | None = None
         """Seconds from a market event's arrival to each ``broker.submit`` it caused (when a
@@ -206,7 +209,7 @@ class Engine(HandleMixin):
 
     async def stop(
         self,
-        timeout: float = 5.0,  # noqa: ASYNC109 (a drain bound, not a cancellation scope)
+        timeout: float | None = None,  # noqa: ASYNC109 (a drain bound, not a cancellation scope)
         *,
         cancel_open: bool = False,
     ) -> dict[str, int]:
@@ -218,7 +221,7 @@ class Engine(HandleMixin):
         market = self._tasks[-1] if self._tasks else None
         if market is not None and not market.done():
             market.cancel()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (self.drain_timeout if timeout is None else timeout)
         await self._drain(deadline)
         cancelled = 0
         if cancel_open:
