@@ -25,22 +25,29 @@ from houseedge.research.exits import ExitFills
 Array = np.ndarray[Any, Any]
 
 
-def applies(m: Market, p: Plan, costs: CostModel, sizing: Sizer, exits: ExitFills) -> bool:
-    """Return whether the closed form reproduces the event loop for this run."""
+def leading(m: Market, p: Plan, costs: CostModel, sizing: Sizer, exits: ExitFills) -> int:
+    """Return how many leading positions the closed form reproduces (0: none).
+
+    Positions up to the first one a same-side resize extends: what follows it goes to the
+    event loop. The count depends only on the changes up to that point, so a run on a prefix
+    of the bars splits the same way (and gives the same bits) as the full run.
+    """
     if len(m.symbols) != 1 or p.rebalances.size or (exits.fraction < np.inf).any():
-        return False
+        return 0
     if type(sizing) is not FixedFraction or sizing.whole_units:
-        return False
+        return 0
     if type(costs) is not LinearCostModel or costs.min_commission or costs.borrow_bps:
-        return False
-    w = m.wanted[p.changes]
-    previous = np.concatenate([[0.0], w[:-1]])
-    return not ((w != 0) & (w * previous > 0)).any()  # no same-side resize
+        return 0
+    w = m.wanted[p.entry]
+    resized = np.flatnonzero((p.end[:-1] == p.entry[1:]) & (w[:-1] * w[1:] > 0))
+    return int(resized[0]) if resized.size else p.entry.size
 
 
-def _exits(m: Market, p: Plan, exits: ExitFills, finalize: Any) -> tuple[Array, Array, list[str]]:
-    """Return each position's exit bar (-1: open at the end), quote and reason."""
-    bar = p.end.copy()
+def _exits(
+    m: Market, p: Plan, exits: ExitFills, finalize: Any, count: int
+) -> tuple[Array, Array, list[str]]:
+    """Return each of the first ``count`` positions' exit bar (-1: open), quote and reason."""
+    bar = p.end[:count].copy()
     quote = m.quote[np.maximum(bar, 0)]
     reason = np.where(bar >= 0, "close", "").astype(object)
     last = int(m.ends[0])
@@ -49,42 +56,55 @@ def _exits(m: Market, p: Plan, exits: ExitFills, finalize: Any) -> tuple[Array, 
         bar[final] = last
         quote = np.where(final, (m.open if finalize == "open" else m.close)[last], quote)
         reason[final] = "finalize"
-    bar[exits.segment] = exits.bar
-    quote[exits.segment] = exits.price
-    reason[exits.segment] = exits.reason
+    mine = exits.segment < count
+    bar[exits.segment[mine]] = exits.bar[mine]
+    quote[exits.segment[mine]] = exits.price[mine]
+    reason[exits.segment[mine]] = np.array(exits.reason, dtype=object)[mine]
     return bar, quote, reason.tolist()
 
 
 def compound(
     m: Market, p: Plan, exits: ExitFills, costs: LinearCostModel, sizing: FixedFraction,
-    *, cash: float, finalize: Any,
-) -> FillArrays | None:  # fmt: skip
-    """Return the fills, or ``None`` when the equity reaches zero (the loop handles that)."""
-    k = p.entry.size
-    exit_bar, exit_quote, exit_reason = _exits(m, p, exits, finalize)
-    cost_at = {name: values[p.entry] for name, values in m.costs.items()}
-    entry_price = fill_prices(costs, m.quote[p.entry], p.side, cost_at)
+    *, cash: float, finalize: Any, count: int,
+) -> tuple[FillArrays, int, float]:  # fmt: skip
+    """Return the fills of the first positions, how many were done, and the cash after them.
+
+    At most ``count`` positions; fewer when the equity reaches zero (the loop takes over).
+    """
+    entry, side = p.entry[:count], p.side[:count]
+    exit_bar, exit_quote, exit_reason = _exits(m, p, exits, finalize, count)
+    cost_at = {name: values[entry] for name, values in m.costs.items()}
+    entry_price = fill_prices(costs, m.quote[entry], side, cost_at)
     closed = exit_bar >= 0
     at = np.maximum(exit_bar, 0)
-    exit_price = fill_prices(costs, exit_quote, -p.side, {n: v[at] for n, v in m.costs.items()})
+    exit_price = fill_prices(costs, exit_quote, -side, {n: v[at] for n, v in m.costs.items()})
     per_share, rate = costs.commission_per_share, costs.commission_bps * BPS
     fee_rate = rate + per_share / entry_price
     # Units per unit of equity, as FixedFraction sizes them.
-    units = np.abs(m.wanted[p.entry]) * sizing.fraction / (entry_price * (1.0 + fee_rate))
-    units *= p.side
+    units = np.abs(m.wanted[entry]) * sizing.fraction / (entry_price * (1.0 + fee_rate))
+    units *= side
     entry_fee = np.abs(units) * (per_share + entry_price * rate)
     after_entry = 1.0 - units * entry_price - entry_fee
     exit_fee = np.abs(units) * (per_share + exit_price * rate)
     growth = np.where(closed, after_entry + units * exit_price - exit_fee, 1.0)
-    wealth = cash * np.cumprod(np.concatenate([[1.0], growth[:-1]]))
-    if k and (wealth <= 0).any():
-        return None
+    wealth = cash * np.cumprod(np.concatenate([[1.0], growth]))
+    broke = np.flatnonzero(wealth <= 0)
+    k = min(count, int(broke[0])) if broke.size else count
+    after, wealth = float(wealth[k]), wealth[:k]
+    entry, closed, exit_bar, exit_reason = entry[:k], closed[:k], exit_bar[:k], exit_reason[:k]
+    entry_price, exit_price, units = entry_price[:k], exit_price[:k], units[:k]
+    entry_fee, exit_fee, after_entry, growth = (
+        entry_fee[:k],
+        exit_fee[:k],
+        after_entry[:k],
+        growth[:k],
+    )
     qty = units * wealth
-    bar = np.column_stack([p.entry, exit_bar]).ravel()
+    bar = np.column_stack([entry, exit_bar]).ravel()
     keep = np.column_stack([np.ones(k, dtype=bool), closed]).ravel()
     rows = np.flatnonzero(keep)
     reasons = [r for pair in zip(["open"] * k, exit_reason, strict=True) for r in pair]
-    return FillArrays(
+    fills = FillArrays(
         bar[rows],
         np.column_stack([qty, -qty]).ravel()[rows],
         np.column_stack([entry_price, exit_price]).ravel()[rows],
@@ -92,5 +112,6 @@ def compound(
         [reasons[i] for i in rows.tolist()],
         np.column_stack([qty, np.zeros(k)]).ravel()[rows],
         np.column_stack([after_entry * wealth, wealth * growth]).ravel()[rows],
-        np.column_stack([p.risk, np.full(k, np.nan)]).ravel()[rows],
+        np.column_stack([p.risk[:k], np.full(k, np.nan)]).ravel()[rows],
     )
+    return fills, k, after

@@ -227,7 +227,8 @@ def single_symbol(
     value = held * close
     gross = np.abs(value)
     borrow = np.where(held < 0, -value * borrow_rate, 0.0) if borrow_rate else np.zeros(n)
-    fees = np.bincount(fills.bar, weights=fills.fee, minlength=n)
+    # Without fills bincount returns integers: keep the columns float.
+    fees = np.bincount(fills.bar, weights=fills.fee, minlength=n).astype(np.float64)
     was = np.concatenate([[0.0], held[:-1]])
     in_market = (held != 0) | (was != 0) | filled
     if borrow_rate:
@@ -247,6 +248,7 @@ def single_symbol(
 
     def book() -> pl.DataFrame:
         flow = np.bincount(fills.bar, weights=-fills.qty * fills.price - fills.fee, minlength=n)
+        flow = flow.astype(np.float64)
         return pl.DataFrame(
             {
                 "symbol": frame.get_column("symbol"), "ts": frame.get_column("ts"),

@@ -92,7 +92,9 @@ class _Events:
     payload: list[int]  # segment of a change/exit, index into the exit fills for an exit
 
 
-def _events(m: Market, plan: Plan, exits: ExitFills, execution: str, finalize: Any) -> _Events:
+def _events(
+    m: Market, plan: Plan, exits: ExitFills, execution: str, finalize: Any, start: int
+) -> _Events:
     # Next-open: the open's fills come before the bar's range (exits); next-close: after it.
     exit_order = 1 if execution == "next_open" else -1
     bars = [plan.changes, plan.rebalances, exits.bar]
@@ -109,6 +111,12 @@ def _events(m: Market, plan: Plan, exits: ExitFills, execution: str, finalize: A
         payload.append(np.full(ends.size, -1))
     bar, kind = np.concatenate(bars), np.concatenate(kinds)
     order, extra = np.concatenate(orders), np.concatenate(payload)
+    if start:  # the closed form did the positions before this one
+        first = plan.entry[start]
+        keep = bar >= first
+        is_exit = kind == EXIT
+        keep[is_exit] &= exits.segment[extra[is_exit]] >= start
+        bar, kind, order, extra = bar[keep], kind[keep], order[keep], extra[keep]
     ts = m.ts[bar]
     sorted_ = np.lexsort((m.code[bar], order, ts))
     return _Events(
@@ -119,12 +127,16 @@ def _events(m: Market, plan: Plan, exits: ExitFills, execution: str, finalize: A
 
 def run_loop(
     m: Market, plan: Plan, exits: ExitFills, costs: CostModel, sizing: Sizer, *, cash: float,
-    execution: str, finalize: Any,
+    execution: str, finalize: Any, start: int = 0,
 ) -> FillArrays:  # fmt: skip
-    """Walk every event in time order; return the fills."""
+    """Walk every event in time order; return the fills.
+
+    ``start`` skips the positions (segments) before it and every earlier event: the closed
+    form did those, ending flat with ``cash``.
+    """
     k = len(m.symbols)
     book = _Book(costs, sizing, m.symbols, cash, [0.0] * k, [0.0] * k, [-1] * k, [0.0] * k)
-    ev = _events(m, plan, exits, execution, finalize)
+    ev = _events(m, plan, exits, execution, finalize, start)
     n, i = len(ev.kind), 0
     while i < n:
         kind = ev.kind[i]

@@ -80,6 +80,19 @@ class FillArrays:
     cash_after: np.ndarray[Any, Any]
     risk: np.ndarray[Any, Any]
 
+    def then(self, later: FillArrays) -> FillArrays:
+        """Return these fills followed by ``later`` ones."""
+        return FillArrays(
+            np.concatenate([self.bar, later.bar]),
+            np.concatenate([self.qty, later.qty]),
+            np.concatenate([self.price, later.price]),
+            np.concatenate([self.fee, later.fee]),
+            [*self.reason, *later.reason],
+            np.concatenate([self.position_after, later.position_after]),
+            np.concatenate([self.cash_after, later.cash_after]),
+            np.concatenate([self.risk, later.risk]),
+        )
+
     def frame(self, bars: pl.DataFrame) -> pl.DataFrame:
         """Return the fills as the ``orders`` frame, sorted by time (stable)."""
         at = pl.Series(self.bar, dtype=pl.Int64)

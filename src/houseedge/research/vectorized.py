@@ -192,21 +192,23 @@ def simulate(
         found = find_exits(
             checks, exits, {"open": market.open, "high": market.high, "low": market.low}
         )
-    if _compound.applies(market, steps, costs, sizing, found):
-        fills = _compound.compound(
-            market,
-            steps,
-            found,
-            costs,
-            sizing,
-            cash=cash,
-            finalize=finalize,  # type: ignore[arg-type]
-        )
-        if fills is not None:
-            return fills
-    return run_loop(
-        market, steps, found, costs, sizing, cash=cash, execution=execution, finalize=finalize
-    )
+    count = _compound.leading(market, steps, costs, sizing, found)
+    if count == 0:
+        return run_loop(
+            market, steps, found, costs, sizing, cash=cash, execution=execution,
+            finalize=finalize,
+        )  # fmt: skip
+    head, done, left = _compound.compound(
+        market, steps, found, costs, sizing,  # type: ignore[arg-type]
+        cash=cash, finalize=finalize, count=count,
+    )  # fmt: skip
+    if done == steps.entry.size:
+        return head
+    tail = run_loop(
+        market, steps, found, costs, sizing, cash=left, execution=execution,
+        finalize=finalize, start=done,
+    )  # fmt: skip
+    return head.then(tail)
 
 
 _NO_EXITS = ExitFills(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), [])
