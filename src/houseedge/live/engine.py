@@ -165,6 +165,7 @@ class Engine(HandleMixin):
         self._progress = asyncio.Event()
         self._cancels: list[str] = []
         self._market_now = 0
+        self._forward = getattr(broker, "on_market", None)  # an in-process venue (paper)
         self._error: BaseException | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -318,7 +319,7 @@ class Engine(HandleMixin):
         if self._stale:
             self._stale = False
             await self._engine_event("feed_recovered", symbol=event.symbol, ts=event.ts)
-        forward = getattr(self.broker, "on_market", None)
+        forward = self._forward
         if forward is not None and forward(event):
             await self._settle()
         if not isinstance(event, Bar):
@@ -331,7 +332,7 @@ class Engine(HandleMixin):
             bars = self.aggregator.update(event)
         else:
             bars = [event] if isinstance(event, Bar) else []
-        for bar in bars:
+        for bar in bars:  # usually none: most events only extend the bar being built
             await self._on_bar(bar, arrived)
 
     async def _on_bar(self, bar: Bar, arrived: float) -> None:
