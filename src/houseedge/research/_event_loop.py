@@ -17,7 +17,6 @@ goes through the order state machine (:mod:`houseedge.core.execution`) with simu
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
@@ -26,7 +25,7 @@ import msgspec
 
 from houseedge.core.costs import CostModel
 from houseedge.core.execution import OrderState, apply
-from houseedge.core.matching import fill_price, quote
+from houseedge.core.matching import budget, ends_after_match, fill_price, lots_of, match
 from houseedge.core.policy import OrderPolicy
 from houseedge.core.types import (
     CancelRejected,
@@ -40,7 +39,6 @@ from houseedge.core.types import (
     OrderRejected,
     OrderReport,
     OrderSubmitted,
-    TimeInForce,
 )
 from houseedge.errors import PolicyError
 from houseedge.research._event_book import Book
@@ -48,8 +46,6 @@ from houseedge.research._event_context import EventContext
 from houseedge.research._event_market import Market
 
 Finalize = Literal["open", "close"] | None
-
-_LOT_TOLERANCE = 1e-9  # 0.3 / 0.1 is 2.9999999999999996 lots, which means 3
 
 
 @dataclass(slots=True)
@@ -149,7 +145,7 @@ class Loop:
         if order.symbol not in self.market.symbols:
             msg = f"policy {self.policy.name!r} ordered {order.symbol!r}, which has no bars"
             raise PolicyError(msg)
-        lots = math.floor(order.qty / self.book.lot + _LOT_TOLERANCE)
+        lots = lots_of(order.qty, self.book.lot)
         if lots and lots * self.book.lot != order.qty:
             order = msgspec.structs.replace(order, qty=lots * self.book.lot)
         work = Working(OrderState(order=order), self.market.symbols.index(order.symbol), lots, at)
@@ -193,7 +189,7 @@ class Loop:
     def _match(self, s: int, row: int, at: int) -> None:
         m = self.market
         bar = (m.open[s][row], m.high[s][row], m.low[s][row])
-        budget = _budget(self.participation, m.volume[s][row], self.book.lot)
+        available = budget(self.participation, m.volume[s][row], self.book.lot)
         for work in list(self.active[s]):
             order = work.state.order
             if not work.state.is_open:
@@ -201,21 +197,14 @@ class Loop:
             if order.expire_ts is not None and at >= order.expire_ts:
                 self.report(work, OrderExpired(order_id=order.client_order_id, ts=at))
                 continue
-            sign = order.side.sign
-            at_quote, work.triggered = quote(
-                order.type, sign, bar, (order.limit_price, order.stop_price), work.triggered
+            found = match(
+                order, work.lots - work.filled, bar, triggered=work.triggered, available=available
             )
-            wanted = work.lots - work.filled
-            lots = 0 if at_quote is None else min(wanted, budget)
-            if order.tif is TimeInForce.FOK and lots < wanted:
-                lots = 0
-            if lots > 0 and at_quote is not None:
-                budget -= lots
-                self._fill(work, row, lots, at_quote, at)
-            if work.state.is_open and (
-                order.tif in (TimeInForce.IOC, TimeInForce.FOK)
-                or (order.tif is TimeInForce.DAY and m.session_end[s][row])
-            ):
+            work.triggered = found.triggered
+            if found.lots > 0 and found.quote is not None:
+                available -= found.lots
+                self._fill(work, row, found.lots, found.quote, at)
+            if work.state.is_open and ends_after_match(order.tif, m.session_end[s][row]):
                 self.report(work, OrderExpired(order_id=order.client_order_id, ts=at))
         self.active[s] = [w for w in self.active[s] if w.state.is_open]
 
@@ -249,10 +238,3 @@ class Loop:
         price = self.costs.fill_price(at_quote, sign, m.cost_inputs(s, row - 1))
         fee = self.costs.fee(abs(held) * self.book.lot, price)
         self.book.trade(s, -held, price, fee, (m.offsets[s] + row, m.ts[s][row], True))
-
-
-def _budget(participation: float | None, volume: float, lot: float) -> int:
-    """Return the lots one bar can fill: ``participation * volume``, rounded down."""
-    if participation is None or math.isinf(volume):
-        return 1 << 62
-    return max(math.floor(participation * volume / lot + 1e-9), 0)
