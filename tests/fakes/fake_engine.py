@@ -23,7 +23,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from houseedge.errors import RiskRejected
 from houseedge.live.control import ManualOrder, PublishedEvent
 from houseedge.live.journal import Journal
 
@@ -80,8 +79,8 @@ class FakeEngine:
         return {
             "state": self.state,
             "broker": "fake",
-            "feed_staleness_s": 0.25,
-            "journal_lag": 0,
+            "feed": {"age_s": 0.25, "stale": False},
+            "journal": {"lag": 0},
             "last_event_id": self.last_event_id,
         }
 
@@ -181,8 +180,10 @@ class FakeEngine:
 
     async def submit_manual(self, order: ManualOrder, *, operator: str) -> Mapping[str, Any]:
         if self.reject_with is not None:
-            self.commands.append(("rejected", operator, {"check": self.reject_with}))
-            raise RiskRejected(self.reject_with, f"{order.symbol}: over the limit")
+            # As the engine does: a refused order is an outcome, not an exception.
+            check, detail = self.reject_with, f"{order.symbol}: over the limit"
+            self.publish("risk", {"type": "rejected", "check": check, "symbol": order.symbol})
+            return {"order_id": None, "accepted": False, "check": check, "detail": detail}
         order_id = f"manual-{len(self._orders) + 1}"
         self._orders[order_id] = {
             "client_order_id": order_id,
@@ -191,7 +192,7 @@ class FakeEngine:
             "qty": order.qty,
             "status": "accepted",
         }
-        self.publish("order", {**self._orders[order_id], "status": "submitted", "policy": "manual"})
+        self.publish("order", {**self._orders[order_id], "status": "new", "policy": "manual"})
         return await self._command("manual_order", operator, order_id=order_id)
 
     async def stop(self) -> None:

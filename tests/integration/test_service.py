@@ -225,7 +225,7 @@ async def test_metrics_parse_and_count(
     service, http = served
     engine.fill("AAPL", 1.0, 10.0)
     await _json(http, "POST", "/orders", json=ORDER, headers=AUTH)
-    engine.publish("risk", {"action": "rejected", "check": "price_band", "symbol": "AAPL"})
+    engine.publish("risk", {"type": "rejected", "check": "price_band", "symbol": "AAPL"})
     service.observability.order_latency(0.002, policy="manual", symbol="AAPL")  # as the engine does
     published = engine.last_event_id
     await _eventually(lambda: service.hub.published == published)

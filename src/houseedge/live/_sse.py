@@ -107,9 +107,13 @@ class EventHub:
         """Return the ring position after the newest frame (a new stream's cursor)."""
         return self._base + len(self._ring)
 
-    def start(self, engine: EngineHandle) -> None:
+    async def start(self, engine: EngineHandle) -> None:
         """Subscribe to ``engine`` and relay its events until it stops or :meth:`close`."""
         self._task = asyncio.get_running_loop().create_task(self._relay(engine.subscribe()))
+        # subscribe() may be an async generator, which registers its queue only when first
+        # iterated: one turn of the loop runs the relay up to its first wait, so the
+        # subscription is live before any stream takes a cursor (the no-gap argument).
+        await asyncio.sleep(0)
 
     async def _relay(self, events: AsyncIterator[PublishedEvent]) -> None:
         try:

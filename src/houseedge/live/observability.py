@@ -19,15 +19,17 @@ Who records what
 ==========================================  ==========  ==========================================
 instrument (Prometheus name)                kind        labels / source
 ==========================================  ==========  ==========================================
-``houseedge_orders_submitted_total``        counter     policy, symbol: ``order`` events, status
-                                                        ``submitted`` (or ``new``)
+``houseedge_orders_submitted_total``        counter     policy, symbol: ``order`` events with
+                                                        status ``new`` (journaled, then sent)
 ``houseedge_fills_total``                   counter     policy, symbol: ``fill`` events
 ``houseedge_rejects_total``                 counter     reason: the risk check's name (``risk``
-                                                        events that reject), or ``broker``
+                                                        events of type ``rejected``), or
+                                                        ``broker`` (``order`` status
+                                                        ``rejected``)
 ``houseedge_events_published_total``        counter     kind
 ``houseedge_order_latency_seconds``         histogram   submit → first broker report (engine)
-``houseedge_journal_lag``                   gauge       ``health()["journal_lag"]``
-``houseedge_feed_staleness_seconds``        gauge       ``health()["feed_staleness_s"]``
+``houseedge_journal_lag``                   gauge       ``health()["journal"]["lag"]``
+``houseedge_feed_staleness_seconds``        gauge       ``health()["feed"]["age_s"]``
 ``houseedge_sse_clients``                   gauge       connected ``GET /events`` streams
 ==========================================  ==========  ==========================================
 
@@ -40,7 +42,7 @@ Examples
 >>> obs.observe_event(PublishedEvent(id=1, kind="fill", ts=0,
 ...     payload={"policy": "p", "symbol": "X", "qty": 1}))
 >>> obs.observe_event(PublishedEvent(id=2, kind="risk", ts=0,
-...     payload={"action": "rejected", "check": "max_position"}))
+...     payload={"type": "rejected", "check": "max_position"}))
 >>> lines = obs.render().decode().splitlines()
 >>> [line.split()[-1] for line in lines if line.startswith("houseedge_fills_total{")]
 ['1.0']
@@ -68,8 +70,10 @@ from houseedge.live.control import PublishedEvent
 __all__ = ["CONTENT_TYPE", "Observability"]
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
-_SUBMITTED: Final = frozenset({"submitted", "new"})
-_REJECTED: Final = frozenset({"rejected", "reject"})
+# The engine publishes an order event per status change; "new" is the one every order has
+# once (journaled, about to be sent), so counting it never counts an order twice.
+_SUBMITTED: Final = "new"
+_REJECTED: Final = "rejected"
 # Order latency runs from microseconds (paper) to seconds (a slow venue).
 _LATENCY_BUCKETS: Final = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
@@ -140,7 +144,7 @@ class Observability:
         --------
         >>> obs = Observability()
         >>> obs.observe_event(PublishedEvent(id=1, kind="order", ts=0,
-        ...     payload={"status": "submitted", "policy": "p", "symbol": "X"}))
+        ...     payload={"status": "new", "policy": "p", "symbol": "X"}))
         >>> [line.split()[-1] for line in obs.render().decode().splitlines()
         ...     if line.startswith("houseedge_orders_submitted_total{")]
         ['1.0']
@@ -151,20 +155,29 @@ class Observability:
             self._fills.add(1, _book(payload))
         elif event.kind == "order":
             status = str(payload.get("status", ""))
-            if status in _SUBMITTED:
+            if status == _SUBMITTED:
                 self._orders.add(1, _book(payload))
-            elif status in _REJECTED:
-                self._rejects.add(1, {"reason": str(payload.get("check") or "broker")})
+            elif status == _REJECTED:
+                self._rejects.add(1, {"reason": "broker"})
         elif event.kind == "risk" and _is_reject(payload):
             self._rejects.add(1, {"reason": str(payload.get("check") or "risk")})
 
     def observe_health(self, health: Mapping[str, Any]) -> None:
-        """Set the journal-lag and feed-staleness gauges from ``engine.health()``."""
-        lag = health.get("journal_lag")
-        if isinstance(lag, int | float):
+        """Set the journal-lag and feed-staleness gauges from ``engine.health()``.
+
+        Examples
+        --------
+        >>> obs = Observability()
+        >>> obs.observe_health({"journal": {"lag": 3}, "feed": {"age_s": 1.5}})
+        >>> [line.split()[-1] for line in obs.render().decode().splitlines()
+        ...     if line.startswith(("houseedge_journal_lag{", "houseedge_feed_staleness"))]
+        ['3.0', '1.5']
+        """
+        lag = _number(health, "journal", "lag")
+        if lag is not None:
             self._journal_lag.set(lag)
-        staleness = health.get("feed_staleness_s")
-        if isinstance(staleness, int | float):
+        staleness = _number(health, "feed", "age_s")
+        if staleness is not None:
             self._staleness.set(staleness)
 
     def sse_clients(self, delta: int) -> None:
@@ -241,6 +254,11 @@ def _book(payload: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _is_reject(payload: Mapping[str, Any]) -> bool:
-    if payload.get("accepted") is False:
-        return True
-    return str(payload.get("action", payload.get("decision", ""))) in _REJECTED
+    # Breaker transitions are risk events too; only a refused order has type "rejected".
+    return payload.get("type") == _REJECTED or payload.get("accepted") is False
+
+
+def _number(health: Mapping[str, Any], section: str, key: str) -> float | None:
+    part = health.get(section)
+    value = part.get(key) if isinstance(part, Mapping) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -17,7 +17,8 @@ endpoint                    auth   answer
 ``POST /pause``             yes    stop new policy decisions
 ``POST /resume``            yes    resume them
 ``POST /flatten``           yes    close every position through the risk gate
-``POST /orders``            yes    a :class:`~houseedge.live.control.ManualOrder` as JSON
+``POST /orders``            yes    a :class:`~houseedge.live.control.ManualOrder` as JSON; 422
+                                   with the risk check's name when the gate refuses it
 ==========================  =====  ===========================================================
 
 Authentication (:mod:`houseedge.live._auth`): ``Authorization: Bearer <token>`` with the token
@@ -192,7 +193,7 @@ class Service:
 
     async def start(self) -> None:
         """Subscribe to the engine's events, then listen (the subscription comes first)."""
-        self.hub.start(self.engine)
+        await self.hub.start(self.engine)
         # Access logs are off: request lines are not secrets, but headers would be one
         # misconfigured format away from logging the bearer token.
         self._runner = web.AppRunner(
@@ -363,6 +364,10 @@ class Service:
             log.warning("operator_command_failed", command=command, error=type(exc).__name__)
             return json_error(409, f"{type(exc).__name__}: {exc}")
         self.counts["mutations"] += 1
+        if result.get("accepted") is False:
+            # The engine answers a refused manual order with its outcome instead of raising.
+            log.info("operator_command_rejected", command=command, check=result.get("check"))
+            return json_response({"error": "rejected by the risk gate", **result}, status=422)
         log.info("operator_command", command=command, operator=operator)
         return json_response(result)
 
