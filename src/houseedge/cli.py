@@ -197,6 +197,7 @@ def main() -> None:
 
 
 # Registered last: the research commands build on the helpers above.
-from houseedge import cli_research  # noqa: E402
+from houseedge import cli_live, cli_research  # noqa: E402
 
 cli_research.register(app)
+cli_live.register(app)

@@ -187,64 +187,62 @@ async def stream_events(
     outcome = "client_closed"
     try:
         await stream.write(b"retry: %d\n\n" % settings.retry_ms)
-        if last is None or last > newest:
-            # No id: events from now on. An id ahead of the journal (a wiped or other journal)
-            # would silently filter out every new event, so restart from the journal's newest.
-            last = newest
-        outcome, last = await _pump(stream, engine, hub, cursor, last)
-        await stream.write(_farewell(outcome, last, settings.max_lag))
+        # No id: events from now on. An id ahead of the journal (a wiped or other journal)
+        # would silently filter out every new event, so restart from the journal's newest.
+        stream.last = newest if last is None or last > newest else last
+        outcome = await _pump(stream, engine, hub, cursor)
+        await stream.write(_farewell(outcome, stream.last, settings.max_lag))
     except _Gone:
         outcome = "client_closed"
     finally:
         hub.clients -= 1
         if hub.observability is not None:
             hub.observability.sse_clients(-1)
-        log.info("sse_stream_closed", outcome=outcome, last_event_id=last)
+        log.info("sse_stream_closed", outcome=outcome, last_event_id=stream.last)
     return response
 
 
-async def _pump(
-    stream: _Stream, engine: EngineHandle, hub: EventHub, cursor: int, last: int
-) -> tuple[str, int]:
-    last = await _replay(stream, engine, last, hub)
+async def _pump(stream: _Stream, engine: EngineHandle, hub: EventHub, cursor: int) -> str:
+    """Send the backlog, then live frames; return why the stream ends (``stream.last`` set)."""
+    await _replay(stream, engine, hub)
     while hub.since(cursor) is None:
         # The backlog took so long that live frames we needed left the ring: take a new
         # cursor and read the journal again (the same argument as on connect applies).
         cursor = hub.head
-        last = await _replay(stream, engine, last, hub)
+        await _replay(stream, engine, hub)
     settings = stream.settings
     while True:
         if not await hub.wait(cursor, settings.heartbeat):
             await stream.write(b": heartbeat\n\n")
             continue
         if hub.head - cursor > hub.max_lag:
-            return "too_slow", last
+            return "too_slow"
         frames = hub.since(cursor) or []
         cursor += len(frames)
-        fresh = [frame for event_id, frame in frames if event_id > last]
+        fresh = [frame for event_id, frame in frames if event_id > stream.last]
         if fresh:
-            last = max(last, frames[-1][0])
             await stream.write(b"".join(fresh))
+            stream.last = max(stream.last, frames[-1][0])
         if hub.closed and cursor == hub.head:
-            return "shutdown", last
+            return "shutdown"
         await asyncio.sleep(settings.batch_interval)
 
 
-async def _replay(stream: _Stream, engine: EngineHandle, last: int, hub: EventHub) -> int:
-    """Send the journal's events after ``last`` in pages; return the last id sent."""
+async def _replay(stream: _Stream, engine: EngineHandle, hub: EventHub) -> None:
+    """Send the journal's events after ``stream.last`` in pages."""
     while not hub.closed:
-        page = engine.events_after(last, stream.settings.page_size)
+        page = engine.events_after(stream.last, stream.settings.page_size)
         if not page:
-            break
+            return
         await stream.write(b"".join(encode_frame(event) for event in page))
-        last = page[-1].id
-    return last
+        stream.last = page[-1].id
 
 
 class _Stream:
     def __init__(self, response: web.StreamResponse, settings: StreamSettings) -> None:
         self.response = response
         self.settings = settings
+        self.last = 0  # the id of the last event written: where the client resumes
 
     async def write(self, data: bytes) -> None:
         try:
