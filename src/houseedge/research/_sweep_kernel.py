@@ -1,0 +1,252 @@
+"""The sweep's fast path: indicators computed once, targets as columns, the engine per target.
+
+A policy class opts in through an adapter (:class:`Decomposition`) registered here for its
+class, so the policies themselves stay untouched:
+
+* ``indicators(params)`` names the indicator expressions one parameter set needs
+  (``{"sma_10": sma("close", 10), ...}``); the same name means the same values, so a sweep
+  evaluates each distinct name once for the whole grid;
+* ``target_from(columns, params)`` builds the target from those columns (``pl.col`` of the
+  names), exactly as the policy's own ``target()`` would compute it;
+* optionally ``batch(names)``: one expression returning a struct with all those indicators,
+  when computing them together is cheaper (the exact SMAs share one split into limbs).
+
+Each chunk of parameter sets is then one Polars ``select`` of target columns over the indicator
+frame, and each target goes through the backtest engine's own steps (``prepare``'s cleaning and
+shift, ``simulate``, the equity rebuild): the prepared bars are built once for the sweep, so a
+combination's fills, trades and equity equal ``backtest()``'s for that parameter set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import polars as pl
+
+from houseedge.core._window_sum import window_sums
+from houseedge.core.costs import CostModel
+from houseedge.core.features import ema, sma
+from houseedge.core.policies import EmaCross, SmaCross, _crossing  # pyright: ignore[reportPrivateUsage]
+from houseedge.core.sizing import Sizer
+from houseedge.errors import PolicyError
+from houseedge.research import _equity
+from houseedge.research.backtest import (
+    BacktestResult,
+    Deferred,
+    _trades,  # pyright: ignore[reportPrivateUsage]
+)
+from houseedge.research.vectorized import block_starts, prepare, simulate
+
+Params = Mapping[str, Any]
+
+
+class Decomposition(Protocol):
+    """How a policy's target splits into shared indicators and a cheap per-set combination."""
+
+    def indicators(self, params: Params) -> dict[str, pl.Expr]:
+        """Return the named indicator expressions the parameter set ``params`` reads."""
+        ...
+
+    def target_from(self, columns: Mapping[str, pl.Expr], params: Params) -> pl.Expr:
+        """Return the target expression from the indicator columns (by name)."""
+        ...
+
+
+_REGISTRY: dict[type, Decomposition] = {}
+
+
+def register_decomposition(cls: type, decomposition: Decomposition) -> None:
+    """Let sweeps of ``cls`` take the fast path through ``decomposition``."""
+    _REGISTRY[cls] = decomposition
+
+
+def decomposition_of(cls: Any) -> Decomposition | None:
+    """Return the registered decomposition of a policy class (None: general path)."""
+    return _REGISTRY.get(cls) if isinstance(cls, type) else None
+
+
+def _exact_means(names: Sequence[str]) -> pl.Expr:
+    """Return a struct of the exact SMAs ``sma_<n>`` of ``close``, all from one limb split."""
+    ns = tuple(int(name.removeprefix("sma_")) for name in names)
+
+    def evaluate(series: pl.Series) -> pl.Series:
+        sums = window_sums(series.to_numpy(), ns)
+        # features.window_means divides each sum by n: the same bits.
+        columns = [
+            pl.Series(name, s / n, dtype=pl.Float64, nan_to_null=True)
+            for name, s, n in zip(names, sums, ns, strict=True)
+        ]
+        return pl.struct(columns, eager=True).alias(series.name)
+
+    dtype = pl.Struct(dict.fromkeys(names, pl.Float64))
+    return pl.col("close").cast(pl.Float64).map_batches(evaluate, return_dtype=dtype)
+
+
+@dataclass(frozen=True)
+class _Cross:
+    """SmaCross and EmaCross: two averages, the target from their difference."""
+
+    kind: str  # "sma" or "ema"
+
+    def indicators(self, params: Params) -> dict[str, pl.Expr]:
+        build = sma if self.kind == "sma" else ema
+        return {f"{self.kind}_{n}": build("close", n) for n in (params["fast"], params["slow"])}
+
+    def target_from(self, columns: Mapping[str, pl.Expr], params: Params) -> pl.Expr:
+        fast = columns[f"{self.kind}_{params['fast']}"]
+        slow = columns[f"{self.kind}_{params['slow']}"]
+        mode = params.get("mode", "long_only")
+        signal = params.get("signal", "level")
+        if self.kind == "sma" and signal == "level":
+            # SmaCross computes sign(fast - slow) in NumPy, NaN while either average is null;
+            # Polars' sign and clip give the same values and nulls (which the engine treats
+            # as flat, as it does NaN).
+            side = (fast - slow).sign()
+            return side if mode == "long_short" else side.clip(lower_bound=0.0)
+        return _crossing(fast - slow, mode, signal)
+
+    def batch(self, names: Sequence[str]) -> pl.Expr | None:
+        return _exact_means(names) if self.kind == "sma" else None
+
+
+register_decomposition(SmaCross, _Cross("sma"))
+register_decomposition(EmaCross, _Cross("ema"))
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every combination of a sweep shares: the options and the prepared bars."""
+
+    cash: float
+    costs: CostModel
+    sizing: Sizer
+    execution: Any
+    allow_short: bool | None
+    finalize: Any
+    periods_per_year: float
+
+
+class _Flat:
+    """A placeholder policy: ``prepare`` builds the bars' engine columns once with it."""
+
+    name, warmup = "flat", 0
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def target(self) -> pl.Expr:
+        return pl.lit(0.0)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The bars prepared once for a sweep, and their indicator frame."""
+
+    frame: pl.DataFrame  # vectorized.prepare's output (target columns overwritten per set)
+    starts: np.ndarray[Any, Any]
+    indicators: pl.DataFrame
+
+
+def prepare_bars(
+    bars: pl.DataFrame | pl.LazyFrame, setup: Setup, decomposition: Decomposition,
+    params: Sequence[Params],
+) -> Prepared:  # fmt: skip
+    """Prepare the bars and compute every distinct indicator of ``params`` in one pass."""
+    frame = prepare(
+        bars, _Flat(), setup.costs, setup.sizing, execution=setup.execution, allow_short=True
+    )  # type: ignore[arg-type]
+    starts = block_starts(frame)
+    multi = starts.size > 1
+    exprs: dict[str, pl.Expr] = {}
+    for p in params:
+        exprs |= decomposition.indicators(p)
+    batch: Callable[[Sequence[str]], pl.Expr | None] | None = getattr(
+        decomposition, "batch", None
+    )
+    together = batch(sorted(exprs)) if batch is not None and exprs else None
+    if together is not None:
+        expr = together.over("symbol") if multi else together
+        indicators = frame.select(expr.alias("_all")).unnest("_all")
+    else:
+        indicators = frame.select(
+            (e.over("symbol") if multi else e).alias(n) for n, e in exprs.items()
+        )
+    if multi:
+        indicators = indicators.with_columns(frame.get_column("symbol"))
+    return Prepared(frame, starts, indicators)
+
+
+def targets(prepared: Prepared, decomposition: Decomposition, chunk: Sequence[Params]) -> list[Any]:
+    """Return the raw target of each parameter set of ``chunk`` (one Polars pass)."""
+    columns = {name: pl.col(name) for name in prepared.indicators.columns}
+    multi = prepared.starts.size > 1
+    exprs = []
+    for i, p in enumerate(chunk):
+        expr = decomposition.target_from(columns, p)
+        exprs.append((expr.over("symbol") if multi else expr).alias(f"t{i}"))
+    values = prepared.indicators.select(exprs)
+    return [values.get_column(f"t{i}").cast(pl.Float64).to_numpy() for i in range(len(chunk))]
+
+
+def _shift(values: np.ndarray[Any, Any], starts: np.ndarray[Any, Any]) -> Any:
+    out = np.empty_like(values)
+    out[1:] = values[:-1]
+    out[starts] = 0.0
+    return out
+
+
+def run_target(
+    prepared: Prepared, setup: Setup, policy: Any, raw: np.ndarray[Any, Any]
+) -> BacktestResult:
+    """Return the backtest of ``policy`` whose target column evaluated to ``raw``.
+
+    The steps of ``vectorized.prepare`` after the policy's expression, then those of
+    ``backtest``: the same functions on the same arrays, so the same result.
+    """
+    target = np.where(raw == raw, raw, 0.0)  # null and NaN: flat
+    shorts = (
+        bool(getattr(policy, "allow_short", True))
+        if setup.allow_short is None
+        else setup.allow_short
+    )
+    if not shorts:
+        target = np.maximum(target, 0.0)
+    if (np.abs(target) > 1.0).any():
+        raise PolicyError(f"policy {policy.name!r} produced a target outside [-1, 1]")
+    wanted = _shift(target, prepared.starts)
+    frame = prepared.frame.with_columns(
+        pl.Series("target", target),
+        pl.Series("wanted", wanted),
+        pl.Series("change", wanted != _shift(wanted, prepared.starts)),
+    )
+    fills = simulate(
+        frame, setup.costs, setup.sizing, cash=setup.cash, finalize=setup.finalize,
+        execution=setup.execution,
+    )  # fmt: skip
+    orders = fills.frame(frame)
+    borrow = setup.costs.borrow_rate()
+    if prepared.starts.size <= 1:
+        equity, book = _equity.single_symbol(frame, fills, setup.cash, borrow)
+        positions: Any = Deferred(book)
+    else:
+        positions = _equity.positions(frame, orders, borrow)
+        equity = _equity.equity_curve(positions, orders, setup.cash)
+    trades = Deferred(lambda: _trades(frame, orders, fills, setup.execution, setup.finalize))
+    return BacktestResult(
+        orders, Deferred(lambda: trades.get()[0]), Deferred(lambda: trades.get()[1]),
+        equity, positions, _params(policy, setup, shorts),
+    )  # type: ignore[arg-type]  # fmt: skip
+
+
+def _params(policy: Any, setup: Setup, shorts: bool) -> dict[str, Any]:
+    # backtest()'s params dict, key for key
+    return {
+        "policy": policy.name, "policy_params": dict(policy.params()),
+        "costs": setup.costs.name, "costs_params": dict(setup.costs.params()),
+        "sizing": setup.sizing.name, "sizing_params": dict(setup.sizing.params()),
+        "execution": setup.execution, "finalize": setup.finalize, "allow_short": shorts,
+        "cash": setup.cash, "periods_per_year": setup.periods_per_year,
+    }  # fmt: skip
