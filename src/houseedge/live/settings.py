@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
@@ -53,7 +53,18 @@ from houseedge.core.risk import RiskLimits
 from houseedge.core.sizing import FixedFraction, FixedUnits, TargetWeights
 from houseedge.errors import ConfigError
 
-__all__ = ["POLICIES", "SECRETS", "SIZERS", "LiveSettings", "PolicyConfig", "build_engine"]
+if TYPE_CHECKING:
+    from houseedge.live._pipeline import PolicySpec
+
+__all__ = [
+    "POLICIES",
+    "SECRETS",
+    "SIZERS",
+    "CostConfig",
+    "LiveSettings",
+    "PolicyConfig",
+    "build_engine",
+]
 
 POLICIES: Final[dict[str, Any]] = {
     "sma_cross": builtin.SmaCross,
@@ -99,6 +110,47 @@ class PolicyConfig(BaseModel):
     allow_short: bool | None = None
 
 
+# The defaults come from a default cost model, so the two cannot drift apart.
+_COST_DEFAULTS: Final = LinearCostModel()
+
+
+class CostConfig(BaseModel):
+    """The ``[costs]`` table: the numeric parameters of the paper broker's cost model.
+
+    ``slippage_scale`` (a column of a backtest's bars) has no meaning for live fills, so a
+    config cannot set it; an unknown key is refused, as the cost model would refuse it.
+
+    Examples
+    --------
+    >>> CostConfig(commission_bps=1).cost_model().commission_bps
+    1.0
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    commission_per_share: float = _COST_DEFAULTS.commission_per_share
+    commission_bps: float = _COST_DEFAULTS.commission_bps
+    min_commission: float = _COST_DEFAULTS.min_commission
+    spread_bps: float = _COST_DEFAULTS.spread_bps
+    slippage_bps: float = _COST_DEFAULTS.slippage_bps
+    slippage_fraction: float = _COST_DEFAULTS.slippage_fraction
+    borrow_bps: float = _COST_DEFAULTS.borrow_bps
+    periods_per_year: float = _COST_DEFAULTS.periods_per_year
+
+    def cost_model(self) -> LinearCostModel:
+        """Return the :class:`~houseedge.core.costs.LinearCostModel` these parameters give."""
+        return LinearCostModel(
+            commission_per_share=self.commission_per_share,
+            commission_bps=self.commission_bps,
+            min_commission=self.min_commission,
+            spread_bps=self.spread_bps,
+            slippage_bps=self.slippage_bps,
+            slippage_fraction=self.slippage_fraction,
+            borrow_bps=self.borrow_bps,
+            periods_per_year=self.periods_per_year,
+        )
+
+
 def _default_policies() -> list[PolicyConfig]:
     return [PolicyConfig(name="sma", kind="sma_cross", params={"fast": 10, "slow": 50})]
 
@@ -131,7 +183,7 @@ class LiveSettings(BaseSettings):
     replay_speed: float = Field(default=0.0, ge=0)
     policies: list[PolicyConfig] = Field(default_factory=_default_policies)
     risk: dict[str, Any] = Field(default_factory=dict)
-    costs: dict[str, float] = Field(default_factory=dict)
+    costs: CostConfig = Field(default_factory=CostConfig)
     latency_ms: float = Field(default=0.0, ge=0)
     cash: float = Field(default=100_000.0, gt=0)
     journal: Path = Path("data/live/journal.db")
@@ -197,7 +249,8 @@ class LiveSettings(BaseSettings):
                 "environment, not in a file"
             )
             raise ConfigError(msg)
-        config = SettingsConfigDict(**{**cls.model_config, "toml_file": path})
+        config = cls.model_config.copy()
+        config["toml_file"] = path
         loaded = type(cls.__name__, (cls,), {"model_config": config})
         try:
             return loaded(**overrides)
@@ -209,14 +262,14 @@ class LiveSettings(BaseSettings):
         """Return the account's risk limits."""
         return RiskLimits.from_config(self.risk)
 
-    def policy_specs(self) -> list[Any]:
+    def policy_specs(self) -> list[PolicySpec]:
         """Return the engine's :class:`~houseedge.live.engine.PolicySpec` list.
 
         A policy's ``risk`` table overrides the account's (``[risk]``) field by field.
         """
         from houseedge.live._pipeline import PolicySpec
 
-        specs = []
+        specs: list[PolicySpec] = []
         for config in self.policies:
             if config.kind not in POLICIES or config.sizer not in SIZERS:
                 msg = (
@@ -251,7 +304,7 @@ def build_engine(settings: LiveSettings) -> Any:
     from houseedge.live.feeds import StoreReplayFeed
     from houseedge.live.paper import PaperBroker
 
-    costs = LinearCostModel(**settings.costs)
+    costs = settings.costs.cost_model()
     broker = PaperBroker(costs, latency_ns=round(settings.latency_ms * 1e6),
                          starting_cash=settings.cash)  # fmt: skip
     feed = StoreReplayFeed(Store(settings.store), symbols=settings.symbols,
