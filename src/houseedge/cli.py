@@ -197,7 +197,8 @@ def main() -> None:
 
 
 # Registered last: the research commands build on the helpers above.
-from houseedge import cli_live, cli_research  # noqa: E402
+from houseedge import cli_live, cli_research, cli_sweep  # noqa: E402
 
 cli_research.register(app)
+cli_sweep.register(app)
 cli_live.register(app)

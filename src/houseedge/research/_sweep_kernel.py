@@ -163,9 +163,7 @@ def prepare_bars(
     exprs: dict[str, pl.Expr] = {}
     for p in params:
         exprs |= decomposition.indicators(p)
-    batch: Callable[[Sequence[str]], pl.Expr | None] | None = getattr(
-        decomposition, "batch", None
-    )
+    batch: Callable[[Sequence[str]], pl.Expr | None] | None = getattr(decomposition, "batch", None)
     together = batch(sorted(exprs)) if batch is not None and exprs else None
     if together is not None:
         expr = together.over("symbol") if multi else together
@@ -198,13 +196,12 @@ def _shift(values: np.ndarray[Any, Any], starts: np.ndarray[Any, Any]) -> Any:
     return out
 
 
-def run_target(
+def _fills(
     prepared: Prepared, setup: Setup, policy: Any, raw: np.ndarray[Any, Any]
-) -> BacktestResult:
-    """Return the backtest of ``policy`` whose target column evaluated to ``raw``.
+) -> tuple[pl.DataFrame, Any, bool]:
+    """Return the engine frame, the fills and the shorts flag of a target column ``raw``.
 
-    The steps of ``vectorized.prepare`` after the policy's expression, then those of
-    ``backtest``: the same functions on the same arrays, so the same result.
+    The steps of ``vectorized.prepare`` after the policy's expression, then ``simulate``.
     """
     target = np.where(raw == raw, raw, 0.0)  # null and NaN: flat
     shorts = (
@@ -226,6 +223,17 @@ def run_target(
         frame, setup.costs, setup.sizing, cash=setup.cash, finalize=setup.finalize,
         execution=setup.execution,
     )  # fmt: skip
+    return frame, fills, shorts
+
+
+def run_target(
+    prepared: Prepared, setup: Setup, policy: Any, raw: np.ndarray[Any, Any]
+) -> BacktestResult:
+    """Return the backtest of ``policy`` whose target column evaluated to ``raw``.
+
+    The same functions as ``backtest`` on the same arrays, so the same result.
+    """
+    frame, fills, shorts = _fills(prepared, setup, policy, raw)
     orders = fills.frame(frame)
     borrow = setup.costs.borrow_rate()
     if prepared.starts.size <= 1:
@@ -250,3 +258,37 @@ def _params(policy: Any, setup: Setup, shorts: bool) -> dict[str, Any]:
         "execution": setup.execution, "finalize": setup.finalize, "allow_short": shorts,
         "cash": setup.cash, "periods_per_year": setup.periods_per_year,
     }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Curve:
+    """What a sweep's metrics read from one run: fills, per-bar equity and returns."""
+
+    fills: Any
+    equity: np.ndarray[Any, Any]
+    returns: pl.Series
+    held: np.ndarray[Any, Any]
+    filled: np.ndarray[Any, Any]
+
+
+def run_curve(
+    prepared: Prepared, setup: Setup, policy: Any, raw: np.ndarray[Any, Any]
+) -> Curve | None:
+    """Return the fills and equity of a one-symbol run without the result frames.
+
+    The equity is ``single_symbol``'s (cash after the last fill plus the position marked on
+    the close), the returns its Polars ``pct_change``: the same bits. None when the run
+    needs the full rebuild (several symbols, borrow, resized positions).
+    """
+    if prepared.starts.size > 1 or setup.costs.borrow_rate():
+        return None
+    frame, fills, _ = _fills(prepared, setup, policy, raw)
+    before = fills.position_after - fills.qty
+    if not ((before == 0) | (fills.position_after == 0)).all():
+        return None  # resizes: trades need the ledger
+    close = frame.get_column("close").to_numpy()
+    money, held, filled = _equity._per_bar(frame.height, fills, setup.cash)  # pyright: ignore[reportPrivateUsage]
+    equity = money + held * close
+    first = equity[0] / setup.cash - 1.0 if equity.size else 0.0
+    returns = pl.Series(equity).pct_change().fill_null(first)
+    return Curve(fills, equity, returns, held, filled)

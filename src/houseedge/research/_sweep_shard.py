@@ -8,12 +8,12 @@ can import it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from houseedge.errors import PolicyError
@@ -43,8 +43,9 @@ RETURN_METRICS: dict[str, Callable[..., pl.Expr]] = {
 CHEAP_METRICS = (*RETURN_METRICS, "final_equity", "trades", "total_fees", "exposure_time")
 
 # Bytes per bar one combination holds while it is evaluated: its target column, the prepared
-# frame's three replaced columns, the equity frame (10 columns) and the positions.
-BYTES_PER_BAR = 8 * 24
+# frame's three replaced columns, cash, position, equity and returns. Saved runs hold more
+# (the equity frame's 10 columns) while their chunk is written.
+BYTES_PER_BAR = 8 * 12
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,7 @@ class Shard:
     save: dict[str, Any] | None = field(default=None)  # store root and save_runs options
 
 
-def evaluate_shard(
-    shard: Shard, progress: Callable[[int], None] | None = None
-) -> pl.DataFrame:
+def evaluate_shard(shard: Shard, progress: Callable[[int], None] | None = None) -> pl.DataFrame:
     """Return ``index`` and the metrics (and ``run_id`` when saving) of each parameter set.
 
     ``progress`` is called with the number of sets done after each chunk (in-process only).
@@ -126,12 +125,18 @@ def evaluate_shard(
         if prepared is not None and decomposition is not None:
             raws = kernel.targets(prepared, decomposition, params)
             results = [
-                kernel.run_target(prepared, shard.setup, policies[i], raw)
+                _evaluate(prepared, shard, policies[i], raw)
                 for i, raw in zip(chunk, raws, strict=True)
             ]
+            del raws
         else:
             results = [_backtest(bars, policies[i], shard.setup) for i in chunk]
-        values = [metric_values(r, shard.metrics) for r in results]
+        values = [
+            curve_values(r, shard.metrics, shard.setup)
+            if isinstance(r, kernel.Curve)
+            else metric_values(r, shard.metrics)
+            for r in results
+        ]
         if shard.save is not None:
             ids = _save(results, shard.save)
             values = [v | {"run_id": run_id} for v, run_id in zip(values, ids, strict=True)]
@@ -139,6 +144,49 @@ def evaluate_shard(
         if progress is not None:
             progress(len(chunk))
     return pl.DataFrame(rows, schema=_schema(shard), strict=False)
+
+
+def _evaluate(
+    prepared: kernel.Prepared, shard: Shard, policy: Any, raw: Any
+) -> BacktestResult | kernel.Curve:
+    # Only the metrics are kept unless the run is saved: skip the result frames then.
+    if shard.save is None and set(shard.metrics) <= set(CHEAP_METRICS):
+        curve = kernel.run_curve(prepared, shard.setup, policy, raw)
+        if curve is not None:
+            return curve
+    return kernel.run_target(prepared, shard.setup, policy, raw)
+
+
+def curve_values(curve: kernel.Curve, names: Sequence[str], setup: kernel.Setup) -> dict[str, Any]:
+    """Return the cheap metrics of a :class:`~houseedge.research._sweep_kernel.Curve`.
+
+    The same expressions as :func:`metric_values` on the same returns: the same values.
+    """
+    ppy = setup.periods_per_year
+    returns = [RETURN_METRICS[n]("returns", ppy).alias(n) for n in names if n in RETURN_METRICS]
+    values: dict[str, Any] = {}
+    if returns:
+        values = pl.DataFrame([curve.returns.alias("returns")]).select(returns).row(0, named=True)
+    fills = curve.fills
+    extra = {
+        "final_equity": lambda: float(curve.equity[-1]) if curve.equity.size else None,
+        "trades": lambda: _whole_closes(fills.position_after - fills.qty, fills.position_after),
+        "total_fees": lambda: pl.Series(fills.fee, dtype=pl.Float64).sum(),
+        "exposure_time": lambda: pl.Series(_in_market(curve)).mean(),
+    }
+    values |= {n: extra[n]() for n in names if n in extra}
+    return {n: values[n] for n in names}
+
+
+def _in_market(curve: kernel.Curve) -> Any:
+    held = curve.held
+    was = np.concatenate([[0.0], held[:-1]])
+    return (held != 0) | (was != 0) | curve.filled
+
+
+def _whole_closes(before: Any, after: Any) -> int:
+    # run_curve keeps runs whose fills open from flat or close to flat: one trade per close
+    return int(((after == 0) & (before != 0)).sum())
 
 
 def _schema(shard: Shard) -> dict[str, pl.DataType]:
@@ -183,7 +231,7 @@ def metric_values(result: BacktestResult, names: Sequence[str]) -> dict[str, Any
         "exposure_time": lambda: curve.get_column("in_market").mean(),
     }
     values |= {n: extra[n]() for n in names if n in extra}
-    return {n: _plain(values[n]) for n in names}
+    return {n: values[n] for n in names}
 
 
 def _closed_trades(result: BacktestResult) -> int:
@@ -200,10 +248,6 @@ def _closed_trades(result: BacktestResult) -> int:
 def _signed(orders: pl.DataFrame) -> pl.Series:
     sign = (orders.get_column("side") == "buy").cast(pl.Float64) * 2.0 - 1.0
     return orders.get_column("qty") * sign
-
-
-def _plain(value: Any) -> Any:
-    return float(value) if isinstance(value, float) and math.isnan(value) else value
 
 
 def _save(results: list[BacktestResult], options: dict[str, Any]) -> list[str]:

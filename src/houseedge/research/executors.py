@@ -137,7 +137,7 @@ class RayExecutor:
 
     def _ray(self) -> Any:
         try:
-            import ray  # noqa: PLC0415  # optional extra: houseedge[ray]
+            import ray  # optional extra: houseedge[ray]
         except ImportError as error:
             msg = "the Ray executor needs Ray: pip install 'houseedge[ray]'"
             raise ConfigError(msg) from error

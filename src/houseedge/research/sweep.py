@@ -150,7 +150,7 @@ def random_params(
     >>> len(sets), sets == random_params({"fast": (2, 9), "slow": [20, 40]}, 3, seed=1)
     (3, True)
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  # reproducible draws, not secrets
     out: dict[tuple[Any, ...], dict[str, Any]] = {}
     for _ in range(max(100, 100 * n)):
         if len(out) == n:
@@ -164,7 +164,7 @@ def random_params(
 def _draw(rng: random.Random, spec: Any) -> Any:
     if callable(spec):
         return spec(rng)
-    if isinstance(spec, tuple) and len(spec) == 2:  # noqa: PLR2004  # (low, high)
+    if isinstance(spec, tuple) and len(spec) == 2:  # (low, high)
         low, high = spec
         if isinstance(low, int) and isinstance(high, int):
             return rng.randint(low, high)
@@ -272,18 +272,24 @@ def sweep(
     sets, skipped = _valid(policy, sets)
     names = tuple(grid or space or {})
     wanted = tuple(dict.fromkeys([*metrics, objective]))
-    setup = Setup(
-        cash, NO_COSTS if costs is None else costs, FixedFraction(1.0) if sizing is None else sizing,
-        execution, allow_short, finalize, periods_per_year,
-    )  # fmt: skip
+    costs = NO_COSTS if costs is None else costs
+    sizing = FixedFraction(1.0) if sizing is None else sizing
+    setup = Setup(cash, costs, sizing, execution, allow_short, finalize, periods_per_year)
     executor = executor or InProcessExecutor()
     local = isinstance(executor, InProcessExecutor)
     save = _save_options(bars, save_to, seed if space is not None else None, tag)
     shards = [
         Shard(
-            bars if local or isinstance(bars, StoreBars) else load(bars), policy,
-            tuple(sets[i] for i in index), index, setup, wanted, memory_budget, fast, save,
-        )  # fmt: skip
+            bars if local or isinstance(bars, StoreBars) else load(bars),
+            policy,
+            tuple(sets[i] for i in index),
+            index,
+            setup,
+            wanted,
+            memory_budget,
+            fast,
+            save,
+        )
         for index in _shards(sets, 1 if local else executor.workers)
     ]
     task = progress.add_task("sweep", total=len(sets)) if progress is not None else None
@@ -291,7 +297,9 @@ def sweep(
         step = None if progress is None else (lambda k: progress.advance(task, k))
         frames = [evaluate_shard(s, step) for s in shards]
     else:
-        done = None if progress is None else (lambda i: progress.advance(task, len(shards[i].index)))
+        done = (
+            None if progress is None else (lambda i: progress.advance(task, len(shards[i].index)))
+        )
         frames = executor.map(evaluate_shard, shards, done)
     return _result(sets, names, frames, wanted, objective, maximize, skipped)
 
