@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from houseedge.core.types import Order, Side
+from houseedge.core.types import Order, OrderType, Side, TimeInForce
 from houseedge.live._book import Book, fill_payload, order_payload
 from houseedge.live.control import ManualOrder, PublishedEvent
 
@@ -28,7 +28,10 @@ class HandleMixin:
     """EngineHandle's views and commands, and the desk runners read (see the module doc)."""
 
     if TYPE_CHECKING:
-        book: Book
+        # Engine.book is a read-only property (the book exists only once started).
+        @property
+        def book(self) -> Book: ...
+
         broker: Broker
         gate: RiskGate
         journal_path: Any
@@ -204,12 +207,13 @@ class HandleMixin:
     async def submit_manual(self, order: ManualOrder, *, operator: str) -> Mapping[str, Any]:
         """Risk-check (account figures) and submit an operator's order."""
         now = self._now()
-        prices = {"limit_price": order.limit_price, "stop_price": order.stop_price}
-        given = {k: v for k, v in prices.items() if v}
         try:
+            # A price of 0 means "not given", as for None; an unknown type or tif is a ValueError.
             made = Order(client_order_id=self.new_id(""), symbol=order.symbol, side=order.side,
-                         qty=order.qty, type=order.type, tif=order.tif, ts=now,
-                         tag=f"manual:{operator}", **given)  # fmt: skip
+                         qty=order.qty, type=OrderType(order.type), tif=TimeInForce(order.tif),
+                         limit_price=order.limit_price or None,
+                         stop_price=order.stop_price or None, ts=now,
+                         tag=f"manual:{operator}")  # fmt: skip
         except ValueError as exc:  # an impossible combination (a limit order without a price)
             return {"order_id": None, "accepted": False, "check": "invalid_order",
                     "detail": str(exc)}  # fmt: skip
