@@ -92,7 +92,7 @@ def bars_fingerprint(bars: pl.DataFrame | pl.LazyFrame) -> str:
 
 def file_manifest(files: Sequence[Path], root: Path) -> list[dict[str, Any]]:
     """Return path (relative to ``root`` when inside it), size and sha256 of each file."""
-    manifest = []
+    manifest: list[dict[str, Any]] = []
     for path in sorted(Path(f) for f in files):
         name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
         data = path.read_bytes()

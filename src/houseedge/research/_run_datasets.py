@@ -57,8 +57,8 @@ _RUN_NULLABLE = frozenset(
     | {"finalize", "tag", "notes"}
 )
 # run_metrics repeats what a question about runs filters on, so it needs no join
-METRIC_CONTEXT = ("run_id", "policy", "params", "symbols", "timeframe", "data_start", "data_end")
-METRIC_CONTEXT += ("tag", "created_at")
+METRIC_CONTEXT = ("run_id", "policy", "params", "symbols", "timeframe", "data_start", "data_end",
+                  "tag", "created_at")  # fmt: skip
 
 
 def _metric_columns() -> dict[str, pl.DataType]:
