@@ -26,7 +26,20 @@ Sample = Sequence[float] | F64 | pl.Series
 NDArrayInt = np.ndarray[Any, np.dtype[np.int64]]
 
 
-def _as_sample(values: Sample) -> F64:
+def as_sample(values: Sample) -> F64:
+    """Return ``values`` as a 1-D float64 array of returns, refusing an empty or non-finite one.
+
+    Shared by the path models that draw from a return sample.
+
+    Examples
+    --------
+    >>> as_sample([0.01, -0.02]).dtype
+    dtype('float64')
+    >>> as_sample([0.01, float("nan")])
+    Traceback (most recent call last):
+    ...
+    ValueError: the return sample holds NaN or infinite values; drop them first
+    """
     array = np.asarray(values.to_numpy() if isinstance(values, pl.Series) else values, np.float64)
     if array.ndim != 1 or array.size == 0:
         raise ValueError(f"need a non-empty 1-D return sample, got shape {array.shape}")
@@ -90,7 +103,7 @@ class IidBootstrap:
     n_steps: int
 
     def __init__(self, sample: Sample, n_steps: int | None = None) -> None:
-        values = _as_sample(sample)
+        values = as_sample(sample)
         object.__setattr__(self, "sample", values)
         object.__setattr__(self, "n_steps", _steps(n_steps, values))
 
@@ -128,7 +141,7 @@ class BlockBootstrap:
     n_steps: int
 
     def __init__(self, sample: Sample, block_length: int, n_steps: int | None = None) -> None:
-        values = _as_sample(sample)
+        values = as_sample(sample)
         if block_length < 1:
             raise ValueError(f"block_length must be >= 1, got {block_length}")
         object.__setattr__(self, "sample", values)
@@ -177,7 +190,7 @@ class StationaryBootstrap:
     def __init__(
         self, sample: Sample, mean_block_length: float, n_steps: int | None = None
     ) -> None:
-        values = _as_sample(sample)
+        values = as_sample(sample)
         if not mean_block_length >= 1:
             raise ValueError(f"mean_block_length must be >= 1, got {mean_block_length}")
         object.__setattr__(self, "sample", values)

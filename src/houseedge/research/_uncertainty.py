@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from houseedge.research._bootstrap import Sample, _as_sample
+from houseedge.research._bootstrap import Sample, as_sample
 from houseedge.research._paths import F64
 
 __all__ = ["UncertainBinaryBet"]
@@ -61,7 +61,7 @@ class UncertainBinaryBet:
 
         ``n_steps`` defaults to the number of trades.
         """
-        values = _as_sample(returns)
+        values = as_sample(returns)
         won, lost = values[values > 0], -values[values <= 0]
         return cls(
             wins=int(won.size),
