@@ -66,3 +66,15 @@ class Collector:
 def venue_fill_ids(fake: FakeAlpaca) -> list[str]:
     """Return the execution ids of every fill the fake made, oldest first."""
     return [a["id"].rpartition("::")[2] for a in fake.venue.executions]
+
+
+def assert_exact(fake: FakeAlpaca, fills: list[Fill]) -> None:
+    """Check ``fills`` hold every venue execution exactly once and net to the venue's positions."""
+    ids = [f.fill_id for f in fills]
+    assert len(ids) == len(set(ids)), "a fill was reported twice"
+    assert sorted(ids) == sorted(venue_fill_ids(fake)), "fills lost or invented"
+    net: dict[str, float] = {}
+    for fill in fills:
+        net[fill.symbol] = net.get(fill.symbol, 0.0) + fill.side.sign * fill.qty
+    venue = {s: q for s, q in fake.venue.positions.items() if q}
+    assert {s: q for s, q in net.items() if q} == venue

@@ -383,6 +383,10 @@ class AlpacaBroker:
     async def _reconcile(self, since: int, reason: str) -> None:
         fills, snaps = await self.venue.gap(since, list(self._working))
         self.stats.reconciliations += 1
+        if any(f.fill_id not in self._seen for f in fills):
+            # A live stream delivers within milliseconds: give it that long before calling a
+            # fill missing, so a healthy stream's fills are not reported as recovered.
+            await asyncio.sleep(self.config.reconcile_settle_seconds)
         missing = [f for f in sorted(fills, key=lambda f: f.ts) if f.fill_id not in self._seen]
         for fill in missing:
             self.stats.recovered_fills += 1

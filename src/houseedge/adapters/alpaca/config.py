@@ -51,6 +51,10 @@ class AlpacaConfig(BaseSettings):
         Timeout of every REST request (alpaca-py sets none).
     rest_retry_wait_seconds
         alpaca-py's wait between its 429/504 retries (its default is 3 s).
+    sse_reconnect_seconds
+        First delay before the SSE stream re-opens (doubling to 30 s while it fails).
+    reconcile_settle_seconds
+        How long reconciliation lets the stream deliver a fill it found before calling it missing.
     connect_timeout_seconds
         How long :meth:`~houseedge.adapters.alpaca.client.AlpacaBroker.connect` waits for the
         stream before carrying on with REST reconciliation alone.
@@ -71,6 +75,7 @@ class AlpacaConfig(BaseSettings):
     rest_retry_wait_seconds: int | None = Field(default=None, ge=0)
     connect_timeout_seconds: float = Field(default=5.0, ge=0)
     sse_reconnect_seconds: float = Field(default=0.5, gt=0)
+    reconcile_settle_seconds: float = Field(default=0.25, ge=0)
 
     @property
     def events_base(self) -> str:
