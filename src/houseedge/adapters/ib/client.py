@@ -40,6 +40,7 @@ from houseedge.adapters.ib.mapping import (
     client_order_id,
     fill_from,
     mask_account,
+    mask_text,
     order_ref,
     position_from,
 )
@@ -362,9 +363,7 @@ class IbBroker:
                 return
 
     def _mask_text(self, text: str) -> str:
-        for account in self._mask.accounts:
-            text = text.replace(account, mask_account(account))
-        return text
+        return mask_text(text, self._mask.accounts)
 
     # -- queries ----------------------------------------------------------------------------
 

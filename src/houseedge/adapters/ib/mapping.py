@@ -20,6 +20,7 @@ __all__ = [
     "client_order_id",
     "fill_from",
     "mask_account",
+    "mask_text",
     "order_ref",
     "snapshot_from",
     "to_ns",
@@ -54,23 +55,44 @@ def mask_account(account: str) -> str:
     return account[:2] + "*" * (len(account) - 4) + account[-2:]
 
 
+_ACCOUNT_SHAPE: Final = r"\b(?:DU|DF|DI|U|F|I)\d{5,9}\b"
+"""What IB account ids look like (individual, advisor, paper): masked before they are known."""
+
+
 class AccountMask(logging.Filter):
-    """Mask account ids in ib-async's own log records (it logs orders and executions in full)."""
+    """Mask account ids in ib-async's own log records (it logs orders and executions in full).
+
+    Examples
+    --------
+    >>> record = logging.LogRecord("ib_async", 20, "", 0, "<<< 15,1,%s", ("DU1234567",), None)
+    >>> AccountMask().filter(record), record.getMessage()
+    (True, '<<< 15,1,DU*****67')
+    """
 
     def __init__(self, accounts: Iterable[str] = ()) -> None:
         super().__init__()
         self.accounts: set[str] = set(accounts)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message with every known account id masked."""
-        if not self.accounts:
-            return True
+        """Rewrite the record's message with every account id masked."""
         text = record.getMessage()
-        pattern = "|".join(re.escape(a) for a in sorted(self.accounts, key=len, reverse=True))
-        masked = re.sub(pattern, lambda m: mask_account(m.group(0)), text)
+        masked = mask_text(text, self.accounts)
         if masked != text:
             record.msg, record.args = masked, ()
         return True
+
+
+def mask_text(text: str, accounts: Iterable[str] = ()) -> str:
+    """Return ``text`` with the given account ids, and anything shaped like one, masked.
+
+    Examples
+    --------
+    >>> mask_text("acct=DU1234567 orderId=12345", ["XYZ99"])
+    'acct=DU*****67 orderId=12345'
+    """
+    known = [re.escape(a) for a in sorted(accounts, key=len, reverse=True) if a]
+    pattern = "|".join([*known, _ACCOUNT_SHAPE])
+    return re.sub(pattern, lambda m: mask_account(m.group(0)), text)
 
 
 def order_ref(prefix: str, client_order_id: str) -> str:
