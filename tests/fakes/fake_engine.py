@@ -23,6 +23,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from houseedge.live.control import ManualOrder, PublishedEvent
 from houseedge.live.journal import Journal
 
@@ -63,6 +65,8 @@ class FakeEngine:
         self._positions: dict[str, dict[str, Any]] = {}
         self._fills: list[dict[str, Any]] = []
         self._publisher: asyncio.Task[None] | None = None
+        self.ticks = 0
+        self.publishing_since: float | None = None
 
     @classmethod
     def in_temp_dir(cls, **kwargs: Any) -> FakeEngine:
@@ -141,16 +145,18 @@ class FakeEngine:
         book["qty"] += qty
         return self.publish_many([("fill", fill), ("position", dict(book))])[0]
 
-    def start_publishing(self, rate: float, *, batch: int = 1) -> None:
+    def start_publishing(self, rate: float, *, batch: int = 1, delay: float = 0.0) -> None:
         """Publish ``rate`` events per second (in groups of ``batch``) until stopped."""
 
         async def run() -> None:
-            start, sent = time.monotonic(), 0
+            await asyncio.sleep(delay)
+            self.publishing_since = start = time.monotonic()
             while True:
-                items = [("tick", {"n": sent + i, "sent_ns": time.time_ns()}) for i in range(batch)]
+                n = self.ticks
+                items = [("tick", {"n": n + i, "sent_ns": time.time_ns()}) for i in range(batch)]
                 self.publish_many(items)
-                sent += batch
-                await asyncio.sleep(max(0.0, start + sent / rate - time.monotonic()))
+                self.ticks += batch
+                await asyncio.sleep(max(0.0, start + self.ticks / rate - time.monotonic()))
 
         self._publisher = asyncio.get_running_loop().create_task(run())
 
@@ -201,6 +207,8 @@ class FakeEngine:
             self._publisher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._publisher
+            seconds = time.monotonic() - (self.publishing_since or time.monotonic())
+            structlog.get_logger().info("publisher_stopped", ticks=self.ticks, seconds=seconds)
         self.state = "stopped"
         self.publish("engine", {"state": "stopped"})
         self.stopped = True
@@ -212,8 +220,12 @@ async def _serve(args: argparse.Namespace) -> None:
     from houseedge.live.service import ServiceSettings, run_service
 
     engine = FakeEngine(args.journal)
+    if args.no_fsync:
+        # The SSE benchmark measures fan-out, not the disk: an fsync per commit on the event
+        # loop's thread (the real engine commits on its writer thread) would stall the loop.
+        engine.journal._db.execute("PRAGMA synchronous = OFF")
     if args.rate > 0:
-        engine.start_publishing(args.rate, batch=args.batch)
+        engine.start_publishing(args.rate, batch=args.batch, delay=args.delay)
     settings = ServiceSettings(
         port=args.port, heartbeat=args.heartbeat, max_lag=args.max_lag, drain_timeout=5.0
     )
@@ -232,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--heartbeat", type=float, default=15.0)
     parser.add_argument("--max-lag", type=int, default=10_000)
+    parser.add_argument("--no-fsync", action="store_true")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before publishing")
     args = parser.parse_args(argv)
     logs.configure(level="INFO", json=True)
     asyncio.run(_serve(args))

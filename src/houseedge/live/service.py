@@ -86,6 +86,9 @@ class ServiceSettings(BaseSettings):
     retry_ms: int = Field(default=2000, ge=0, description="SSE reconnection hint")
     max_lag: int = Field(default=10_000, ge=1, description="events before a slow SSE client drops")
     page_size: int = Field(default=500, ge=1, description="journal events per replay read")
+    batch_interval: float = Field(
+        default=0.02, ge=0, description="seconds a stream waits after a write so events coalesce"
+    )
     drain_timeout: float = Field(default=10.0, gt=0, description="seconds to stop the engine")
 
     def stream_settings(self) -> StreamSettings:
@@ -95,6 +98,7 @@ class ServiceSettings(BaseSettings):
             retry_ms=self.retry_ms,
             max_lag=self.max_lag,
             page_size=self.page_size,
+            batch_interval=self.batch_interval,
         )
 
 
