@@ -164,13 +164,18 @@ class IbBroker:
         self._reconnecting = self._spawn(self._recover())
 
     async def _recover(self) -> None:
-        client_id = await reconnect(self._open, self._backoff, closing=lambda: self._closing,
-                                    log=self.log)  # fmt: skip
-        if client_id is None:
-            return
-        self.reconnects += 1
-        self.log.info("ib.reconnected", client_id=client_id, reconnects=self.reconnects)
-        await self.reconcile("reconnect")
+        # Loops: a loss while reconnecting or reconciling is this task's to handle (the
+        # disconnect callback does not start a second one).
+        while not self._closing:
+            client_id = await reconnect(self._open, self._backoff,
+                                        closing=lambda: self._closing, log=self.log)  # fmt: skip
+            if client_id is None:
+                return
+            self.reconnects += 1
+            self.log.info("ib.reconnected", client_id=client_id, reconnects=self.reconnects)
+            await self.reconcile("reconnect")
+            if self.connected:
+                return
 
     async def _periodic(self) -> None:
         while not self._closing:
