@@ -435,3 +435,26 @@ async def _watch_live(port: int) -> tuple[list[dict], dict]:
             await asyncio.sleep(0.02)
         _, body = await _json(http, "GET", "/fills?limit=10000")
         return body["fills"], first_fill
+
+
+def test_the_documented_example_config_loads() -> None:
+    from houseedge.cli_live import service_settings
+    from houseedge.live.settings import LiveSettings
+
+    path = ROOT / "examples" / "live.toml"
+    live = LiveSettings.load(path)
+    settings = service_settings(live, path)
+    assert (live.broker, settings.host, settings.port) == ("paper", "127.0.0.1", 8787)
+    assert (settings.heartbeat, settings.retry_ms, settings.token) == (15.0, 2000, None)
+    assert [p.kind for p in live.policies] == ["sma_cross"]
+
+
+def test_a_token_in_the_service_table_is_refused(tmp_path: Path) -> None:
+    from houseedge.cli_live import service_settings
+    from houseedge.errors import ConfigError
+    from houseedge.live.settings import LiveSettings
+
+    path = tmp_path / "live.toml"
+    path.write_text('[service]\ntoken = "oops"\n')
+    with pytest.raises(ConfigError, match="HOUSEEDGE_SERVICE_TOKEN"):
+        service_settings(LiveSettings.load(path), path)
