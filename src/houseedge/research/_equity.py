@@ -328,8 +328,9 @@ def _excursions_at(
     low = np.append(frame.get_column("low").to_numpy(), np.nan)
     empty = start > stop
     bounds = np.column_stack([np.where(empty, 0, start), np.where(empty, 1, stop + 1)]).ravel()
-    top = np.where(empty, np.nan, np.maximum.reduceat(high, bounds)[::2]) if bounds.size else []
-    bottom = np.where(empty, np.nan, np.minimum.reduceat(low, bounds)[::2]) if bounds.size else []
+    none = np.empty(0)
+    top = np.where(empty, np.nan, np.maximum.reduceat(high, bounds)[::2]) if bounds.size else none
+    bottom = np.where(empty, np.nan, np.minimum.reduceat(low, bounds)[::2]) if bounds.size else none
     long = pl.col("direction") == "long"
     entry_price = pl.col("entry_price")
     hi = pl.max_horizontal(pl.Series(top, dtype=pl.Float64), "entry_price", "exit_price")

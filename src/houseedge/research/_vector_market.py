@@ -192,7 +192,7 @@ class Market:
         """Return the value of the positions at ``bar``'s time: its quote, else a last close."""
         if len(pos) == 1:
             return pos[0] * float(self.quote[bar]) if pos[0] else 0.0
-        ts, value = self.ts[bar], 0.0
+        ts, value = int(self.ts[bar]), 0.0  # an int: searchsorted has one overload for it
         for s, held in enumerate(pos):
             if held == 0:
                 continue

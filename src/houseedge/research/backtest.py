@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import polars as pl
 
@@ -65,6 +65,8 @@ if TYPE_CHECKING:
     from houseedge.data.store import Store
 
 __all__ = ["BacktestResult", "backtest"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -112,9 +114,41 @@ class BacktestResult:
         # A field given as a Deferred is built on first access and then kept.
         value = object.__getattribute__(self, name)
         if type(value) is Deferred:
-            value = value.get()
+            # The check narrows to Deferred[Unknown] (a type check cannot see T); lazy() and
+            # backtest() defer only frames.
+            value = cast("Deferred[pl.DataFrame]", value).get()
             object.__setattr__(self, name, value)
         return value
+
+    @classmethod
+    def lazy(
+        cls,
+        orders: pl.DataFrame,
+        trades: pl.DataFrame | Deferred[pl.DataFrame],
+        open_trades: pl.DataFrame | Deferred[pl.DataFrame],
+        equity: pl.DataFrame,
+        positions: pl.DataFrame | Deferred[pl.DataFrame],
+        params: dict[str, Any],
+    ) -> BacktestResult:
+        """Return a result whose frames given as a :class:`Deferred` are built on first access.
+
+        Examples
+        --------
+        >>> empty = pl.DataFrame()
+        >>> built = []
+        >>> later = Deferred(lambda: built.append(1) or pl.DataFrame({"x": [1]}))
+        >>> result = BacktestResult.lazy(empty, later, empty, empty, empty, {})
+        >>> len(built), result.trades.height, result.trades.height, len(built)
+        (0, 1, 1, 1)
+        """
+        # The fields declare what a reader gets (__getattribute__ resolves a Deferred on its
+        # first read), so the Deferred values are stored past the typed __init__.
+        result = cls.__new__(cls)
+        fields = {"orders": orders, "trades": trades, "open_trades": open_trades}
+        fields |= {"equity": equity, "positions": positions, "params": params}
+        for name, value in fields.items():
+            object.__setattr__(result, name, value)
+        return result
 
     @cached_property
     def metrics(self) -> dict[str, Any]:
@@ -137,16 +171,17 @@ class BacktestResult:
         return write_report(self, path, **options)
 
 
-class Deferred:
-    """A frame built on first access (see :class:`BacktestResult`)."""
+class Deferred(Generic[T]):
+    """A frame built on first access (see :meth:`BacktestResult.lazy`)."""
 
     __slots__ = ("_build", "_value")
 
-    def __init__(self, build: Callable[[], Any]) -> None:
-        self._build: Callable[[], Any] | None = build
-        self._value: Any = None
+    _value: T  # set by the first get()
 
-    def get(self) -> Any:
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build: Callable[[], T] | None = build
+
+    def get(self) -> T:
         """Return the value, building it once."""
         if self._build is not None:
             self._value, self._build = self._build(), None
@@ -226,7 +261,7 @@ def backtest(
     orders = fills.frame(frame)
     if block_starts(frame).size <= 1:
         equity, book = _equity.single_symbol(frame, fills, cash, costs.borrow_rate())
-        positions: Any = Deferred(book)
+        positions: pl.DataFrame | Deferred[pl.DataFrame] = Deferred(book)
     else:
         positions = _equity.positions(frame, orders, costs.borrow_rate())
         equity = _equity.equity_curve(positions, orders, cash)
@@ -243,10 +278,10 @@ def backtest(
         params["rebalance"] = rebalance
     if exits is not None:
         params["exits"] = exits.params()
-    return BacktestResult(
+    return BacktestResult.lazy(
         orders, Deferred(lambda: trades.get()[0]), Deferred(lambda: trades.get()[1]),
         equity, positions, params,
-    )  # type: ignore[arg-type]  # fmt: skip
+    )  # fmt: skip
 
 
 def _trades(
