@@ -20,7 +20,6 @@ from houseedge.core.sizing import FixedUnits
 from houseedge.core.types import Bar
 from houseedge.live.broker import MarketEvent
 from houseedge.live.engine import Engine, PolicySpec
-from houseedge.live.ledger import Ledger
 from tests.fakes.ib import FakeTws
 from tests.fakes.ib.harness import fast_config, until
 

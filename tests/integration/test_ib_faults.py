@@ -17,7 +17,6 @@ from houseedge.adapters.ib import IbBroker, Trailing
 from houseedge.core.types import (
     Order,
     OrderAccepted,
-    OrderCancelled,
     OrderRejected,
     OrderType,
     Side,
@@ -30,8 +29,9 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def _order(cid: str, side: str = "buy", qty: float = 10, **kw: object) -> Order:
-    return Order(client_order_id=cid, symbol=kw.pop("symbol", "AAPL"), side=Side(side), qty=qty,
-                 **kw)  # type: ignore[arg-type]
+    return Order(
+        client_order_id=cid, symbol=kw.pop("symbol", "AAPL"), side=Side(side), qty=qty, **kw
+    )  # type: ignore[arg-type]
 
 
 async def _exact(
@@ -65,10 +65,13 @@ async def test_order_types_fill_by_the_price_path() -> None:
         await broker.submit(_order("mkt"))
         await broker.submit(_order("lmt", "sell", 4, type=OrderType.LIMIT, limit_price=103.0))
         await broker.submit(_order("stp", "buy", 3, type=OrderType.STOP, stop_price=104.0))
-        await broker.submit(_order("stl", "sell", 2, type=OrderType.STOP_LIMIT, stop_price=98.0,
-                                   limit_price=97.0))
-        await broker.submit(_order("trl", "sell", 5, type=OrderType.STOP, stop_price=95.0),
-                            trailing=Trailing(amount=2.0))
+        await broker.submit(
+            _order("stl", "sell", 2, type=OrderType.STOP_LIMIT, stop_price=98.0, limit_price=97.0)
+        )
+        await broker.submit(
+            _order("trl", "sell", 5, type=OrderType.STOP, stop_price=95.0),
+            trailing=Trailing(amount=2.0),
+        )
         await until(lambda: len(collector.fills) == 1)
         for price in (103.0, 104.5, 106.0, 103.9, 97.5):
             tws.set_price("AAPL", price)
@@ -85,8 +88,10 @@ async def test_order_types_fill_by_the_price_path() -> None:
 async def test_contracts_for_futures_fx_and_crypto_are_qualified() -> None:
     from houseedge.adapters.ib import ContractSpec
 
-    table = {"ESH6": ContractSpec(sec_type="FUT", symbol="ES", exchange="CME", expiry="202603"),
-             "BTC": ContractSpec(sec_type="CRYPTO", symbol="BTC", exchange="PAXOS")}
+    table = {
+        "ESH6": ContractSpec(sec_type="FUT", symbol="ES", exchange="CME", expiry="202603"),
+        "BTC": ContractSpec(sec_type="CRYPTO", symbol="BTC", exchange="PAXOS"),
+    }
     async with tws_and_broker(contracts=table) as (tws, broker, collector):
         for symbol, price in (("ES", 5000.0), ("EUR", 1.1), ("BTC", 60000.0)):
             tws.set_price(symbol, price)

@@ -15,8 +15,14 @@ from tests.fakes.ib.server import FakeTws
 
 def fast_config(tws: FakeTws, **overrides: Any) -> IbConfig:
     """Return a config for the fake: quick backoff and timeouts, no periodic reconciliation."""
-    base: dict[str, Any] = {"port": tws.port, "client_id": 1, "connect_timeout": 2.0,
-                            "backoff_initial": 0.02, "backoff_max": 0.2, "reconcile_interval": 0}
+    base: dict[str, Any] = {
+        "port": tws.port,
+        "client_id": 1,
+        "connect_timeout": 2.0,
+        "backoff_initial": 0.02,
+        "backoff_max": 0.2,
+        "reconcile_interval": 0,
+    }
     return IbConfig(**{**base, **overrides})
 
 

@@ -22,7 +22,6 @@ Logging
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -31,6 +30,7 @@ import ib_async
 import structlog
 
 from houseedge.adapters.ib import reconcile as _reconcile
+from houseedge.adapters.ib._state import Reports, Tracked
 from houseedge.adapters.ib.config import IbConfig
 from houseedge.adapters.ib.contracts import ContractBook
 from houseedge.adapters.ib.errors import ContractNotFound, classify, translated
@@ -46,7 +46,6 @@ from houseedge.adapters.ib.mapping import (
 )
 from houseedge.adapters.ib.orders import Trailing, modified, to_ib_order
 from houseedge.adapters.ib.reconnect import Backoff, open_connection, reconnect
-from houseedge.adapters.ib._state import Reports, Tracked
 from houseedge.core.types import (
     CancelRejected,
     Fill,
@@ -112,8 +111,10 @@ class IbBroker:
         ib.commissionReportEvent += self._on_commission
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._on_disconnected
-        client_id = await reconnect(self._open, self._backoff, closing=lambda: self._closing,
-                                    log=self.log, attempts=self.config.connect_attempts)  # fmt: skip
+        client_id = await reconnect(
+            self._open, self._backoff, closing=lambda: self._closing, log=self.log,
+            attempts=self.config.connect_attempts,
+        )  # fmt: skip
         self.log.info("ib.connected", client_id=client_id,
                       account=mask_account(self.account_id))  # fmt: skip
         await self.reconcile("connect")
@@ -248,8 +249,14 @@ class IbBroker:
         with translated("cancel"):
             self.ib.cancelOrder(tracked.ib_order)
 
-    async def modify(self, client_order_id: str, *, qty: float | None = None,
-                     limit_price: float | None = None, stop_price: float | None = None) -> None:  # fmt: skip
+    async def modify(
+        self,
+        client_order_id: str,
+        *,
+        qty: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+    ) -> None:
         """Change a working order in place (same orderId and orderRef): IB's modify."""
         tracked = self.orders.get(client_order_id)
         if tracked is None or tracked.ib_order is None or tracked.contract is None:
@@ -278,8 +285,8 @@ class IbBroker:
                 break
             await asyncio.sleep(0.05)
         fresh = self.orders[new.client_order_id] = Tracked(order=new, phase="closed")
-        self.reports_.status(OrderRejected(order_id=new.client_order_id,
-                                           reason="replaced_order_closed"), fresh, "rejected")  # fmt: skip
+        closed = OrderRejected(order_id=new.client_order_id, reason="replaced_order_closed")
+        self.reports_.status(closed, fresh, "rejected")
 
     def reports(self) -> AsyncIterator[BrokerEvent]:
         """Return the stream of order reports and fills."""
@@ -313,7 +320,9 @@ class IbBroker:
             code = trade.log[-1].errorCode if trade.log else 0
             if status == "Inactive" or classify(code) == "order_rejected":
                 reason = trade.log[-1].message if trade.log else status
-                self.reports_.status(OrderRejected(order_id=cid, reason=reason), tracked, "rejected")
+                self.reports_.status(
+                    OrderRejected(order_id=cid, reason=reason), tracked, "rejected"
+                )
             elif "rejected" not in tracked.reported:
                 self.reports_.status(OrderCancelled(order_id=cid), tracked, "cancelled")
         filled = float(trade.orderStatus.filled or 0)
@@ -375,8 +384,11 @@ class IbBroker:
     async def open_orders(self) -> Sequence[OrderSnapshot]:
         """Return our orders still working at TWS."""
         snapshots = await self.orders_since(0)
-        return [s for s in snapshots if s.status.value in ("accepted", "partially_filled",
-                                                            "submitted", "cancel_requested")]
+        return [
+            s
+            for s in snapshots
+            if s.status.value in ("accepted", "partially_filled", "submitted", "cancel_requested")
+        ]
 
     async def orders_since(self, since_ts: int) -> Sequence[OrderSnapshot]:
         """Return our open and completed orders TWS knows (it keeps the current day's)."""

@@ -160,7 +160,9 @@ def _filled(trade: Any) -> float:
 def snapshot_from(trade: Any, symbol: str, order_id: str) -> OrderSnapshot:
     """Return the :class:`~houseedge.live.broker.OrderSnapshot` of an ib-async ``Trade``."""
     avg = float(trade.orderStatus.avgFillPrice or 0)
-    completed = getattr(trade.orderState, "completedTime", "") if hasattr(trade, "orderState") else ""
+    completed = (
+        getattr(trade.orderState, "completedTime", "") if hasattr(trade, "orderState") else ""
+    )
     return OrderSnapshot(
         client_order_id=order_id, symbol=symbol,
         side=Side.BUY if trade.order.action == "BUY" else Side.SELL,
@@ -180,10 +182,11 @@ def position_from(item: Any, symbol: str) -> Position:
 def account_from(values: Iterable[Any], account: str) -> Account:
     """Return cash, equity and buying power from ib-async ``AccountValue`` rows."""
     table: dict[str, tuple[float, str]] = {}
+    tags = ("TotalCashValue", "NetLiquidation", "BuyingPower")
     for v in values:
-        if v.account == account and v.tag in ("TotalCashValue", "NetLiquidation", "BuyingPower"):
-            if v.currency in ("BASE", "USD") or v.tag not in table:
-                table[v.tag] = (float(v.value), v.currency)
+        preferred = v.currency in ("BASE", "USD") or v.tag not in table
+        if v.account == account and v.tag in tags and preferred:
+            table[v.tag] = (float(v.value), v.currency)
     cash, currency = table.get("TotalCashValue", (0.0, "USD"))
     equity = table.get("NetLiquidation", (cash, currency))[0]
     buying = table.get("BuyingPower")

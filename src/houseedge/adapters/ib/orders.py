@@ -133,4 +133,3 @@ def modified(
         raise ValueError(msg)
     fields = {k: v for k, v in ib_async.util.dataclassAsDict(ib).items() if k != "softDollarTier"}
     return ib_async.Order(**{**fields, **changes})
-

@@ -111,7 +111,10 @@ async def run(broker: IbBroker) -> dict[str, int]:
         if tracked.phase in ("sent", "unknown", "unsent"):
             tracked.phase = "placed"
         if trade.order.orderId and tracked.ib_order is not None:
-            tracked.ib_order.orderId, tracked.ib_order.permId = trade.order.orderId, trade.order.permId
+            tracked.ib_order.orderId, tracked.ib_order.permId = (
+                trade.order.orderId,
+                trade.order.permId,
+            )
         broker.on_status(tracked, trade)
     resent = await _resolve_unknown(broker, known)
     return {"new_fills": new_fills, "pending_fees": pending, "resent": resent,
