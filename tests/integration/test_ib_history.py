@@ -81,7 +81,8 @@ def test_cli_ib_ingest_writes_bars(tws_thread: FakeTws, tmp_path: Path) -> None:
     if not any(group.name == "ib" for group in app.registered_groups):
         register(app)
     tws_thread.bars["AAPL"] = _script(4, DAY)
-    args = ["ib", "ingest", "--symbols", "AAPL", "--store", str(tmp_path), "--port", str(tws_thread.port),
+    port = str(tws_thread.port)
+    args = ["ib", "ingest", "--symbols", "AAPL", "--store", str(tmp_path), "--port", port,
             "--bar-size", "1 day"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
