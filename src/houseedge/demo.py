@@ -163,6 +163,10 @@ def run_demo(store: Store, *, include_real: bool = True, console: Console | None
         print_frame(store.sql(query), title=title, limit=12)
     research_tour(store, console)
     console.print()
+    from houseedge.demo_live import run_live_session
+
+    run_live_session(store, console)
+    console.print()
     console.print(f"open the same views in the DuckDB CLI:  duckdb {store.root / 'catalog.duckdb'}")
     console.print(f"[dim]demo finished in {time.perf_counter() - started:.1f} s[/dim]")
 
