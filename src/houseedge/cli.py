@@ -197,9 +197,10 @@ def main() -> None:
 
 
 # Registered last: the research commands build on the helpers above.
-from houseedge import cli_ib, cli_live, cli_research, cli_sweep  # noqa: E402
+from houseedge import cli_alpaca, cli_ib, cli_live, cli_research, cli_sweep  # noqa: E402
 
 cli_research.register(app)
 cli_sweep.register(app)
 cli_live.register(app)
+cli_alpaca.register(app)
 cli_ib.register(app)

@@ -53,8 +53,11 @@ def expected_bar(symbol: str, ts_ns: int) -> dict[str, Any]:
     }
 
 
-def bars_response(query: dict[str, str]) -> dict[str, Any]:
-    """Answer one page of ``GET /v2/stocks/bars``; ``page_token`` is an offset into the range."""
+def bars_response(query: dict[str, str], page_cap: int = 10_000) -> dict[str, Any]:
+    """Answer one page of ``GET /v2/stocks/bars``; ``page_token`` is an offset into the range.
+
+    A page holds at most ``page_cap`` bars whatever ``limit`` asks (so tests see paging).
+    """
     step = step_seconds(query["timeframe"]) * _NS
     start = parse_rfc3339(query["start"])
     end = parse_rfc3339(query["end"]) if "end" in query else start + 30 * step
@@ -62,7 +65,7 @@ def bars_response(query: dict[str, str]) -> dict[str, Any]:
     stamps = list(range(first, end + 1, step))
     rows = [(s, t) for s in query["symbols"].split(",") for t in stamps]
     offset = int(query.get("page_token") or 0)
-    limit = int(query.get("limit") or 1000)
+    limit = min(int(query.get("limit") or 1000), page_cap)
     page = rows[offset : offset + limit]
     out: dict[str, list[dict[str, Any]]] = {}
     for symbol, ts in page:

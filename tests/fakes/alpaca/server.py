@@ -46,6 +46,7 @@ class Faults:
     single_stream: bool = True
     sse_drop_next: int = 0
     heartbeat_s: float = 0.5
+    bars_page: int = 100
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Stats:
     posts: int = 0
     gateway_timeouts: int = 0
     sse_connects: int = 0
+    bar_pages: int = 0
     sse_queries: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -121,6 +123,11 @@ class FakeAlpaca:
         await self.disconnect_streams()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    @property
+    def streams(self) -> int:
+        """Return how many WS and SSE streams are open."""
+        return len(self._sockets) + len(self._sse)
 
     async def disconnect_streams(self) -> None:
         """Close every WS and SSE stream (the clients see the server go away)."""
@@ -318,7 +325,8 @@ class FakeAlpaca:
         return web.json_response([{k: v for k, v in a.items() if k != "_ns"} for a in rows[:size]])
 
     async def _bars(self, request: web.Request) -> web.Response:
-        return web.json_response(bars_response(dict(request.query)))
+        self.stats.bar_pages += 1
+        return web.json_response(bars_response(dict(request.query), self.faults.bars_page))
 
     # -- SSE --------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -44,6 +45,17 @@ OnUpdate = Callable[[Any], Awaitable[None]]
 OnEvent = Callable[[str, dict[str, Any]], None]
 
 log = structlog.get_logger("houseedge.adapters.alpaca.stream")
+
+# websockets logs every frame at DEBUG, the authenticate frame (with the secret key) included:
+# the stream's connection logs through a logger of its own that never goes below INFO.
+_WS_LOGGER = logging.getLogger("houseedge.adapters.alpaca.websocket")
+_WS_LOGGER.setLevel(logging.INFO)
+_WS_PARAMS: dict[str, Any] = {
+    "ping_interval": 10,
+    "ping_timeout": 180,
+    "max_queue": 1024,
+    "logger": _WS_LOGGER,
+}  # alpaca-py's defaults, plus the logger
 
 
 class _Updates:
@@ -117,6 +129,7 @@ class WebSocketUpdates(_Updates):
             config.secret_key.get_secret_value(),
             paper=config.paper,
             url_override=config.stream_url,
+            websocket_params=dict(_WS_PARAMS),
         )
         stream.subscribe_trade_updates(_ignore)  # before the task: it deadlocks once running
         self._stream = stream
