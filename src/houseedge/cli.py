@@ -204,3 +204,7 @@ cli_sweep.register(app)
 cli_live.register(app)
 cli_alpaca.register(app)
 cli_ib.register(app)
+
+from houseedge import cli_binance  # noqa: E402
+
+cli_binance.register(app)

@@ -56,8 +56,6 @@ class BinanceConfig(BaseSettings):
     >>> config = BinanceConfig(api_key="k", api_secret="s", symbols=["BTCUSDT"])
     >>> config.market, config.quote_asset, config.api_secret
     ('spot', 'USDT', SecretStr('**********'))
-    >>> "s" in repr(config.api_secret.get_secret_value())
-    True
     """
 
     model_config = SettingsConfigDict(env_prefix="HOUSEEDGE_BINANCE_", extra="ignore")
