@@ -21,6 +21,10 @@ Reconciliation
     while it was not listening; both must include everything at or after ``since_ts``.
 Time
     UTC nanoseconds everywhere.
+Adapter events (optional)
+    A broker with a ``bind_events(sink)`` method is given, before ``connect``, an async sink
+    that takes ``[(kind, payload, ts), ...]``: the engine journals and publishes what the adapter
+    reports about itself (stream gaps, reconnects, malformed messages) as events.
 """
 
 from __future__ import annotations

@@ -185,6 +185,9 @@ class Engine(HandleMixin):
         self._book, facts = await Book.open(str(self.journal_path), make)
         self._book.on_fill = lambda fill, policy: self.gate.on_fill(fill, policy=policy or None)
         self._seq = int(facts["max_seq"])
+        bind = getattr(self.broker, "bind_events", None)
+        if bind is not None:  # an adapter's own anomalies (stream gaps, malformed events)
+            bind(self._book.events)
         await self.broker.connect()
         self._phase = "reconciling"
         summary, resubmit = await reconcile(self._book, self.broker, facts, log=self.log)

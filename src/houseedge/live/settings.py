@@ -174,7 +174,7 @@ class LiveSettings(BaseSettings):
         env_prefix="HOUSEEDGE_", env_nested_delimiter="__", extra="ignore"
     )
 
-    broker: Literal["paper"] = "paper"
+    broker: Literal["paper", "alpaca", "binance", "ib"] = "paper"
     store: Path = Path("data/store")
     symbols: list[str] = Field(default_factory=lambda: ["SYNA", "SYNB"])
     timeframe: str = "1d"
@@ -194,6 +194,10 @@ class LiveSettings(BaseSettings):
     api_token: SecretStr | None = None
     broker_key: SecretStr | None = None
     broker_secret: SecretStr | None = None
+    # Venue options (never keys: each adapter refuses a secret here), e.g. [binance] symbols.
+    alpaca: dict[str, Any] = Field(default_factory=dict)
+    binance: dict[str, Any] = Field(default_factory=dict)
+    ib: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -299,18 +303,43 @@ def build_engine(settings: LiveSettings) -> Any:
     >>> engine.broker.name, list(engine.specs), engine.staleness_seconds
     ('paper', ['sma'], 30.0)
     """
-    from houseedge.data.store import Store
     from houseedge.live.engine import Engine
-    from houseedge.live.feeds import StoreReplayFeed
-    from houseedge.live.paper import PaperBroker
 
     costs = settings.costs.cost_model()
-    broker = PaperBroker(costs, latency_ns=round(settings.latency_ms * 1e6),
-                         starting_cash=settings.cash)  # fmt: skip
-    feed = StoreReplayFeed(Store(settings.store), symbols=settings.symbols,
-                           timeframe=settings.timeframe, start=settings.start, end=settings.end,
-                           speed=settings.replay_speed)  # fmt: skip
+    broker, feed = _venue(settings, costs)
     return Engine(broker=broker, feed=feed, policies=settings.policy_specs(),
                   journal=settings.journal, risk=settings.risk_limits(), cash=settings.cash,
                   costs=costs, staleness_seconds=settings.staleness_seconds,
                   drain_timeout=settings.drain_timeout)  # fmt: skip
+
+
+def _venue(settings: LiveSettings, costs: Any) -> tuple[Any, Any]:
+    """Return the broker the settings name and the feed that goes with it.
+
+    The paper broker replays the store; a venue's adapter brings its own live feed where it has
+    one (Binance) and otherwise replays the store too, so a strategy can be tried on a venue's
+    paper account against stored bars.
+    """
+    from houseedge.data.store import Store
+    from houseedge.live.feeds import StoreReplayFeed
+
+    replay = StoreReplayFeed(Store(settings.store), symbols=settings.symbols,
+                             timeframe=settings.timeframe, start=settings.start, end=settings.end,
+                             speed=settings.replay_speed)  # fmt: skip
+    if settings.broker == "alpaca":
+        from houseedge.adapters.alpaca.factory import build_broker
+
+        return build_broker(settings, **settings.alpaca), replay
+    if settings.broker == "binance":
+        from houseedge.adapters.binance.factory import broker_and_feed
+
+        return broker_and_feed(settings)
+    if settings.broker == "ib":
+        from houseedge.adapters.ib.factory import broker_from_settings
+
+        return broker_from_settings(settings), replay
+    from houseedge.live.paper import PaperBroker
+
+    paper = PaperBroker(costs, latency_ns=round(settings.latency_ms * 1e6),
+                        starting_cash=settings.cash)  # fmt: skip
+    return paper, replay
