@@ -13,6 +13,9 @@ from typing import TextIO
 
 import structlog
 
+# Third-party loggers that print wire frames at DEBUG: an authenticate frame carries API keys.
+_WIRE_LOGGERS = ("websockets", "binance", "alpaca", "ib_async", "aiohttp.client")
+
 
 def configure(*, level: str = "INFO", json: bool = True, stream: TextIO | None = None) -> None:
     """Configure structlog for the process.
@@ -45,6 +48,9 @@ def configure(*, level: str = "INFO", json: bool = True, stream: TextIO | None =
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
+    for name in _WIRE_LOGGERS:
+        wire = logging.getLogger(name)
+        wire.setLevel(max(wire.getEffectiveLevel(), logging.INFO))
 
 
 def configure_default() -> None:
