@@ -90,24 +90,31 @@ def run_command(
     """Run the live engine and its HTTP service until SIGTERM or SIGINT."""
     from houseedge import logs
     from houseedge.config import Settings
+    from houseedge.live.observability import Observability
     from houseedge.live.settings import LiveSettings, build_engine
 
     logs.configure(level=Settings().log_level, json=True)
     live = LiveSettings.load(config)
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = service_settings(live, config, **overrides)
-    engine = build_engine(live)
-    asyncio.run(_serve(engine, settings, live.drain_timeout))
+    # One Observability for the process: the service counts the events it relays, the engine
+    # records order latency and the bar -> order -> fill traces, and /metrics shows both.
+    observability = Observability()
+    engine = build_engine(live, observability=observability)
+    asyncio.run(_serve(engine, settings, live.drain_timeout, observability))
 
 
-async def _serve(engine: Any, settings: ServiceSettings, drain_timeout: float) -> None:
+async def _serve(
+    engine: Any, settings: ServiceSettings, drain_timeout: float, observability: Any = None
+) -> None:
     from houseedge.live.service import run_service
 
     # The engine rebuilds and reconciles before the service subscribes to its events: a
     # stream that connects later replays whatever start-up journaled.
     await engine.start()
     try:
-        await run_service(engine, settings, stop_engine=lambda: engine.stop(timeout=drain_timeout))
+        await run_service(engine, settings, observability=observability,
+                          stop_engine=lambda: engine.stop(timeout=drain_timeout))  # fmt: skip
     except BaseException:
         await engine.stop(timeout=drain_timeout)
         raise

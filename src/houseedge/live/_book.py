@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -38,12 +39,64 @@ from houseedge.live.journal_writer import JournalWriter
 from houseedge.live.ledger import Ledger
 from houseedge.live.state import LedgerState
 
-__all__ = ["Book", "EventSpec"]
+__all__ = ["Book", "EventSpec", "Subscription"]
 
 EventSpec = tuple[str, dict[str, Any], int]
 """An event to journal: ``(kind, payload, ts)``."""
 
 _END = None
+
+
+class Subscription:
+    """An async iterator of published events whose queue is registered when it is made.
+
+    An async generator would register only on its first ``__anext__``, leaving a gap between
+    subscribing and iterating in which events are lost. The queue is unregistered when the
+    stream ends, on :meth:`aclose`, or when the subscription is garbage collected (a consumer
+    that stops iterating must not make the book queue events for it forever).
+
+    Examples
+    --------
+    >>> import asyncio
+    >>> subscribers: list[asyncio.Queue[PublishedEvent | None]] = []
+    >>> subscription = Subscription(subscribers)
+    >>> len(subscribers)  # registered before any iteration
+    1
+    >>> subscription.queue.put_nowait(PublishedEvent(id=1, kind="engine", ts=0, payload={}))
+    >>> subscription.queue.put_nowait(None)
+    >>> async def read():
+    ...     return [event.id async for event in subscription]
+    >>> asyncio.run(read()), len(subscribers)
+    ([1], 0)
+    """
+
+    def __init__(self, subscribers: list[asyncio.Queue[PublishedEvent | None]]) -> None:
+        self.queue: asyncio.Queue[PublishedEvent | None] = asyncio.Queue()
+        self._done = False
+        subscribers.append(self.queue)
+        self._unregister = weakref.finalize(self, _discard, subscribers, self.queue)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> PublishedEvent:
+        if not self._done:
+            event = await self.queue.get()
+            if event is not None:
+                return event
+            self._done = True
+            self._unregister()
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        """Stop the subscription (as an async generator's ``aclose``)."""
+        self._done = True
+        self._unregister()
+
+
+def _discard(subscribers: list[Any], queue: Any) -> None:
+    if queue in subscribers:
+        subscribers.remove(queue)
 
 
 def order_payload(state: OrderState, policy: str, report: str = "") -> dict[str, Any]:
@@ -85,6 +138,7 @@ class Book:
         self.on_fill: Callable[[Fill, str], None] = lambda fill, policy: None
         self.traded: dict[str | None, set[str]] = {}  # symbols each policy has booked fills in
         self._subscribers: list[asyncio.Queue[PublishedEvent | None]] = []
+        self._closed = False
 
     @classmethod
     async def open(
@@ -123,6 +177,7 @@ class Book:
 
     async def close(self) -> None:
         """End every subscription, commit what is queued and close the journal."""
+        self._closed = True
         for queue in self._subscribers:
             queue.put_nowait(_END)
         self._subscribers.clear()
@@ -150,16 +205,16 @@ class Book:
                 queue.put_nowait(event)
         return out
 
-    async def subscribe(self) -> AsyncIterator[PublishedEvent]:
-        """Yield the events published from now on, until the book closes."""
-        queue: asyncio.Queue[PublishedEvent | None] = asyncio.Queue()
-        self._subscribers.append(queue)
-        try:
-            while (event := await queue.get()) is not None:
-                yield event
-        finally:
-            if queue in self._subscribers:
-                self._subscribers.remove(queue)
+    def subscribe(self) -> Subscription:
+        """Return the events published from now on, until the book closes.
+
+        The subscription is live when this returns (not when first iterated), so a caller
+        that reads ``last_event_id`` right after subscribing misses nothing.
+        """
+        subscription = Subscription(self._subscribers)
+        if self._closed:
+            subscription.queue.put_nowait(_END)
+        return subscription
 
     # -- orders -----------------------------------------------------------------------------
 

@@ -154,7 +154,10 @@ class HandleMixin:
         ]
 
     def subscribe(self) -> AsyncIterator[PublishedEvent]:
-        """Return the events published from now on (the stream ends when the engine stops)."""
+        """Return the events published from now on (the stream ends when the engine stops).
+
+        The subscription is registered by this call, before the first ``async for`` step.
+        """
         return self.book.subscribe()
 
     # -- EngineHandle: operator commands ----------------------------------------------------

@@ -30,6 +30,13 @@ Start
 Staleness
     When no market event arrives for ``staleness_seconds``, decisions pause (engine event
     ``feed_stale``); the next event resumes them (``feed_recovered``) before it is decided on.
+Observability
+    Given an :class:`~houseedge.live.observability.Observability`, the engine traces each bar
+    it decides on (span ``bar``), each order it submits (``order``, a child of its bar's span,
+    covering the broker's ``submit``) and each fill (``fill``, a child of its order's span),
+    and records each order's latency from ``submit`` to the broker's first report of it. The
+    counts come from the events the service relays; without an Observability none of this
+    runs (nothing per market event, one ``is None`` test per bar and per report).
 Drain
     :meth:`Engine.stop` stops decisions, waits up to ``timeout`` for orders in flight (sent, not
     yet acknowledged or cancel pending), optionally cancels working orders, journals, closes the
@@ -43,7 +50,7 @@ import contextlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 import structlog
@@ -64,9 +71,53 @@ from houseedge.live.ledger import Ledger
 from houseedge.live.reconcile import reconcile
 from houseedge.logs import configure_default
 
+if TYPE_CHECKING:
+    from houseedge.core.types import Fill
+    from houseedge.live.observability import Observability
+
 __all__ = ["Engine", "PolicySpec"]
 
 _IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTED, OrderStatus.CANCEL_REQUESTED})
+# Orders sent whose first report has not arrived yet: a venue that never answers must not
+# grow this without bound (the oldest are forgotten; their latency is then not recorded).
+_MAX_AWAITED: Final = 10_000
+
+
+class _Telemetry:
+    """The engine's side of an Observability: order latency and the spans of fills.
+
+    ``sent`` maps an order id to (submit time, policy, symbol) until its first report;
+    ``submitting`` holds the fills that arrive while their order's ``submit`` (and so its span)
+    is still open, so they become that span's children once it ends.
+    """
+
+    def __init__(self, observability: Observability) -> None:
+        self.obs = observability
+        self.sent: dict[str, tuple[float, str, str]] = {}
+        self.submitting: dict[str, list[tuple[str, bool]]] = {}
+
+    def submitting_order(self, order_id: str, policy: str, symbol: str) -> None:
+        if len(self.sent) >= _MAX_AWAITED:
+            self.sent.pop(next(iter(self.sent)))
+        self.sent[order_id] = (time.perf_counter(), policy, symbol)
+        self.submitting[order_id] = []
+
+    def submitted(self, order_id: str) -> None:
+        for fill_id, final in self.submitting.pop(order_id, ()):
+            self.obs.fill_span(order_id, fill_id=fill_id, final=final)
+
+    def report(self, order_id: str) -> None:
+        entry = self.sent.pop(order_id, None)
+        if entry is not None:
+            began, policy, symbol = entry
+            self.obs.order_latency(time.perf_counter() - began, policy=policy, symbol=symbol)
+
+    def fill(self, fill: Fill, final: bool) -> None:
+        early = self.submitting.get(fill.order_id)
+        if early is not None:
+            early.append((fill.fill_id, final))
+        else:
+            self.obs.fill_span(fill.order_id, fill_id=fill.fill_id, final=final)
 
 
 class Engine(HandleMixin):
@@ -92,6 +143,9 @@ class Engine(HandleMixin):
         Pause decisions when the feed is silent this long.
     drain_timeout
         How long :meth:`stop` waits for orders in flight by default (seconds).
+    observability
+        Where to record order latency and the bar → order → fill traces (the service's
+        :class:`~houseedge.live.observability.Observability`); nothing is recorded when None.
 
     Examples
     --------
@@ -130,6 +184,7 @@ class Engine(HandleMixin):
         costs: CostModel | None = None,
         staleness_seconds: float = 30.0,
         drain_timeout: float = 10.0,
+        observability: Observability | None = None,
     ) -> None:
         configure_default()
         names = [p.name for p in policies]
@@ -167,6 +222,8 @@ class Engine(HandleMixin):
         self._market_now = 0
         self._forward = getattr(broker, "on_market", None)  # an in-process venue (paper)
         self._error: BaseException | None = None
+        self.observability = observability
+        self._telemetry = None if observability is None else _Telemetry(observability)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -183,7 +240,7 @@ class Engine(HandleMixin):
         self._phase = "starting"
         make = lambda: Ledger(cash=self.cash, instruments=self.instruments)  # noqa: E731
         self._book, facts = await Book.open(str(self.journal_path), make)
-        self._book.on_fill = lambda fill, policy: self.gate.on_fill(fill, policy=policy or None)
+        self._book.on_fill = self._on_fill
         self._seq = int(facts["max_seq"])
         bind = getattr(self.broker, "bind_events", None)
         if bind is not None:  # an adapter's own anomalies (stream gaps, malformed events)
@@ -270,9 +327,18 @@ class Engine(HandleMixin):
     # -- the report path --------------------------------------------------------------------
 
     async def _pump(self) -> None:
+        telemetry = self._telemetry
         async for report in self.broker.reports():
             self._received += 1
+            if telemetry is not None:
+                telemetry.report(report.order_id)
             self._inbox.put_nowait(report)
+
+    def _on_fill(self, fill: Fill, policy: str) -> None:
+        """Book a fill's effect on the risk gate (and trace it); runs once it is journaled."""
+        self.gate.on_fill(fill, policy=policy or None)
+        if self._telemetry is not None:
+            self._telemetry.fill(fill, final=fill.order_id not in self.book.open_ids)
 
     async def _process(self) -> None:
         while True:
@@ -346,6 +412,17 @@ class Engine(HandleMixin):
         for name in names:
             self.runners[name].history.append(bar)
         await self._mark(end)
+        obs = self.observability
+        if obs is None or not any(self._trading(name) for name in names):
+            await self._decide_bar(bar, names, end, arrived)
+        else:
+            with obs.bar_span(bar.symbol, bar.ts):
+                await self._decide_bar(bar, names, end, arrived)
+        if self._cancels:
+            ids, self._cancels = self._cancels, []
+            await self._cancel(ids, end)
+
+    async def _decide_bar(self, bar: Bar, names: Sequence[str], end: int, arrived: float) -> None:
         for name in names:
             if not self._trading(name):
                 continue
@@ -356,9 +433,6 @@ class Engine(HandleMixin):
                 await self._engine_event("policy_error", policy=name, error=str(exc))
                 continue
             await self._send(orders, name, end, arrived)
-        if self._cancels:
-            ids, self._cancels = self._cancels, []
-            await self._cancel(ids, end)
 
     def _decide(self, runner: VectorRunner | OrderRunner, bar: Bar, end: int) -> list[Order]:
         return runner.decide(bar, end, self, self.marks)
@@ -417,12 +491,30 @@ class Engine(HandleMixin):
     async def _submit(self, order: Order, arrived: float | None) -> None:
         if self.latencies is not None and arrived is not None:
             self.latencies.append(time.perf_counter() - arrived)
+        telemetry = self._telemetry
+        if telemetry is None:
+            await self._submit_to_broker(order)
+            return
+        oid = order.client_order_id
+        policy = self.book.state.policies.get(oid, "")
+        # The span is current while the broker is called: a venue's client spans nest in it.
+        try:
+            with telemetry.obs.order_span(oid, policy=policy, symbol=order.symbol) as span:
+                telemetry.submitting_order(oid, policy, order.symbol)
+                if not await self._submit_to_broker(order):
+                    span.set_attribute("submit_failed", True)
+        finally:  # the span is remembered once it ends: now its early fills can be its children
+            telemetry.submitted(oid)
+
+    async def _submit_to_broker(self, order: Order) -> bool:
         try:
             await self.broker.submit(order)
         except BrokerError as exc:  # left open: the next reconciliation resolves it
             self.log.error("order.submit_failed", order_id=order.client_order_id,
                            symbol=order.symbol, error=str(exc))  # fmt: skip
             await self._engine_event("submit_failed", order_id=order.client_order_id)
+            return False
+        return True
 
     async def _cancel(self, order_ids: Sequence[str], now: int) -> int:
         states = self.book.state.orders

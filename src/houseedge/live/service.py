@@ -79,7 +79,7 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOUSEEDGE_SERVICE_", extra="ignore")
 
     host: str = "127.0.0.1"
-    port: int = Field(default=8765, ge=0, le=65535, description="0: an ephemeral port")
+    port: int = Field(default=8787, ge=0, le=65535, description="0: an ephemeral port")
     token: SecretStr | None = Field(default=None, description="bearer token for mutations")
     operator: str = Field(default="bearer", description="operator name for authenticated calls")
     heartbeat: float = Field(default=15.0, gt=0, description="seconds between SSE heartbeats")

@@ -294,8 +294,11 @@ class LiveSettings(BaseSettings):
         return specs
 
 
-def build_engine(settings: LiveSettings) -> Any:
+def build_engine(settings: LiveSettings, *, observability: Any = None) -> Any:
     """Return an :class:`~houseedge.live.engine.Engine` with the parts the settings name.
+
+    ``observability`` (an :class:`~houseedge.live.observability.Observability`, the one the
+    service serves on ``GET /metrics``) receives the engine's order latency and traces.
 
     Examples
     --------
@@ -310,7 +313,8 @@ def build_engine(settings: LiveSettings) -> Any:
     return Engine(broker=broker, feed=feed, policies=settings.policy_specs(),
                   journal=settings.journal, risk=settings.risk_limits(), cash=settings.cash,
                   costs=costs, staleness_seconds=settings.staleness_seconds,
-                  drain_timeout=settings.drain_timeout)  # fmt: skip
+                  drain_timeout=settings.drain_timeout,
+                  observability=observability)  # fmt: skip
 
 
 def _venue(settings: LiveSettings, costs: Any) -> tuple[Any, Any]:
