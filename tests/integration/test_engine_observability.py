@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from houseedge import cli_live
 from houseedge.core.risk import RiskLimits
 from houseedge.core.types import Bar, Order
-from houseedge.live import engine as engine_module
+from houseedge.live import telemetry as telemetry_module
 from houseedge.live.broker import Trade
 from houseedge.live.engine import Engine, PolicySpec
 from houseedge.live.feeds import IterableFeed
@@ -134,9 +134,9 @@ def test_a_fill_booked_while_submit_is_pending_is_still_its_orders_child(tmp_pat
 
 
 def test_orders_awaiting_a_first_report_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine_module, "_MAX_AWAITED", 5)
+    monkeypatch.setattr(telemetry_module, "_MAX_AWAITED", 5)
     obs = Observability()
-    telemetry = engine_module._Telemetry(obs)
+    telemetry = telemetry_module.Telemetry(obs)
     for i in range(50):
         telemetry.submitting_order(f"o{i}", "p", "X")
         telemetry.submitted(f"o{i}")

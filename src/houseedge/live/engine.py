@@ -50,7 +50,7 @@ import contextlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
@@ -69,6 +69,7 @@ from houseedge.live.feeds import FeedStaleness
 from houseedge.live.instruments import Instruments
 from houseedge.live.ledger import Ledger
 from houseedge.live.reconcile import reconcile
+from houseedge.live.telemetry import Telemetry
 from houseedge.logs import configure_default
 
 if TYPE_CHECKING:
@@ -78,46 +79,6 @@ if TYPE_CHECKING:
 __all__ = ["Engine", "PolicySpec"]
 
 _IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTED, OrderStatus.CANCEL_REQUESTED})
-# Orders sent whose first report has not arrived yet: a venue that never answers must not
-# grow this without bound (the oldest are forgotten; their latency is then not recorded).
-_MAX_AWAITED: Final = 10_000
-
-
-class _Telemetry:
-    """The engine's side of an Observability: order latency and the spans of fills.
-
-    ``sent`` maps an order id to (submit time, policy, symbol) until its first report;
-    ``submitting`` holds the fills that arrive while their order's ``submit`` (and so its span)
-    is still open, so they become that span's children once it ends.
-    """
-
-    def __init__(self, observability: Observability) -> None:
-        self.obs = observability
-        self.sent: dict[str, tuple[float, str, str]] = {}
-        self.submitting: dict[str, list[tuple[str, bool]]] = {}
-
-    def submitting_order(self, order_id: str, policy: str, symbol: str) -> None:
-        if len(self.sent) >= _MAX_AWAITED:
-            self.sent.pop(next(iter(self.sent)))
-        self.sent[order_id] = (time.perf_counter(), policy, symbol)
-        self.submitting[order_id] = []
-
-    def submitted(self, order_id: str) -> None:
-        for fill_id, final in self.submitting.pop(order_id, ()):
-            self.obs.fill_span(order_id, fill_id=fill_id, final=final)
-
-    def report(self, order_id: str) -> None:
-        entry = self.sent.pop(order_id, None)
-        if entry is not None:
-            began, policy, symbol = entry
-            self.obs.order_latency(time.perf_counter() - began, policy=policy, symbol=symbol)
-
-    def fill(self, fill: Fill, final: bool) -> None:
-        early = self.submitting.get(fill.order_id)
-        if early is not None:
-            early.append((fill.fill_id, final))
-        else:
-            self.obs.fill_span(fill.order_id, fill_id=fill.fill_id, final=final)
 
 
 class Engine(HandleMixin):
@@ -223,7 +184,7 @@ class Engine(HandleMixin):
         self._forward = getattr(broker, "on_market", None)  # an in-process venue (paper)
         self._error: BaseException | None = None
         self.observability = observability
-        self._telemetry = None if observability is None else _Telemetry(observability)
+        self._telemetry = None if observability is None else Telemetry(observability)
 
     # -- lifecycle --------------------------------------------------------------------------
 

@@ -1,0 +1,61 @@
+"""The engine's side of an :class:`~houseedge.live.observability.Observability`.
+
+Order latency (submit to the first broker report) and the spans of fills, kept bounded so a
+venue that never answers cannot grow the engine's memory.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from houseedge.core.types import Fill
+    from houseedge.live.observability import Observability
+
+__all__ = ["Telemetry"]
+
+# Orders sent whose first report has not arrived yet: a venue that never answers must not
+# grow this without bound (the oldest are forgotten; their latency is then not recorded).
+_MAX_AWAITED: Final = 10_000
+
+
+class Telemetry:
+    """The engine's side of an Observability: order latency and the spans of fills.
+
+    ``sent`` maps an order id to (submit time, policy, symbol) until its first report;
+    ``submitting`` holds the fills that arrive while their order's ``submit`` (and so its span)
+    is still open, so they become that span's children once it ends.
+    """
+
+    def __init__(self, observability: Observability) -> None:
+        self.obs = observability
+        self.sent: dict[str, tuple[float, str, str]] = {}
+        self.submitting: dict[str, list[tuple[str, bool]]] = {}
+
+    def submitting_order(self, order_id: str, policy: str, symbol: str) -> None:
+        """Note that ``order_id`` is being sent now (its latency clock starts)."""
+        if len(self.sent) >= _MAX_AWAITED:
+            self.sent.pop(next(iter(self.sent)))
+        self.sent[order_id] = (time.perf_counter(), policy, symbol)
+        self.submitting[order_id] = []
+
+    def submitted(self, order_id: str) -> None:
+        """Trace the fills that arrived while ``order_id`` was being submitted."""
+        for fill_id, final in self.submitting.pop(order_id, ()):
+            self.obs.fill_span(order_id, fill_id=fill_id, final=final)
+
+    def report(self, order_id: str) -> None:
+        """Record the latency of ``order_id`` at its first broker report."""
+        entry = self.sent.pop(order_id, None)
+        if entry is not None:
+            began, policy, symbol = entry
+            self.obs.order_latency(time.perf_counter() - began, policy=policy, symbol=symbol)
+
+    def fill(self, fill: Fill, final: bool) -> None:
+        """Trace a booked fill as a child of its order's span (held while it is submitted)."""
+        early = self.submitting.get(fill.order_id)
+        if early is not None:
+            early.append((fill.fill_id, final))
+        else:
+            self.obs.fill_span(fill.order_id, fill_id=fill.fill_id, final=final)
