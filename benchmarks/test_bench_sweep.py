@@ -39,7 +39,7 @@ pytestmark = pytest.mark.benchmark
 
 FEE, CASH, BARS = 0.001, 100_000.0, 1_000_000
 FASTS, SLOWS = list(range(5, 55, 5)), list(range(20, 220, 20))
-PAIRS = [(f, s) for f in FASTS for s in SLOWS]  # every fast < slow except (20, 20), (40, 40)
+PAIRS = [(f, s) for f in FASTS for s in SLOWS]  # 100; the 90 with fast < slow are valid
 FIGURES: dict[str, float] = {}
 Outcomes = dict[tuple[int, int], tuple[int, float]]
 
@@ -78,7 +78,7 @@ def run_polars(bars: pl.DataFrame) -> Outcomes:
                 entry=pl.col("held") & ~pl.col("was"), exit=~pl.col("held") & pl.col("was")
             )
             .select(
-                trades=pl.col("entry").sum(),
+                trades=pl.col("exit").sum(),
                 final=CASH * pl.when("entry").then(close / (open_ * (1 + FEE)))
                 .when("held").then(close / pl.col("previous_close"))
                 .when("exit").then(open_ * (1 - FEE) / pl.col("previous_close"))
@@ -99,10 +99,10 @@ def _loop(open_: Any, close: Any, fast: int, slow: int, cash: float, fee: float)
         if want and qty == 0.0:
             qty = cash / (price * (1.0 + fee))
             cash -= qty * price + qty * price * fee
-            trades += 1
         elif not want and qty > 0.0:
             cash += qty * price - qty * price * fee
             qty = 0.0
+            trades += 1  # closed round trips, as the trade summary counts them
         fast_sum += close[t]
         slow_sum += close[t]
         if t >= fast:
@@ -158,7 +158,7 @@ def agreed(bars_1m: pl.DataFrame) -> Outcomes:
     """Every set's trades and final equity agree (this also compiles the numba loops)."""
     outcomes = {name: run(bars_1m) for name, run in RUNNERS.items()}
     reference = outcomes["numba"]
-    assert len(reference) == 98
+    assert len(reference) == 90  # the sets with fast < slow
     assert min(t for t, _ in reference.values()) > 100
     for name, outcome in outcomes.items():
         assert outcome.keys() == reference.keys(), name

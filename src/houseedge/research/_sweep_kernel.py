@@ -266,9 +266,14 @@ class Curve:
 
     fills: Any
     equity: np.ndarray[Any, Any]
-    returns: pl.Series
+    cash: float
     held: np.ndarray[Any, Any]
     filled: np.ndarray[Any, Any]
+
+    def returns(self) -> pl.Series:
+        """Return the per-bar returns as ``single_symbol`` computes them (same bits)."""
+        first = self.equity[0] / self.cash - 1.0 if self.equity.size else 0.0
+        return pl.Series(self.equity).pct_change().fill_null(first)
 
 
 def run_curve(
@@ -288,7 +293,4 @@ def run_curve(
         return None  # resizes: trades need the ledger
     close = frame.get_column("close").to_numpy()
     money, held, filled = _equity._per_bar(frame.height, fills, setup.cash)  # pyright: ignore[reportPrivateUsage]
-    equity = money + held * close
-    first = equity[0] / setup.cash - 1.0 if equity.size else 0.0
-    returns = pl.Series(equity).pct_change().fill_null(first)
-    return Curve(fills, equity, returns, held, filled)
+    return Curve(fills, money + held * close, setup.cash, held, filled)

@@ -166,7 +166,7 @@ def curve_values(curve: kernel.Curve, names: Sequence[str], setup: kernel.Setup)
     returns = [RETURN_METRICS[n]("returns", ppy).alias(n) for n in names if n in RETURN_METRICS]
     values: dict[str, Any] = {}
     if returns:
-        values = pl.DataFrame([curve.returns.alias("returns")]).select(returns).row(0, named=True)
+        values = pl.DataFrame([curve.returns().alias("returns")]).select(returns).row(0, named=True)
     fills = curve.fills
     extra = {
         "final_equity": lambda: float(curve.equity[-1]) if curve.equity.size else None,
