@@ -103,7 +103,11 @@ def ingest(
     tz: Annotated[str | None, typer.Option(help="time zone of naive timestamps")] = None,
     timeframe: Annotated[str | None, typer.Option(help="bar timeframe (else inferred)")] = None,
 ) -> None:
-    """Import market-data files into the store (validated, idempotent, atomic)."""
+    """Import market-data files into the store (validated, idempotent, atomic).
+
+    A venue instead of a path (``houseedge ingest alpaca|binance|ib --symbols ...``) downloads
+    historical bars through that venue's client library.
+    """
     from houseedge.data.ingest import ingest_file
 
     target = _store(store)
@@ -186,11 +190,32 @@ def demo(
     run_demo(_store(store), include_real=real, console=out)
 
 
+VENUES = ("alpaca", "binance", "ib")
+
+
+def venue_alias(argv: list[str]) -> list[str]:
+    """Return ``argv`` with ``ingest <venue> ...`` spelled as ``<venue> ingest ...``.
+
+    ``houseedge ingest alpaca --symbols AAPL`` reads like the file form, so it is accepted as an
+    alias of the venue's own command (unless a file of that name exists here).
+
+    Examples
+    --------
+    >>> venue_alias(["ingest", "ib", "--symbols", "AAPL"])
+    ['ib', 'ingest', '--symbols', 'AAPL']
+    >>> venue_alias(["ingest", "GOOG.csv"])
+    ['ingest', 'GOOG.csv']
+    """
+    if len(argv) >= 2 and argv[0] == "ingest" and argv[1] in VENUES and not Path(argv[1]).exists():
+        return [argv[1], "ingest", *argv[2:]]
+    return argv
+
+
 def main() -> None:
     """Run the CLI, turning houseedge errors into one-line messages and exit status 2."""
     logs.configure(level="WARNING", json=False)
     try:
-        app()
+        app(args=venue_alias(sys.argv[1:]))
     except HouseEdgeError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from houseedge.adapters.alpaca.factory import alpaca_config, build_broker
 from houseedge.adapters.alpaca.history import fetch_bars, ingest_bars, timeframe_of
 from houseedge.adapters.alpaca.mapping import parse_ts
-from houseedge.cli import app
+from houseedge.cli import app, venue_alias
 from houseedge.data.store import Store
 from houseedge.errors import ConfigError
 from houseedge.live.settings import LiveSettings
@@ -68,15 +68,15 @@ def test_ingest_is_idempotent(fake: FakeAlpaca, tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("spelling", ["alpaca ingest", "ingest alpaca"])
 def test_cli_alpaca_ingest(
-    fake: FakeAlpaca, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeAlpaca, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
 ) -> None:
     monkeypatch.setenv("HOUSEEDGE_BROKER_KEY", fake.key)
     monkeypatch.setenv("HOUSEEDGE_BROKER_SECRET", fake.secret)
     monkeypatch.setenv("HOUSEEDGE_ALPACA_DATA_URL", fake.base_url)
     args = [
-        "alpaca",
-        "ingest",
+        *venue_alias(spelling.split()),
         "--symbols",
         "AAPL,MSFT",
         "--timeframe",
