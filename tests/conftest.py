@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import TypeVar
 
 import pytest
 import structlog
+
+from houseedge import logs
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -20,10 +23,19 @@ T = TypeVar("T")
 
 @pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
-    """Undo any structlog configuration a test makes, so later tests see the quiet default."""
+    """Undo any logging configuration a test makes, so later tests see the quiet default.
+
+    ``houseedge.logs.configure`` also raises the level of third-party wire loggers; those
+    levels are restored too, or a later test that reads a library's DEBUG records would depend
+    on test order.
+    """
     saved = structlog.get_config()
+    names = ("", *logs._WIRE_LOGGERS)
+    levels = {name: logging.getLogger(name).level for name in names}
     yield
     structlog.configure(**saved)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture

@@ -50,7 +50,8 @@ def configure(*, level: str = "INFO", json: bool = True, stream: TextIO | None =
     )
     for name in _WIRE_LOGGERS:
         wire = logging.getLogger(name)
-        wire.setLevel(max(wire.getEffectiveLevel(), logging.INFO))
+        if wire.getEffectiveLevel() < logging.INFO:  # only DEBUG prints frames; leave the rest
+            wire.setLevel(logging.INFO)
 
 
 def configure_default() -> None:

@@ -12,14 +12,18 @@ from houseedge import logs
 
 
 def test_debug_configuration_keeps_wire_loggers_at_info() -> None:
-    saved = {name: logging.getLogger(name).level for name in logs._WIRE_LOGGERS}
-    try:
-        logs.configure(level="DEBUG", json=True, stream=io.StringIO())
-        for name in logs._WIRE_LOGGERS:
-            assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
-    finally:
-        for name, level in saved.items():
-            logging.getLogger(name).setLevel(level)
+    logging.getLogger().setLevel(logging.DEBUG)  # restored by the autouse fixture
+    logs.configure(level="DEBUG", json=True, stream=io.StringIO())
+    for name in logs._WIRE_LOGGERS:
+        wire = logging.getLogger(name)
+        assert not wire.isEnabledFor(logging.DEBUG), name
+        assert wire.isEnabledFor(logging.INFO), name
+
+
+def test_configuring_leaves_quieter_wire_loggers_alone() -> None:
+    logging.getLogger("ib_async").setLevel(logging.ERROR)  # restored by the autouse fixture
+    logs.configure(level="INFO", json=True, stream=io.StringIO())
+    assert logging.getLogger("ib_async").level == logging.ERROR
 
 
 def test_json_logs_carry_bound_context_and_no_frame_locals() -> None:
