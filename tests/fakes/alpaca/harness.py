@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
 from typing import Any, TypeVar
 
-from houseedge.adapters.alpaca import AlpacaBroker, AlpacaConfig
+from houseedge.adapters.alpaca import AlpacaConfig
 from houseedge.core.types import Fill
-from houseedge.live.broker import BrokerEvent
 from tests.fakes.alpaca.server import FakeAlpaca
+from tests.fakes.streams import Collector, eventually, until  # noqa: F401 - re-exported for the tests
 
 T = TypeVar("T")
 
@@ -30,37 +27,6 @@ def config_for(fake: FakeAlpaca, **overrides: Any) -> AlpacaConfig:
         "sse_reconnect_seconds": 0.05,
     }
     return AlpacaConfig(**(values | overrides))
-
-
-async def eventually(check: Callable[[], T], *, timeout: float = 10.0) -> T:  # noqa: ASYNC109
-    """Poll ``check`` (letting the loop run) until it is truthy; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.02)
-
-
-class Collector:
-    """Read a broker's report stream into a list, in a task."""
-
-    def __init__(self, broker: AlpacaBroker) -> None:
-        self.reports: list[BrokerEvent] = []
-        self._task = asyncio.get_running_loop().create_task(self._run(broker))
-
-    async def _run(self, broker: AlpacaBroker) -> None:
-        async for report in broker.reports():
-            self.reports.append(report)
-
-    @property
-    def fills(self) -> list[Fill]:
-        return [r for r in self.reports if isinstance(r, Fill)]
-
-    async def stop(self) -> None:
-        await asyncio.wait_for(self._task, 5)
 
 
 def venue_fill_ids(fake: FakeAlpaca) -> list[str]:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Callable
-from decimal import Decimal
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import SecretStr
 
 from houseedge.adapters.binance import BinanceBroker, BinanceConfig
-from houseedge.core.types import Fill
-from houseedge.live.broker import BrokerEvent
 from tests.fakes.binance.server import FakeBinance
+from tests.fakes.streams import Collector, eventually, until  # noqa: F401 - re-exported for the tests
 
 KEY, SECRET = "test-key-0123456789", "test-secret-abcdefghijklmnop"
 
@@ -28,42 +24,6 @@ def config_for(fake: FakeBinance, **overrides: Any) -> BinanceConfig:
         "user_staleness_seconds": 2.0, "resubscribe_timeout": 5.0,
     }  # fmt: skip
     return BinanceConfig(**{**fields, **overrides})
-
-
-class Collector:
-    """Drain a broker's reports into lists."""
-
-    def __init__(self, broker: BinanceBroker) -> None:
-        self.events: list[BrokerEvent] = []
-        self._task = asyncio.get_running_loop().create_task(self._run(broker))
-
-    async def _run(self, broker: BinanceBroker) -> None:
-        async for event in broker.reports():
-            self.events.append(event)
-
-    @property
-    def fills(self) -> list[Fill]:
-        return [e for e in self.events if isinstance(e, Fill)]
-
-    def position(self, symbol: str) -> Decimal:
-        return sum((Decimal(repr(f.qty)) * (1 if f.side == "buy" else -1)
-                    for f in self.fills if f.symbol == symbol), Decimal(0))  # fmt: skip
-
-    async def stop(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-
-async def until(check: Callable[[], Any], timeout: float = 10.0) -> Any:  # noqa: ASYNC109
-    """Poll ``check`` on the loop until truthy (raise AssertionError after ``timeout`` s)."""
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            msg = f"condition not met within {timeout}s"
-            raise AssertionError(msg)
-        await asyncio.sleep(0.01)
-    return value
 
 
 @contextlib.asynccontextmanager
@@ -81,7 +41,7 @@ async def connected(
             yield fake, broker, collector
         finally:
             await broker.close()
-            await collector.stop()
+            await collector.stop(drain=False)
     finally:
         await fake.stop()
 

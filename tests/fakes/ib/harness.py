@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from houseedge.adapters.ib import IbBroker, IbConfig
-from houseedge.core.types import Fill
 from tests.fakes.ib.server import FakeTws
+from tests.fakes.streams import Collector, eventually, until  # noqa: F401 - re-exported for the tests
 
 
 def fast_config(tws: FakeTws, **overrides: Any) -> IbConfig:
@@ -24,39 +22,6 @@ def fast_config(tws: FakeTws, **overrides: Any) -> IbConfig:
         "reconcile_interval": 0,
     }
     return IbConfig(**{**base, **overrides})
-
-
-class Collector:
-    """Reads a broker's report stream into a list in the background."""
-
-    def __init__(self, broker: IbBroker) -> None:
-        self.events: list[Any] = []
-        self._task = asyncio.get_running_loop().create_task(self._run(broker))
-
-    async def _run(self, broker: IbBroker) -> None:
-        async for event in broker.reports():
-            self.events.append(event)
-
-    @property
-    def fills(self) -> list[Fill]:
-        """Return the fills reported so far."""
-        return [e for e in self.events if isinstance(e, Fill)]
-
-    async def stop(self) -> None:
-        """Wait for the stream to end (after ``broker.close()``)."""
-        await asyncio.wait_for(self._task, 5)
-
-
-async def until(check: Callable[[], Any], timeout: float = 10.0) -> Any:  # noqa: ASYNC109
-    """Poll ``check`` on the event loop until it is truthy (fails after ``timeout`` s)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager
