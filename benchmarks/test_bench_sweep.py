@@ -223,12 +223,10 @@ def test_sweep_peak_memory(benchmark: Any) -> None:
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
 
 
-def test_ray_overhead(
-    benchmark: Any, bars_1m: pl.DataFrame, tmp_path: Path, agreed: Outcomes
-) -> None:
+def test_ray_overhead(benchmark: Any, tmp_path: Path, agreed: Outcomes) -> None:
     ray = pytest.importorskip("ray")
     store = Store(tmp_path / "store")
-    store.write("bars", bars_1m)
+    store.write("bars", synthetic_bars("BENCH", periods=BARS, timeframe="1m", seed=1))
     source = StoreBars(store.root, ("BENCH",), "1m")
     ray.init(num_cpus=2, include_dashboard=False)
     try:
