@@ -278,8 +278,15 @@ def test_store_root_comes_from_the_environment(
 def test_datasets_keyed_by_strings_alone_write_and_merge(tmp_path: Path) -> None:
     from houseedge.data.schemas import DatasetSpec, register
 
-    spec = register(DatasetSpec(name="test_notes", columns={"note_id": pl.String(),
-                    "text": pl.String()}, key=("note_id",), partitions=(), time_column=None))
+    spec = register(
+        DatasetSpec(
+            name="test_notes",
+            columns={"note_id": pl.String(), "text": pl.String()},
+            key=("note_id",),
+            partitions=(),
+            time_column=None,
+        )
+    )
     store = Store(tmp_path)
     store.write(spec, pl.DataFrame({"note_id": ["b", "a"], "text": ["x", "y"]}))
     store.write(spec, pl.DataFrame({"note_id": ["c", "a"], "text": ["z", "y2"]}))
