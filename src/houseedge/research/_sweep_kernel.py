@@ -33,11 +33,7 @@ from houseedge.core.policies import EmaCross, SmaCross, _crossing  # pyright: ig
 from houseedge.core.sizing import Sizer
 from houseedge.errors import PolicyError
 from houseedge.research import _equity
-from houseedge.research.backtest import (
-    BacktestResult,
-    Deferred,
-    _trades,  # pyright: ignore[reportPrivateUsage]
-)
+from houseedge.research.backtest import BacktestResult, assemble
 from houseedge.research.vectorized import block_starts, prepare, simulate
 
 Params = Mapping[str, Any]
@@ -234,30 +230,11 @@ def run_target(
     The same functions as ``backtest`` on the same arrays, so the same result.
     """
     frame, fills, shorts = _fills(prepared, setup, policy, raw)
-    orders = fills.frame(frame)
-    borrow = setup.costs.borrow_rate()
-    if prepared.starts.size <= 1:
-        equity, book = _equity.single_symbol(frame, fills, setup.cash, borrow)
-        positions: Any = Deferred(book)
-    else:
-        positions = _equity.positions(frame, orders, borrow)
-        equity = _equity.equity_curve(positions, orders, setup.cash)
-    trades = Deferred(lambda: _trades(frame, orders, fills, setup.execution, setup.finalize))
-    return BacktestResult(
-        orders, Deferred(lambda: trades.get()[0]), Deferred(lambda: trades.get()[1]),
-        equity, positions, _params(policy, setup, shorts),
-    )  # type: ignore[arg-type]  # fmt: skip
-
-
-def _params(policy: Any, setup: Setup, shorts: bool) -> dict[str, Any]:
-    # backtest()'s params dict, key for key
-    return {
-        "policy": policy.name, "policy_params": dict(policy.params()),
-        "costs": setup.costs.name, "costs_params": dict(setup.costs.params()),
-        "sizing": setup.sizing.name, "sizing_params": dict(setup.sizing.params()),
-        "execution": setup.execution, "finalize": setup.finalize, "allow_short": shorts,
-        "cash": setup.cash, "periods_per_year": setup.periods_per_year,
-    }  # fmt: skip
+    return assemble(
+        frame, fills, policy, cash=setup.cash, costs=setup.costs, sizing=setup.sizing,
+        execution=setup.execution, finalize=setup.finalize, allow_short=shorts,
+        periods_per_year=setup.periods_per_year,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

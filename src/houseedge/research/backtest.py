@@ -258,6 +258,34 @@ def backtest(
         frame, costs, sizing, cash=cash, finalize=finalize, execution=execution, exits=exits,
         rebalance=rebalance,
     )  # fmt: skip
+    return assemble(
+        frame, fills, policy, cash=cash, costs=costs, sizing=sizing, execution=execution,
+        finalize=finalize, allow_short=shorts, periods_per_year=periods_per_year,
+        rebalance=rebalance, exits=exits,
+    )  # fmt: skip
+
+
+def assemble(
+    frame: pl.DataFrame,
+    fills: Any,
+    policy: VectorPolicy,
+    *,
+    cash: float,
+    costs: CostModel,
+    sizing: Sizer,
+    execution: Execution,
+    finalize: Finalize,
+    allow_short: bool,
+    periods_per_year: float,
+    rebalance: str = "on_change",
+    exits: Exits | None = None,
+) -> BacktestResult:
+    """Return the result of a simulated run: its orders, equity, lazy trades and params.
+
+    ``frame`` and ``fills`` are what :func:`~houseedge.research.vectorized.prepare` and
+    ``simulate`` returned; :func:`backtest` and the sweep's fast path both finish here, so a
+    sweep row is the backtest of its parameters by construction.
+    """
     orders = fills.frame(frame)
     if block_starts(frame).size <= 1:
         equity, book = _equity.single_symbol(frame, fills, cash, costs.borrow_rate())
@@ -270,7 +298,7 @@ def backtest(
         "policy": policy.name, "policy_params": dict(policy.params()),
         "costs": costs.name, "costs_params": dict(costs.params()),
         "sizing": sizing.name, "sizing_params": dict(sizing.params()),
-        "execution": execution, "finalize": finalize, "allow_short": shorts, "cash": cash,
+        "execution": execution, "finalize": finalize, "allow_short": allow_short, "cash": cash,
         "periods_per_year": periods_per_year,
     }  # fmt: skip
     # Recorded only when used, so runs saved before these options existed read back equal.
