@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import pickle
 import random
-import signal
 import subprocess
 import sys
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -32,37 +29,17 @@ from houseedge.live.feeds import IterableFeed
 from houseedge.live.journal import Journal
 from houseedge.live.paper import PaperBroker
 from tests.conftest import ROOT
+from tests.fakes.crash import kill_midway
 
 CHILD = [sys.executable, "-m", "tests.fakes.engine_child"]
 
 
 def _run_and_kill(folder: Path, rng: random.Random) -> list[str]:
-    lines: list[str] = []
-    streaming = threading.Event()
-    stderr_path = folder / "child.stderr"
-    with (
-        stderr_path.open("a") as stderr,
-        subprocess.Popen(
-            [*CHILD, str(folder)], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True
-        ) as child,
-    ):
-
-        def read() -> None:
-            assert child.stdout is not None
-            for line in child.stdout:
-                lines.append(line)
-                if line.startswith("fill"):
-                    streaming.set()
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        assert streaming.wait(60), f"no fill streamed: {stderr_path.read_text()[-2000:]}"
-        time.sleep(rng.uniform(0.0, 0.3))
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(30)
-        reader.join(30)
-    assert child.returncode == -signal.SIGKILL
-    return [line.split()[1] for line in lines if line.startswith("fill ") and line.endswith("\n")]
+    lines = kill_midway(
+        [*CHILD, str(folder)], cwd=ROOT, stderr_path=folder / "child.stderr", rng=rng,
+        ready=lambda line: line.startswith("fill"),
+    )  # fmt: skip
+    return [line.split()[1] for line in lines if line.startswith("fill ")]
 
 
 def _reconcile_only(folder: Path) -> dict:

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
 import sqlite3
-import subprocess
 import sys
-import threading
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +25,7 @@ from houseedge.errors import FormatError
 from houseedge.live.journal import SCHEMA_VERSION, Journal
 from houseedge.live.journal_writer import JournalWriter
 from houseedge.live.ledger import Ledger
+from tests.fakes.crash import kill_midway
 
 
 def order(oid: str, qty: float = 10, symbol: str = "X", side: Side = Side.BUY) -> Order:
@@ -249,35 +245,11 @@ asyncio.run(main())
 
 
 def _run_and_kill(path: Path, rng: random.Random) -> list[str]:
-    lines: list[str] = []
-    started = threading.Event()
-    errors = path.with_suffix(".stderr")
-    with (
-        errors.open("w") as stderr,
-        subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(path)],
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        ) as child,
-    ):
-
-        def read() -> None:
-            assert child.stdout is not None
-            for line in child.stdout:
-                lines.append(line)
-                started.set()
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        assert started.wait(60), f"the child printed nothing: {errors.read_text()}"
-        time.sleep(rng.uniform(0.0, 0.4))
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(30)
-        reader.join(30)
-    assert child.returncode == -signal.SIGKILL
-    # only whole lines: the child may die halfway through a print
-    return [line.split()[1] for line in lines if line.endswith("\n")]
+    lines = kill_midway(
+        [sys.executable, "-c", CHILD, str(path)], stderr_path=path.with_suffix(".stderr"),
+        rng=rng, max_delay=0.4,
+    )  # fmt: skip
+    return [line.split()[1] for line in lines]
 
 
 def test_kill_minus_nine_twenty_times_loses_and_doubles_nothing(tmp_path: Path) -> None:
