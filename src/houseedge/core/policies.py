@@ -65,7 +65,25 @@ def _check_cross(fast: int, slow: int, mode: str, signal: str) -> None:
 
 
 @dataclass(frozen=True)
-class SmaCross(ParamsMixin):
+class _Cross(ParamsMixin):
+    """The parameters, checks and warm-up the two moving-average crosses share."""
+
+    fast: int
+    slow: int
+    mode: Mode = "long_only"
+    signal: Signal = "level"
+
+    def __post_init__(self) -> None:
+        _check_cross(self.fast, self.slow, self.mode, self.signal)
+
+    @property
+    def warmup(self) -> int:
+        """Return ``slow - 1``: the first bar of the slow average (its seed for an EMA)."""
+        return self.slow - 1
+
+
+@dataclass(frozen=True)
+class SmaCross(_Cross):
     """Long (or short) while the fast simple average is above (or below) the slow one.
 
     ``signal="level"`` targets the side of ``fast - slow`` on every bar (0 on a tie; in
@@ -82,23 +100,10 @@ class SmaCross(ParamsMixin):
     [None, -1.0, -1.0, 1.0, 1.0, -1.0]
     """
 
-    fast: int
-    slow: int
-    mode: Mode = "long_only"
-    signal: Signal = "level"
-
-    def __post_init__(self) -> None:
-        _check_cross(self.fast, self.slow, self.mode, self.signal)
-
     @property
     def name(self) -> str:
         """Return ``"sma_cross"``."""
         return "sma_cross"
-
-    @property
-    def warmup(self) -> int:
-        """Return ``slow - 1``: the slow average's first bar."""
-        return self.slow - 1
 
     @property
     def unbounded_state(self) -> bool:
@@ -121,7 +126,7 @@ class SmaCross(ParamsMixin):
 
 
 @dataclass(frozen=True)
-class EmaCross(ParamsMixin):
+class EmaCross(_Cross):
     """As :class:`SmaCross` on exponential averages (SMA-seeded, so unbounded state).
 
     Examples
@@ -131,23 +136,10 @@ class EmaCross(ParamsMixin):
     [None, -1.0, -1.0, 1.0, 1.0, -1.0]
     """
 
-    fast: int
-    slow: int
-    mode: Mode = "long_only"
-    signal: Signal = "level"
-
-    def __post_init__(self) -> None:
-        _check_cross(self.fast, self.slow, self.mode, self.signal)
-
     @property
     def name(self) -> str:
         """Return ``"ema_cross"``."""
         return "ema_cross"
-
-    @property
-    def warmup(self) -> int:
-        """Return ``slow - 1``: the slow average's seed bar."""
-        return self.slow - 1
 
     @property
     def unbounded_state(self) -> bool:
