@@ -104,6 +104,22 @@ class Churn:
         return [context.order(symbol, side, rng.randint(1, 9))]
 
 
+def _started_summary(engine: Engine) -> dict[str, Any]:
+    """Return the payload of this start's ``engine/started`` event.
+
+    Reads every page of the journal (``events_after`` returns at most a page) and keeps the last
+    such event: other events may already follow it, so "the newest event" is not it.
+    """
+    found: dict[str, Any] = {}
+    after = 0
+    while page := engine.events_after(after):
+        for event in page:
+            if event.kind == "engine" and event.payload.get("event") == "started":
+                found = dict(event.payload)
+        after = page[-1].id
+    return found
+
+
 async def main(folder: Path, reconcile_only: bool) -> None:
     broker = PersistentPaperBroker(
         folder / "venue.pkl",
@@ -116,7 +132,7 @@ async def main(folder: Path, reconcile_only: bool) -> None:
                     policies=[PolicySpec("churn", Churn(), list(SYMBOLS))], cash=CASH)  # fmt: skip
     await engine.start()
     events = engine.subscribe()
-    summary = engine.events_after(0)[-1].payload if engine.last_event_id else {}
+    summary = _started_summary(engine)
     print("ready", flush=True)
     if reconcile_only:
         print(json.dumps(summary), flush=True)
