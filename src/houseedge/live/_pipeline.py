@@ -20,7 +20,6 @@ Order policies (:class:`~houseedge.core.policy.OrderPolicy`)
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -42,11 +41,10 @@ from houseedge.core.types import (
     TimeInForce,
 )
 from houseedge.errors import PolicyError
+from houseedge.live._ring import History
+from houseedge.live._steppers import Stepper, stepper_factory
 
 __all__ = ["History", "LiveContext", "OrderRunner", "PolicySpec", "VectorRunner", "make_runner"]
-
-_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
-_TS = pl.Datetime("ns", "UTC")
 
 
 @dataclass
@@ -100,49 +98,6 @@ class Desk(Protocol):
     def request_cancel(self, order_id: str) -> None: ...
 
 
-class History:
-    """The last ``maxlen`` bars of each symbol (every bar when ``maxlen`` is None), as columns.
-
-    Examples
-    --------
-    >>> history = History(2)
-    >>> for ts in range(3):
-    ...     history.append(Bar(symbol="X", timeframe="1d", ts=ts, open=1.0, high=5.0, low=1.0,
-    ...                        close=1.0 + ts, volume=0.0))
-    >>> history.frame("X").get_column("close").to_list()
-    [2.0, 3.0]
-    """
-
-    def __init__(self, maxlen: int | None) -> None:
-        self.maxlen = maxlen
-        self._columns: dict[str, dict[str, deque[Any]]] = {}
-        self._timeframe: dict[str, str] = {}
-
-    def append(self, bar: Bar) -> None:
-        """Add a closed bar."""
-        columns = self._columns.get(bar.symbol)
-        if columns is None:
-            columns = self._columns[bar.symbol] = {c: deque(maxlen=self.maxlen) for c in _COLUMNS}
-            self._timeframe[bar.symbol] = bar.timeframe
-        for name in _COLUMNS:
-            columns[name].append(getattr(bar, name))
-
-    def __len__(self) -> int:
-        return sum(len(c["ts"]) for c in self._columns.values())
-
-    def frame(self, symbol: str) -> pl.DataFrame:
-        """Return the symbol's bars, oldest first (``ts`` as UTC nanosecond datetimes)."""
-        columns = self._columns.get(symbol, {c: deque[Any]() for c in _COLUMNS})
-        n = len(columns["ts"])
-        # Series built directly: this runs on every bar, and a frame plus casts costs twice as much.
-        data = {c: pl.Series(c, columns[c], pl.Float64) for c in _COLUMNS[1:]}
-        return pl.DataFrame({
-            "ts": pl.Series("ts", columns["ts"], pl.Int64).cast(_TS), **data,
-            "symbol": pl.Series("symbol", [symbol] * n, pl.String),
-            "timeframe": pl.Series("timeframe", [self._timeframe.get(symbol, "")] * n, pl.String),
-        })  # fmt: skip
-
-
 class LiveContext:
     """The third argument of ``decide`` in the live engine.
 
@@ -193,12 +148,37 @@ class VectorRunner:
         shorts = spec.allow_short
         self.allow_short = bool(getattr(policy, "allow_short", True)) if shorts is None else shorts
         self.last: dict[str, float] = {}
+        self._make_stepper = stepper_factory(policy)
+        self._steppers: dict[str, Stepper | None] = {}  # None: this symbol is on the Polars path
+        self._stepped: dict[str, float | None] = {}
+
+    def append(self, bar: Bar) -> None:
+        """Add a closed bar to the history (and step the policy's incremental target)."""
+        self.history.append(bar)
+        symbol = bar.symbol
+        stepper = self._steppers.get(symbol)
+        if stepper is None:
+            if self._make_stepper is None or symbol in self._steppers:
+                return
+            stepper = self._steppers[symbol] = self._make_stepper(symbol)
+        try:
+            self._stepped[symbol] = stepper.step(bar)
+        except ArithmeticError:  # an input it cannot follow exactly: Polars from now on
+            self._steppers[symbol] = None
 
     def decide(self, bar: Bar, ts: int, desk: Desk, marks: Mapping[str, float]) -> list[Order]:
         """Return the orders moving ``bar.symbol`` to the new target (none if it is unchanged)."""
-        frame = self.history.frame(bar.symbol)
-        values = frame.select(self._target.alias("target"), **self._inputs).row(-1, named=True)
-        wanted = _clean(values.pop("target"), self.spec.name, bar)
+        if self._steppers.get(bar.symbol) is not None:
+            target = self._stepped[bar.symbol]
+            values: dict[str, Any] = {}
+            if self._inputs:
+                frame = self.history.frame(bar.symbol)
+                values = frame.select(**self._inputs).row(-1, named=True)
+        else:
+            frame = self.history.frame(bar.symbol)
+            values = frame.select(self._target.alias("target"), **self._inputs).row(-1, named=True)
+            target = values.pop("target")
+        wanted = _clean(target, self.spec.name, bar)
         if not self.allow_short:
             wanted = max(wanted, 0.0)
         if wanted == self.last.get(bar.symbol, 0.0):
@@ -247,6 +227,10 @@ class OrderRunner:
         self.spec = spec
         self.window = max(window, spec.window)
         self.history = History(self.window)
+
+    def append(self, bar: Bar) -> None:
+        """Add a closed bar to the history ``decide`` can read."""
+        self.history.append(bar)
 
     def decide(self, bar: Bar, ts: int, desk: Desk, marks: Mapping[str, float]) -> list[Order]:
         """Return what ``decide`` returned (it must be :class:`Order` values)."""

@@ -371,7 +371,7 @@ class Engine(HandleMixin):
         self.marks[bar.symbol] = bar.close
         names = self.by_symbol.get(bar.symbol, ())
         for name in names:
-            self.runners[name].history.append(bar)
+            self.runners[name].append(bar)
         await self._mark(end)
         obs = self.observability
         if obs is None or not any(self._trading(name) for name in names):
@@ -444,6 +444,8 @@ class Engine(HandleMixin):
             extra.append(("risk", {"type": "rejected", "policy": policy, **outcome,
                                    "symbol": order.symbol, "side": str(order.side),
                                    "qty": float(order.qty)}, now))  # fmt: skip
+        if not accepted and not extra:  # nothing to journal: no round trip to the journal thread
+            return outcomes
         fresh = await self.book.record_orders([(o, policy) for o in accepted], extra)
         for order in fresh:
             await self._submit(order, arrived)
