@@ -129,10 +129,21 @@ def path_statistics(
         frame = frame.sort("path_id", "step").with_columns(
             step=pl.int_range(pl.len(), dtype=pl.Int64).over("path_id")
         )
+    return finish(raw_statistics(frame, rules), rules)
+
+
+def raw_statistics(frame: pl.LazyFrame, rules: WealthRules) -> pl.LazyFrame:
+    """Return the per-path aggregates :func:`finish` turns into :func:`path_statistics`.
+
+    ``frame`` is sorted by ``path_id`` with steps ``0 .. n - 1``. Columns: ``path_id,
+    n_steps, terminal_wealth, max_drawdown, underwater_fraction, longest_underwater,
+    ruin_step, target_step`` (first steps at or below the floor and at or above the target,
+    from 0; null when never).
+    """
     target = math.inf if rules.target is None else rules.target
     wealth, peak, step = pl.col("wealth"), pl.col("peak"), pl.col("step")
     underwater = wealth < peak
-    per_path = (
+    return (
         frame.with_columns(wealth=_wealth(rules))
         .with_columns(
             peak=pl.max_horizontal(
@@ -152,10 +163,10 @@ def path_statistics(
             target_step=pl.when(wealth >= target).then(step).min(),
         )
     )
-    return _finish(per_path, rules)
 
 
-def _finish(per_path: pl.LazyFrame, rules: WealthRules) -> pl.LazyFrame:
+def finish(per_path: pl.LazyFrame, rules: WealthRules) -> pl.LazyFrame:
+    """Return :func:`path_statistics`' columns from :func:`raw_statistics`' aggregates."""
     ruin, hit = pl.col("ruin_step"), pl.col("target_step")
     hit_first = hit.is_not_null() & (ruin.is_null() | (hit < ruin))
     ratio = pl.col("terminal_wealth") / rules.initial_wealth
@@ -212,6 +223,9 @@ def _exact_mean_sd(values: pl.Series) -> tuple[float, float]:
     # Correctly rounded sums (fsum): the summary must not depend on how the per-path frame was
     # chunked, and a SIMD float sum's rounding does.
     data = values.to_list()
+    if not all(map(math.isfinite, data)):
+        # fsum refuses inf + -inf; the mean is then NaN (or +-inf), the spread undefined.
+        return sum(data) / len(data), math.nan
     mean = math.fsum(data) / len(data)
     if len(data) < 2 or not math.isfinite(mean):
         return mean, math.nan
