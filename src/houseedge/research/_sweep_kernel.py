@@ -20,7 +20,7 @@ combination's fills, trades and equity equal ``backtest()``'s for that parameter
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -107,6 +107,23 @@ class _Cross:
     def batch(self, names: Sequence[str]) -> pl.Expr | None:
         return _exact_means(names) if self.kind == "sma" else None
 
+    def target_array(
+        self, arrays: Mapping[str, np.ndarray[Any, Any]], params: Params
+    ) -> np.ndarray[Any, Any] | None:
+        """Return an SMA level target in NumPy, null (warm-up) as flat; None: use Polars.
+
+        ``fast > slow`` is ``sign(fast - slow) > 0`` for every pair of doubles (a difference
+        of distinct finite doubles is never zero), and NaN compares false: the values of the
+        Polars target once ``prepare`` has cleaned it, without its four passes.
+        """
+        if self.kind != "sma" or params.get("signal", "level") != "level":
+            return None
+        fast, slow = arrays[f"sma_{params['fast']}"], arrays[f"sma_{params['slow']}"]
+        up = fast > slow
+        if params.get("mode", "long_only") != "long_short":
+            return up
+        return up.view(np.int8) - (fast < slow).view(np.int8)
+
 
 register_decomposition(SmaCross, _Cross("sma"))
 register_decomposition(EmaCross, _Cross("ema"))
@@ -144,6 +161,13 @@ class Prepared:
     frame: pl.DataFrame  # vectorized.prepare's output (target columns overwritten per set)
     starts: np.ndarray[Any, Any]
     indicators: pl.DataFrame
+    arrays: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict[str, Any])
+
+    def array(self, name: str) -> np.ndarray[Any, Any]:
+        """Return an indicator column as NumPy (null as NaN), converted once per sweep."""
+        if name not in self.arrays:
+            self.arrays[name] = self.indicators.get_column(name).to_numpy()
+        return self.arrays[name]
 
 
 def prepare_bars(
@@ -174,15 +198,45 @@ def prepare_bars(
 
 
 def targets(prepared: Prepared, decomposition: Decomposition, chunk: Sequence[Params]) -> list[Any]:
-    """Return the raw target of each parameter set of ``chunk`` (one Polars pass)."""
-    columns = {name: pl.col(name) for name in prepared.indicators.columns}
+    """Return the raw target of each parameter set of ``chunk``.
+
+    From the decomposition's ``target_array`` when it has one for the set (one symbol), else
+    from one Polars pass over the indicator frame for all the remaining sets.
+    """
     multi = prepared.starts.size > 1
+    in_numpy = getattr(decomposition, "target_array", None)
+    out: list[Any] = [None] * len(chunk)
+    if in_numpy is not None and not multi:
+        names = _Lazy(prepared)
+        out = [in_numpy(names, p) for p in chunk]
+    rest = [i for i, value in enumerate(out) if value is None]
+    if not rest:
+        return out
+    columns = {name: pl.col(name) for name in prepared.indicators.columns}
     exprs = []
-    for i, p in enumerate(chunk):
-        expr = decomposition.target_from(columns, p)
+    for i in rest:
+        expr = decomposition.target_from(columns, chunk[i])
         exprs.append((expr.over("symbol") if multi else expr).alias(f"t{i}"))
     values = prepared.indicators.select(exprs)
-    return [values.get_column(f"t{i}").cast(pl.Float64).to_numpy() for i in range(len(chunk))]
+    for i in rest:
+        out[i] = values.get_column(f"t{i}").cast(pl.Float64).to_numpy()
+    return out
+
+
+class _Lazy(Mapping[str, np.ndarray[Any, Any]]):
+    """The indicator columns by name, converted to NumPy on first use."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.prepared = prepared
+
+    def __getitem__(self, name: str) -> np.ndarray[Any, Any]:
+        return self.prepared.array(name)
+
+    def __iter__(self) -> Any:
+        return iter(self.prepared.indicators.columns)
+
+    def __len__(self) -> int:
+        return self.prepared.indicators.width
 
 
 def _shift(values: np.ndarray[Any, Any], starts: np.ndarray[Any, Any]) -> Any:
@@ -199,6 +253,7 @@ def _fills(
 
     The steps of ``vectorized.prepare`` after the policy's expression, then ``simulate``.
     """
+    raw = raw.astype(np.float64, copy=False)  # a NumPy target may be boolean or int8
     target = np.where(raw == raw, raw, 0.0)  # null and NaN: flat
     shorts = (
         bool(getattr(policy, "allow_short", True))
@@ -268,6 +323,13 @@ def run_curve(
     before = fills.position_after - fills.qty
     if not ((before == 0) | (fills.position_after == 0)).all():
         return None  # resizes: trades need the ledger
-    close = frame.get_column("close").to_numpy()
-    money, held, filled = _equity._per_bar(frame.height, fills, setup.cash)  # pyright: ignore[reportPrivateUsage]
-    return Curve(fills, money + held * close, setup.cash, held, filled)
+    return curve_of(fills, frame.get_column("close").to_numpy(), setup.cash)
+
+
+def curve_of(fills: Any, close: np.ndarray[Any, Any], cash: float) -> Curve:
+    """Return the :class:`Curve` of a one-symbol run's fills (``single_symbol``'s equity).
+
+    ``fills`` needs ``bar, qty, fee, position_after, cash_after`` in execution order.
+    """
+    money, held, filled = _equity._per_bar(close.size, fills, cash)  # pyright: ignore[reportPrivateUsage]
+    return Curve(fills, money + held * close, cash, held, filled)

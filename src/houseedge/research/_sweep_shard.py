@@ -18,6 +18,7 @@ import polars as pl
 
 from houseedge.errors import PolicyError
 from houseedge.research import _sweep_kernel as kernel
+from houseedge.research import _sweep_metrics as closed_form
 from houseedge.research.backtest import BacktestResult, backtest
 from houseedge.research.metrics import (
     annual_return,
@@ -118,6 +119,7 @@ def evaluate_shard(shard: Shard, progress: Callable[[int], None] | None = None) 
         else None
     )
     size = max(1, shard.memory_budget // max(1, bars.height * BYTES_PER_BAR))
+    tape = _tape(prepared, shard)
     rows: list[dict[str, Any]] = []
     for lo in range(0, len(policies), size):
         chunk = range(lo, min(lo + size, len(policies)))
@@ -125,18 +127,13 @@ def evaluate_shard(shard: Shard, progress: Callable[[int], None] | None = None) 
         if prepared is not None and decomposition is not None:
             raws = kernel.targets(prepared, decomposition, params)
             results = [
-                _evaluate(prepared, shard, policies[i], raw)
+                _evaluate(prepared, shard, policies[i], raw, tape)
                 for i, raw in zip(chunk, raws, strict=True)
             ]
             del raws
         else:
             results = [_backtest(bars, policies[i], shard.setup) for i in chunk]
-        values = [
-            curve_values(r, shard.metrics, shard.setup)
-            if isinstance(r, kernel.Curve)
-            else metric_values(r, shard.metrics)
-            for r in results
-        ]
+        values = [_values(r, shard) for r in results]
         if shard.save is not None:
             ids = _save(results, shard.save)
             values = [v | {"run_id": run_id} for v, run_id in zip(values, ids, strict=True)]
@@ -146,15 +143,66 @@ def evaluate_shard(shard: Shard, progress: Callable[[int], None] | None = None) 
     return pl.DataFrame(rows, schema=_schema(shard), strict=False)
 
 
+def _tape(prepared: kernel.Prepared | None, shard: Shard) -> closed_form.Tape | None:
+    """Return the bars for the metrics-only kernel when every set of the shard may take it."""
+    if prepared is None or not _metrics_only(shard):
+        return None
+    if not closed_form.covers(shard.setup, prepared.starts.size):
+        return None
+    return closed_form.Tape.of(prepared.frame)
+
+
+def _metrics_only(shard: Shard) -> bool:
+    return shard.save is None and set(shard.metrics) <= set(CHEAP_METRICS)
+
+
+Outcome = BacktestResult | kernel.Curve | tuple[closed_form.Fills, closed_form.Tape]
+
+
 def _evaluate(
-    prepared: kernel.Prepared, shard: Shard, policy: Any, raw: Any
-) -> BacktestResult | kernel.Curve:
+    prepared: kernel.Prepared, shard: Shard, policy: Any, raw: Any, tape: closed_form.Tape | None
+) -> Outcome:
     # Only the metrics are kept unless the run is saved: skip the result frames then.
-    if shard.save is None and set(shard.metrics) <= set(CHEAP_METRICS):
+    if tape is not None:
+        shorts = shard.setup.allow_short
+        shorts = bool(getattr(policy, "allow_short", True)) if shorts is None else shorts
+        target = closed_form.clean(raw, shorts)
+        fills = None if target is None else closed_form.run(tape, shard.setup, target)
+        if fills is not None:
+            return fills, tape
+    if _metrics_only(shard):
         curve = kernel.run_curve(prepared, shard.setup, policy, raw)
         if curve is not None:
             return curve
     return kernel.run_target(prepared, shard.setup, policy, raw)
+
+
+def _values(outcome: Outcome, shard: Shard) -> dict[str, Any]:
+    if isinstance(outcome, kernel.Curve):
+        return curve_values(outcome, shard.metrics, shard.setup)
+    if isinstance(outcome, BacktestResult):
+        return metric_values(outcome, shard.metrics)
+    return fills_values(*outcome, shard.metrics, shard.setup)
+
+
+def fills_values(
+    fills: closed_form.Fills, tape: closed_form.Tape, names: Sequence[str], setup: kernel.Setup
+) -> dict[str, Any]:
+    """Return the cheap metrics of the metrics-only kernel's fills.
+
+    Final equity, trades and fees are reductions over the fills; the other metrics read the
+    per-bar curve, rebuilt as the engine rebuilds it: the same values as :func:`metric_values`.
+    """
+    direct = {
+        "final_equity": lambda: closed_form.final_equity(fills, tape, setup.cash),
+        "trades": lambda: fills.closed,
+        "total_fees": lambda: closed_form.total_fees(fills),
+    }
+    values = {n: direct[n]() for n in names if n in direct}
+    rest = [n for n in names if n not in direct]
+    if rest:
+        values |= curve_values(kernel.curve_of(fills, tape.close, setup.cash), rest, setup)
+    return {n: values[n] for n in names}
 
 
 def curve_values(curve: kernel.Curve, names: Sequence[str], setup: kernel.Setup) -> dict[str, Any]:

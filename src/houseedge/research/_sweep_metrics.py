@@ -1,0 +1,184 @@
+"""The sweep's metrics-only kernel: a parameter set's fills in closed form, metrics by reduction.
+
+A sweep that keeps only metrics (no saved runs, no result frames) does not need a run's orders,
+trades or equity frames. When the run takes the backtest engine's closed form
+(``research._compound``: one symbol, :class:`~houseedge.core.sizing.FixedFraction` in
+fractional units, a :class:`~houseedge.core.costs.LinearCostModel` without minimum commission
+or borrow, no exits, no rebalancing), the whole run follows from where its target changes: each
+position multiplies the equity by a factor that does not depend on it, so the fills are a
+cumulative product over positions, computed here with the engine's formulas in the engine's
+order (the same bits). Final equity, closed trades and fees are then reductions over the
+fills; per-bar metrics rebuild the equity per bar from them as the engine does.
+
+Anything else (resized positions, equity reaching zero, other sizers or costs, several symbols)
+returns None and the sweep runs the engine's own steps for that set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from houseedge.core.costs import BPS, LinearCostModel, fill_prices
+from houseedge.core.sizing import FixedFraction
+from houseedge.research._vector_market import COST_PREFIX
+
+if TYPE_CHECKING:
+    from houseedge.research._sweep_kernel import Setup
+
+Array = np.ndarray[Any, Any]
+
+
+@dataclass(frozen=True)
+class Tape:
+    """One symbol's prepared bars as arrays: what the kernel reads for every parameter set."""
+
+    quote: Array  # the execution price per bar (open or close)
+    open: Array
+    close: Array
+    costs: dict[str, Array]  # the cost model's inputs at each bar's decision bar
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame) -> Tape:
+        """Read a one-symbol frame from ``vectorized.prepare``."""
+        return cls(
+            frame.get_column("quote").to_numpy(),
+            frame.get_column("open").to_numpy(),
+            frame.get_column("close").to_numpy(),
+            {
+                c.removeprefix(COST_PREFIX): frame.get_column(c).to_numpy()
+                for c in frame.columns
+                if c.startswith(COST_PREFIX)
+            },
+        )
+
+
+def covers(setup: Setup, symbols: int) -> bool:
+    """Return whether runs of ``setup`` take the engine's closed form (``_compound.leading``)."""
+    sizing, costs = setup.sizing, setup.costs
+    return (
+        symbols == 1
+        and type(sizing) is FixedFraction
+        and not sizing.whole_units
+        and type(costs) is LinearCostModel
+        and not costs.min_commission
+        and not costs.borrow_bps
+    )
+
+
+@dataclass(frozen=True)
+class Fills:
+    """A run's fills in execution order (the columns the metrics read)."""
+
+    bar: Array
+    qty: Array
+    fee: Array
+    position_after: Array
+    cash_after: Array
+    closed: int  # closed round trips (every fill opens from or closes to flat)
+
+
+def clean(raw: Array, shorts: bool) -> Array | None:
+    """Return ``raw`` as ``prepare`` cleans a target (None when some value is out of range).
+
+    Boolean and ``int8`` targets (from a decomposition's NumPy target) are already flat where
+    null; a float target has NaN for null.
+    """
+    if raw.dtype == np.bool_:
+        return raw
+    if raw.dtype == np.int8:
+        return raw if shorts else np.maximum(raw, 0)
+    target = np.where(raw == raw, raw, 0.0)
+    if not shorts:
+        target = np.maximum(target, 0.0)
+    return None if (np.abs(target) > 1.0).any() else target
+
+
+def changes(target: Array) -> tuple[Array, Array]:
+    """Return the bars where the wanted exposure changes, and the exposure wanted there.
+
+    The target decided on bar ``t`` is wanted on bar ``t + 1`` (``prepare``'s shift, flat
+    before the first bar); a decision on the last bar never fills.
+    """
+    moved = np.flatnonzero(target[1:] != target[:-1]) + 1
+    if target.size and target[0] != 0:
+        moved = np.concatenate([np.zeros(1, np.int64), moved])
+    moved = moved[moved <= target.size - 2]
+    return moved + 1, target[moved].astype(np.float64)
+
+
+def run(tape: Tape, setup: Setup, target: Array) -> Fills | None:
+    """Return the fills of a cleaned ``target``, or None when the closed form does not apply.
+
+    The formulas and their order are ``research._compound.compound``'s.
+    """
+    bars, wanted = changes(target)
+    opens = wanted != 0
+    entry, end, w = bars[opens], np.append(bars[1:], -1)[opens], wanted[opens]
+    if ((end[:-1] == entry[1:]) & (w[:-1] * w[1:] > 0)).any():
+        return None  # a same-side resize: the engine's event loop takes over
+    side = np.sign(w)
+    exit_bar, exit_quote = _exits(tape, setup.finalize, end)
+    closed = exit_bar >= 0
+    at = np.maximum(exit_bar, 0)
+    costs, fraction = setup.costs, setup.sizing.fraction  # type: ignore[attr-defined]
+    entry_price = fill_prices(
+        costs, tape.quote[entry], side, {k: v[entry] for k, v in tape.costs.items()}
+    )
+    exit_price = fill_prices(costs, exit_quote, -side, {k: v[at] for k, v in tape.costs.items()})
+    per_share, rate = costs.commission_per_share, costs.commission_bps * BPS  # type: ignore[attr-defined]
+    fee_rate = rate + per_share / entry_price
+    units = np.abs(w) * fraction / (entry_price * (1.0 + fee_rate))
+    units *= side
+    entry_fee = np.abs(units) * (per_share + entry_price * rate)
+    after_entry = 1.0 - units * entry_price - entry_fee
+    exit_fee = np.abs(units) * (per_share + exit_price * rate)
+    growth = np.where(closed, after_entry + units * exit_price - exit_fee, 1.0)
+    wealth = setup.cash * np.cumprod(np.concatenate([[1.0], growth]))
+    broke = np.flatnonzero(wealth <= 0)
+    if broke.size and broke[0] < entry.size:
+        return None  # the equity is gone: the event loop sizes what follows
+    wealth = wealth[:-1]
+    qty = units * wealth
+    keep = np.flatnonzero(np.column_stack([np.ones(entry.size, dtype=bool), closed]).ravel())
+
+    def pairs(first: Array, second: Array) -> Array:
+        return np.column_stack([first, second]).ravel()[keep]
+
+    return Fills(
+        pairs(entry, exit_bar),
+        pairs(qty, -qty),
+        pairs(entry_fee * wealth, exit_fee * wealth),
+        pairs(qty, np.zeros(entry.size)),
+        pairs(after_entry * wealth, wealth * growth),
+        int(closed.sum()),
+    )
+
+
+def _exits(tape: Tape, finalize: Any, end: Array) -> tuple[Array, Array]:
+    """Return each position's exit bar (-1: still open) and quote (``_compound._exits``)."""
+    bar = end.copy()
+    quote = tape.quote[np.maximum(bar, 0)]
+    if finalize is not None:
+        last = tape.close.size - 1
+        final = bar < 0
+        bar[final] = last
+        quote = np.where(final, (tape.open if finalize == "open" else tape.close)[last], quote)
+    return bar, quote
+
+
+def final_equity(fills: Fills, tape: Tape, cash: float) -> float | None:
+    """Return the last bar's equity: cash after the last fill plus the position on the close."""
+    if tape.close.size == 0:
+        return None
+    if fills.bar.size == 0:
+        return float(cash + 0.0 * tape.close[-1])
+    return float(fills.cash_after[-1] + fills.position_after[-1] * tape.close[-1])
+
+
+def total_fees(fills: Fills) -> float:
+    """Return the fees summed as the orders frame's ``fee`` column sums them."""
+    return pl.Series(fills.fee, dtype=pl.Float64).sum()
