@@ -52,18 +52,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 import structlog
 
 from houseedge.core.costs import NO_COSTS, CostModel
 from houseedge.core.execution import OrderStatus
-from houseedge.core.risk import BreakerState, RiskEvent, RiskGate, RiskLimits
-from houseedge.core.types import Bar, CancelRequested, Order, OrderReport
-from houseedge.errors import BrokerError, PolicyError
-from houseedge.live._book import Book, EventSpec
+from houseedge.core.risk import RiskGate, RiskLimits
+from houseedge.core.types import Bar, OrderReport
+from houseedge.errors import PolicyError
+from houseedge.live._book import Book
+from houseedge.live._decisions import DecisionMixin
 from houseedge.live._handle import HandleMixin
-from houseedge.live._pipeline import OrderRunner, PolicySpec, VectorRunner, make_runner
-from houseedge.live.aggregate import BarAggregator, Timeframe
+from houseedge.live._pipeline import PolicySpec, make_runner
+from houseedge.live.aggregate import BarAggregator
 from houseedge.live.broker import Broker, MarketEvent, MarketFeed, Quote, Trade
 from houseedge.live.feeds import FeedStaleness
 from houseedge.live.instruments import Instruments
@@ -81,7 +81,7 @@ __all__ = ["Engine", "PolicySpec"]
 _IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTED, OrderStatus.CANCEL_REQUESTED})
 
 
-class Engine(HandleMixin):
+class Engine(DecisionMixin, HandleMixin):
     """The live engine; implements :class:`~houseedge.live.control.EngineHandle`.
 
     Parameters
@@ -364,136 +364,6 @@ class Engine(HandleMixin):
             bars = [event] if isinstance(event, Bar) else []
         for bar in bars:  # usually none: most events only extend the bar being built
             await self._on_bar(bar, arrived)
-
-    async def _on_bar(self, bar: Bar, arrived: float) -> None:
-        end = Timeframe.parse(bar.timeframe).end(bar.ts) if bar.timeframe else bar.ts
-        self._market_now = max(self._market_now, end)
-        self.marks[bar.symbol] = bar.close
-        names = self.by_symbol.get(bar.symbol, ())
-        for name in names:
-            self.runners[name].append(bar)
-        await self._mark(end)
-        obs = self.observability
-        if obs is None or not any(self._trading(name) for name in names):
-            await self._decide_bar(bar, names, end, arrived)
-        else:
-            with obs.bar_span(bar.symbol, bar.ts):
-                await self._decide_bar(bar, names, end, arrived)
-        if self._cancels:
-            ids, self._cancels = self._cancels, []
-            await self._cancel(ids, end)
-
-    async def _decide_bar(self, bar: Bar, names: Sequence[str], end: int, arrived: float) -> None:
-        for name in names:
-            if not self._trading(name):
-                continue
-            try:
-                orders = self._decide(self.runners[name], bar, end)
-            except PolicyError as exc:
-                self.log.error("policy.error", policy=name, symbol=bar.symbol, error=str(exc))
-                await self._engine_event("policy_error", policy=name, error=str(exc))
-                continue
-            await self._send(orders, name, end, arrived)
-
-    def _decide(self, runner: VectorRunner | OrderRunner, bar: Bar, end: int) -> list[Order]:
-        return runner.decide(bar, end, self, self.marks)
-
-    def _trading(self, policy: str) -> bool:
-        # A halted breaker does not stop decisions: the gate refuses them, and says which check.
-        return self._ready and not (self._paused or self._stale or self._stopping)
-
-    async def _mark(self, now: int) -> None:
-        ledger = self.book.state.ledger
-        ledger.mark(self.marks)
-        snap = ledger.snapshot()
-        pnl = dict.fromkeys(self.specs, 0.0) | {
-            p: float(t.net) for p, t in snap.policies.items() if p in self.specs
-        }
-        events = self.gate.on_mark(float(snap.equity), now, policy_pnl=pnl)
-        if events:
-            await self._risk_events(events, now)
-
-    async def _risk_events(self, events: Sequence[RiskEvent], now: int) -> None:
-        await self.book.events([("risk", msgspec.to_builtins(e), e.ts or now) for e in events])
-        for event in events:
-            self.log.warning("risk.breaker", kind=event.kind, state=str(event.state),
-                             policy=event.policy, detail=event.detail)  # fmt: skip
-            if event.state is BreakerState.HALTED:
-                scope = self.book.open_orders(event.policy or None)
-                await self._cancel([s.order.client_order_id for s in scope], now)
-
-    async def _send(
-        self, orders: Sequence[Order], policy: str, now: int, arrived: float | None = None
-    ) -> list[dict[str, Any]]:
-        """Risk-check, journal and submit orders of one decision; return each outcome."""
-        accepted: list[Order] = []
-        extra: list[EventSpec] = []
-        outcomes: list[dict[str, Any]] = []
-        scope = policy or None
-        for order in orders:
-            figures = self.book.figures(order, scope, self.marks, accepted)
-            decision = self.gate.check(order, now_ns=now, **figures)
-            outcome = {"order_id": order.client_order_id, "accepted": decision.accepted,
-                       "check": decision.check, "detail": decision.detail}  # fmt: skip
-            outcomes.append(outcome)
-            if decision.accepted:
-                accepted.append(order)
-                continue
-            self.log.debug("risk.rejected", policy=policy, symbol=order.symbol,
-                           order_id=order.client_order_id, check=decision.check)  # fmt: skip
-            extra.append(("risk", {"type": "rejected", "policy": policy, **outcome,
-                                   "symbol": order.symbol, "side": str(order.side),
-                                   "qty": float(order.qty)}, now))  # fmt: skip
-        if not accepted and not extra:  # nothing to journal: no round trip to the journal thread
-            return outcomes
-        fresh = await self.book.record_orders([(o, policy) for o in accepted], extra)
-        for order in fresh:
-            await self._submit(order, arrived)
-        return outcomes
-
-    async def _submit(self, order: Order, arrived: float | None) -> None:
-        if self.latencies is not None and arrived is not None:
-            self.latencies.append(time.perf_counter() - arrived)
-        telemetry = self._telemetry
-        if telemetry is None:
-            await self._submit_to_broker(order)
-            return
-        oid = order.client_order_id
-        policy = self.book.state.policies.get(oid, "")
-        # The span is current while the broker is called: a venue's client spans nest in it.
-        try:
-            with telemetry.obs.order_span(oid, policy=policy, symbol=order.symbol) as span:
-                telemetry.submitting_order(oid, policy, order.symbol)
-                if not await self._submit_to_broker(order):
-                    span.set_attribute("submit_failed", True)
-        finally:  # the span is remembered once it ends: now its early fills can be its children
-            telemetry.submitted(oid)
-
-    async def _submit_to_broker(self, order: Order) -> bool:
-        try:
-            await self.broker.submit(order)
-        except BrokerError as exc:  # left open: the next reconciliation resolves it
-            self.log.error("order.submit_failed", order_id=order.client_order_id,
-                           symbol=order.symbol, error=str(exc))  # fmt: skip
-            await self._engine_event("submit_failed", order_id=order.client_order_id)
-            return False
-        return True
-
-    async def _cancel(self, order_ids: Sequence[str], now: int) -> int:
-        states = self.book.state.orders
-        ids = [oid for oid in order_ids if oid in self.book.open_ids
-               and states[oid].status is not OrderStatus.CANCEL_REQUESTED]  # fmt: skip
-        if not ids:
-            return 0
-        await self.book.record([CancelRequested(order_id=oid, ts=now) for oid in ids])
-        for oid in ids:
-            await self.broker.cancel(oid)
-        return len(ids)
-
-    async def _cancel_all(self, reason: str) -> int:
-        ids = [s.order.client_order_id for s in self.book.open_orders()]
-        self.log.info("orders.cancel_all", reason=reason, count=len(ids))
-        return await self._cancel(ids, self._now())
 
     # -- staleness --------------------------------------------------------------------------
 
