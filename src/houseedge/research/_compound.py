@@ -16,11 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from houseedge.core.costs import BPS, CostModel, LinearCostModel, fill_prices
 from houseedge.core.sizing import FixedFraction, Sizer
 from houseedge.research._vector_market import FillArrays, Market, Plan
-from houseedge.research.exits import ExitFills
+from houseedge.research.exits import EXIT_REASONS, ExitFills
 
 Array = np.ndarray[Any, Any]
 
@@ -43,24 +44,30 @@ def leading(m: Market, p: Plan, costs: CostModel, sizing: Sizer, exits: ExitFill
     return int(resized[0]) if resized.size else p.entry.size
 
 
-def _exits(
-    m: Market, p: Plan, exits: ExitFills, finalize: Any, count: int
-) -> tuple[Array, Array, list[str]]:
-    """Return each of the first ``count`` positions' exit bar (-1: open), quote and reason."""
+# Fill reasons as small codes while the arrays are built; strings once, by one gather.
+_REASONS = ("open", "close", "finalize", *EXIT_REASONS)
+_CODE = {reason: code for code, reason in enumerate(_REASONS)}
+_OPEN, _CLOSE, _FINALIZE = 0, 1, 2
+
+
+def _exits(m: Market, p: Plan, exits: ExitFills, finalize: Any, count: int) -> tuple[Array, ...]:
+    """Return each of the first ``count`` positions' exit bar (-1: open), quote and reason code."""
     bar = p.end[:count].copy()
     quote = m.quote[np.maximum(bar, 0)]
-    reason = np.where(bar >= 0, "close", "").astype(object)
+    reason = np.full(count, _CLOSE, dtype=np.int8)
     last = int(m.ends[0])
     if finalize is not None:
         final = bar < 0
         bar[final] = last
         quote = np.where(final, (m.open if finalize == "open" else m.close)[last], quote)
-        reason[final] = "finalize"
-    mine = exits.segment < count
-    bar[exits.segment[mine]] = exits.bar[mine]
-    quote[exits.segment[mine]] = exits.price[mine]
-    reason[exits.segment[mine]] = np.array(exits.reason, dtype=object)[mine]
-    return bar, quote, reason.tolist()
+        reason[final] = _FINALIZE
+    mine = np.flatnonzero(exits.segment < count)
+    if mine.size:
+        at = exits.segment[mine]
+        bar[at] = exits.bar[mine]
+        quote[at] = exits.price[mine]
+        reason[at] = [_CODE[exits.reason[i]] for i in mine.tolist()]
+    return bar, quote, reason
 
 
 def compound(
@@ -103,13 +110,13 @@ def compound(
     bar = np.column_stack([entry, exit_bar]).ravel()
     keep = np.column_stack([np.ones(k, dtype=bool), closed]).ravel()
     rows = np.flatnonzero(keep)
-    reasons = [r for pair in zip(["open"] * k, exit_reason, strict=True) for r in pair]
+    reasons = np.column_stack([np.full(k, _OPEN, dtype=np.int8), exit_reason]).ravel()[rows]
     fills = FillArrays(
         bar[rows],
         np.column_stack([qty, -qty]).ravel()[rows],
         np.column_stack([entry_price, exit_price]).ravel()[rows],
         np.column_stack([entry_fee * wealth, exit_fee * wealth]).ravel()[rows],
-        [reasons[i] for i in rows.tolist()],
+        pl.Series(_REASONS, dtype=pl.String).gather(reasons),
         np.column_stack([qty, np.zeros(k)]).ravel()[rows],
         np.column_stack([after_entry * wealth, wealth * growth]).ravel()[rows],
         np.column_stack([p.risk[:k], np.full(k, np.nan)]).ravel()[rows],

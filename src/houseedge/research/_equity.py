@@ -201,17 +201,32 @@ def _excursions(frame: pl.DataFrame, closed: pl.DataFrame) -> pl.DataFrame:
 
 
 def _per_bar(n: int, fills: FillArrays, cash: float) -> tuple[Array, Array, Array]:
-    """Return the trading cash and the position after each bar's last fill, and the fill flags."""
+    """Return the trading cash and the position after each bar's last fill, and the fill flags.
+
+    Both are constant between fills: each value is repeated over its run of bars (one pass
+    writing the output, instead of a running maximum over bar markers and two gathers).
+    """
     bars = fills.bar
-    last = np.append(bars[1:] != bars[:-1], True) if bars.size else np.zeros(0, dtype=bool)
-    marker = np.zeros(n, dtype=np.int64)
-    marker[bars[last]] = np.flatnonzero(last) + 1
-    np.maximum.accumulate(marker, out=marker)
-    held = np.concatenate([[0.0], fills.position_after])[marker]
-    money = np.concatenate([[cash], fills.cash_after])[marker]
     filled = np.zeros(n, dtype=bool)
     filled[bars] = True
+    if not bars.size:
+        return np.full(n, cash), np.zeros(n), filled
+    last = np.flatnonzero(np.append(bars[1:] != bars[:-1], True))
+    runs = np.diff(bars[last], prepend=0, append=n)
+    held = np.repeat(np.concatenate([[0.0], fills.position_after[last]]), runs)
+    money = np.repeat(np.concatenate([[cash], fills.cash_after[last]]), runs)
     return money, held, filled
+
+
+def _returns(equity: Array, cash: float) -> Array:
+    """Return per-bar returns with the bits of Polars' ``pct_change`` (``diff / previous``)."""
+    out = np.empty_like(equity)
+    if equity.size:
+        out[0] = equity[0] / cash - 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.subtract(equity[1:], equity[:-1], out=out[1:])
+            np.divide(out[1:], equity[:-1], out=out[1:])
+    return out
 
 
 def single_symbol(
@@ -228,21 +243,20 @@ def single_symbol(
     gross = np.abs(value)
     borrow = np.where(held < 0, -value * borrow_rate, 0.0) if borrow_rate else np.zeros(n)
     # Without fills bincount returns integers: keep the columns float.
-    fees = np.bincount(fills.bar, weights=fills.fee, minlength=n).astype(np.float64)
-    was = np.concatenate([[0.0], held[:-1]])
-    in_market = (held != 0) | (was != 0) | filled
+    fees = np.bincount(fills.bar, weights=fills.fee, minlength=n).astype(np.float64, copy=False)
+    held_now = held != 0
+    in_market = held_now | filled
+    in_market[1:] |= held_now[:-1]
     if borrow_rate:
         money = money - np.cumsum(borrow)
     equity = money + value
     with np.errstate(divide="ignore", invalid="ignore"):
         exposure = gross / equity
-    # Polars' pct_change, as the multi-symbol curve computes it (identical bits).
-    returns = pl.Series(equity).pct_change().fill_null(equity[0] / cash - 1.0 if n else 0.0)
     curve = pl.DataFrame(
         {
             "ts": frame.get_column("ts"), "cash": money, "position_value": value,
             "gross_exposure": gross, "fees": fees, "borrow": borrow, "in_market": in_market,
-            "equity": equity, "returns": returns, "exposure": exposure,
+            "equity": equity, "returns": _returns(equity, cash), "exposure": exposure,
         }
     )  # fmt: skip
 

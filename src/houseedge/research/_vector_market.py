@@ -59,7 +59,8 @@ class Fills:
         return FillArrays(
             np.array(self.bar, dtype=np.int64), np.array(self.qty, dtype=np.float64),
             np.array(self.price, dtype=np.float64), np.array(self.fee, dtype=np.float64),
-            self.reason, np.array(self.position_after, dtype=np.float64),
+            pl.Series(self.reason, dtype=pl.String),
+            np.array(self.position_after, dtype=np.float64),
             np.array(self.cash_after, dtype=np.float64), np.array(self.risk, dtype=np.float64),
         )  # fmt: skip
 
@@ -68,14 +69,15 @@ class Fills:
 class FillArrays:
     """Fills as NumPy columns in execution order; ``bar`` indexes the prepared frame.
 
-    ``risk`` is the initial risk per unit (stop distance) on entry fills, NaN elsewhere.
+    ``risk`` is the initial risk per unit (stop distance) on entry fills, NaN elsewhere;
+    ``reason`` is a String Series (a list of Python strings cost more than the fills' math).
     """
 
     bar: np.ndarray[Any, Any]
     qty: np.ndarray[Any, Any]
     price: np.ndarray[Any, Any]
     fee: np.ndarray[Any, Any]
-    reason: list[str]
+    reason: pl.Series
     position_after: np.ndarray[Any, Any]
     cash_after: np.ndarray[Any, Any]
     risk: np.ndarray[Any, Any]
@@ -87,7 +89,7 @@ class FillArrays:
             np.concatenate([self.qty, later.qty]),
             np.concatenate([self.price, later.price]),
             np.concatenate([self.fee, later.fee]),
-            [*self.reason, *later.reason],
+            pl.concat([self.reason, later.reason]),
             np.concatenate([self.position_after, later.position_after]),
             np.concatenate([self.cash_after, later.cash_after]),
             np.concatenate([self.risk, later.risk]),
@@ -96,7 +98,7 @@ class FillArrays:
     def frame(self, bars: pl.DataFrame) -> pl.DataFrame:
         """Return the fills as the ``orders`` frame, sorted by time (stable)."""
         at = pl.Series(self.bar, dtype=pl.Int64)
-        reason = pl.Series(self.reason, dtype=pl.String)
+        reason = self.reason
         ts = bars.get_column("ts")
         rows = bars.get_column("row").gather(at)
         # The decision bar is the bar before the fill; an end-of-data close (or an exit) is
@@ -229,8 +231,14 @@ def plan(m: Market, change: Array, rebalance: Array) -> Plan:
     same = np.append(m.code[changes][1:] == m.code[changes][:-1], False)
     end = np.where(same, np.append(changes[1:], -1), -1)[opens]
     entry = changes[opens]
+    # An empty ``rebalance`` means none (it saves three passes over every bar).
+    rebalances = (
+        np.flatnonzero(rebalance & ~change & (m.wanted != 0))
+        if rebalance.size
+        else np.zeros(0, np.int64)
+    )
     return Plan(
-        changes, segment, np.flatnonzero(rebalance & ~change & (m.wanted != 0)), entry, end,
+        changes, segment, rebalances, entry, end,
         np.sign(w[opens]), np.full(entry.size, math.nan),
     )  # fmt: skip
 
