@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from houseedge.core.costs import NO_COSTS
 from houseedge.core.policies import (
+    BollingerReversion,
     BuyAndHold,
     DonchianBreakout,
     EmaCross,
@@ -52,6 +53,7 @@ POLICIES = st.one_of(
         st.sampled_from([70.0, 80.0]),
         MODES,
     ),
+    st.builds(BollingerReversion, st.integers(2, 8), st.sampled_from([0.5, 1.0, 2.0]), MODES),
     st.just(BuyAndHold()),
     st.just(FixedWeights({"X": 0.5, "Y": -0.25})),
 )

@@ -16,8 +16,11 @@ returns, for every bar, **the same float** the expression gives on the last row 
 
 A stepper raises :class:`Unsupported` on an input it cannot follow exactly (a non-finite price);
 the runner then evaluates the Polars target for that symbol from then on. Only the exact classes
-registered here get a stepper: a subclass may redefine ``target()``. Bollinger and
-volatility-targeting policies have none: their window deviations sum in Polars' own order.
+registered here get a stepper: a subclass may redefine ``target()``. Window deviations
+(Bollinger bands, volatility) are summed by Polars' ``sum_horizontal`` in its own (parallel)
+order, which floats elsewhere cannot reproduce: the Bollinger stepper asks Polars for the bands
+on the last ``period`` closes only, and :class:`~houseedge.core.policies.VolTargetTrend`, whose
+state is its window anyway, keeps the Polars target on its window.
 """
 
 from __future__ import annotations
@@ -29,9 +32,12 @@ from itertools import islice
 from typing import Any, Protocol
 
 import numpy as np
+import polars as pl
 
 from houseedge.core._window_sum import window_sums
+from houseedge.core.features import bollinger
 from houseedge.core.policies import (
+    BollingerReversion,
     BuyAndHold,
     DonchianBreakout,
     EmaCross,
@@ -236,6 +242,31 @@ class _RsiStepper:
         return self.side
 
 
+class _BollingerStepper:
+    """The held legs in Python; the bands from Polars on the last ``period`` closes only.
+
+    The bands' deviation sums in Polars' own order (see the module doc), so Polars computes it,
+    but on one window instead of the whole history the position state would otherwise need.
+    """
+
+    def __init__(self, policy: BollingerReversion) -> None:
+        self.period = policy.period
+        self.bands = bollinger("close", policy.period, policy.k).alias("bands")
+        self.closes: deque[float] = deque(maxlen=policy.period)
+        self.legs = _Legs(policy.mode)
+
+    def step(self, bar: Bar) -> float | None:
+        close = _finite(bar.close)
+        self.closes.append(close)
+        if len(self.closes) < self.period:
+            return None
+        window = pl.DataFrame({"close": list(self.closes)})
+        middle, upper, lower = window.select(self.bands).row(-1)[0].values()
+        if middle is None:
+            return None
+        return self.legs.update(close < lower, close >= middle, close > upper, close <= middle)
+
+
 class _Constant:
     def __init__(self, value: float) -> None:
         self.value = value
@@ -249,6 +280,7 @@ _FACTORIES: dict[type, Callable[[Any, str], Stepper]] = {
     EmaCross: lambda policy, _: _EmaCrossStepper(policy),
     DonchianBreakout: lambda policy, _: _DonchianStepper(policy),
     RsiReversion: lambda policy, _: _RsiStepper(policy),
+    BollingerReversion: lambda policy, _: _BollingerStepper(policy),
     BuyAndHold: lambda _, __: _Constant(1.0),
     FixedWeights: lambda policy, symbol: _Constant(float(policy.weights.get(symbol, 0.0))),
 }
