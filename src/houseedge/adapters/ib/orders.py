@@ -6,6 +6,7 @@ thing that ties a venue order back to ours after a reconnect, so every order car
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import ib_async
@@ -131,5 +132,5 @@ def modified(
     if not changes:
         msg = "a modify needs a new qty, limit_price or stop_price"
         raise ValueError(msg)
-    fields = {k: v for k, v in ib_async.util.dataclassAsDict(ib).items() if k != "softDollarTier"}
-    return ib_async.Order(**{**fields, **changes})
+    # The copy has always started from a default soft-dollar tier, not the placed order's.
+    return dataclasses.replace(ib, softDollarTier=ib_async.SoftDollarTier(), **changes)
