@@ -33,6 +33,7 @@ from houseedge.live.aggregate import Timeframe
 if TYPE_CHECKING:
     from houseedge.core.risk import RiskGate
     from houseedge.live.broker import Broker
+    from houseedge.live.ledger import LedgerSnapshot
     from houseedge.live.observability import Observability
     from houseedge.live.telemetry import Telemetry
 
@@ -70,7 +71,19 @@ class DecisionMixin:
     journal_latencies: list[float] | None = None
     """Seconds each order's journal commit took on the decision path (when a list is set)."""
     _mark_key: Any = None
+    _mark_snapshot: LedgerSnapshot | None = None
     _mark_figures: tuple[float, dict[str, float]] = (0.0, {})
+
+    def _ledger_snapshot(self) -> LedgerSnapshot:
+        """Return the ledger's snapshot, the last mark's while no fill has been booked since.
+
+        Only :meth:`_mark` moves the ledger's marks, and it refreshes the cached snapshot when
+        they matter; a fill changes ``book.fills``.
+        """
+        cached = self._mark_snapshot
+        if cached is not None and self._mark_key[0] == len(self.book.fills):
+            return cached
+        return self.book.state.ledger.snapshot()
 
     async def _on_bar(self, bar: Bar, arrived: float) -> None:
         end = Timeframe.parse(bar.timeframe).end(bar.ts) if bar.timeframe else bar.ts
@@ -124,7 +137,8 @@ class DecisionMixin:
             pnl = dict.fromkeys(self.specs, 0.0) | {
                 p: float(t.net) for p, t in snap.policies.items() if p in self.specs
             }
-            self._mark_key, self._mark_figures = key, (float(snap.equity), pnl)
+            self._mark_key, self._mark_snapshot = key, snap
+            self._mark_figures = (float(snap.equity), pnl)
         equity, pnl = self._mark_figures
         events = self.gate.on_mark(equity, now, policy_pnl=dict(pnl))
         if events:

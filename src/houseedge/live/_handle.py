@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from houseedge.core.risk import RiskEvent, RiskGate
     from houseedge.live.broker import Broker
     from houseedge.live.feeds import FeedStaleness
+    from houseedge.live.ledger import LedgerSnapshot
 
 __all__ = ["HandleMixin"]
 
@@ -50,6 +51,7 @@ class HandleMixin:
         _cancels: list[str]
 
         def _now(self) -> int: ...
+        def _ledger_snapshot(self) -> LedgerSnapshot: ...
         def _in_flight(self) -> list[str]: ...
         async def _engine_event(self, name: str, **payload: Any) -> None: ...
         async def _risk_events(self, events: Sequence[RiskEvent], now: int) -> None: ...
@@ -75,7 +77,7 @@ class HandleMixin:
 
     def account(self) -> tuple[float, float]:
         """Return the ledger's cash and equity at the last marks."""
-        snap = self.book.state.ledger.snapshot()
+        snap = self._ledger_snapshot()
         return float(snap.cash), float(snap.equity)
 
     def request_cancel(self, order_id: str) -> None:
