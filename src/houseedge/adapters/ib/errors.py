@@ -26,7 +26,7 @@ code                    meaning (kind)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from typing import Final
 
@@ -107,7 +107,7 @@ def translate(exc: BaseException, during: str) -> BrokerError:
 
 
 @contextmanager
-def translated(during: str) -> Iterator[None]:
+def translated(during: str) -> Generator[None]:
     """Translate whatever ib-async raises inside the block (cancellation passes through).
 
     Examples

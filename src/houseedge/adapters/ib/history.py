@@ -80,7 +80,7 @@ async def ingest_bars(
     broker: IbBroker, store: Store, symbols: list[str], **fetch: Any
 ) -> list[WriteReport]:
     """Fetch each symbol's bars (:func:`fetch_bars` arguments) and write them to the store."""
-    reports = []
+    reports: list[WriteReport] = []
     for symbol in symbols:
         frame = await fetch_bars(broker, symbol, **fetch)
         if frame.height:
