@@ -64,16 +64,21 @@ def decomposition_of(cls: Any) -> Decomposition | None:
     return _REGISTRY.get(cls) if isinstance(cls, type) else None
 
 
+def _means(close: np.ndarray[Any, Any], names: Sequence[str]) -> dict[str, np.ndarray[Any, Any]]:
+    """Return the exact SMAs ``sma_<n>`` of ``close`` (NaN: null), all from one limb split."""
+    ns = tuple(int(name.removeprefix("sma_")) for name in names)
+    sums = window_sums(close, ns)
+    # features.window_means divides each sum by n: the same bits (in place: no new buffers).
+    return {name: np.divide(s, n, out=s) for name, s, n in zip(names, sums, ns, strict=True)}
+
+
 def _exact_means(names: Sequence[str]) -> pl.Expr:
     """Return a struct of the exact SMAs ``sma_<n>`` of ``close``, all from one limb split."""
-    ns = tuple(int(name.removeprefix("sma_")) for name in names)
 
     def evaluate(series: pl.Series) -> pl.Series:
-        sums = window_sums(series.to_numpy(), ns)
-        # features.window_means divides each sum by n: the same bits.
         columns = [
-            pl.Series(name, s / n, dtype=pl.Float64, nan_to_null=True)
-            for name, s, n in zip(names, sums, ns, strict=True)
+            pl.Series(name, values, dtype=pl.Float64, nan_to_null=True)
+            for name, values in _means(series.to_numpy(), names).items()
         ]
         return pl.struct(columns, eager=True).alias(series.name)
 
@@ -106,6 +111,12 @@ class _Cross:
 
     def batch(self, names: Sequence[str]) -> pl.Expr | None:
         return _exact_means(names) if self.kind == "sma" else None
+
+    def arrays(
+        self, close: np.ndarray[Any, Any], names: Sequence[str]
+    ) -> dict[str, np.ndarray[Any, Any]] | None:
+        """Return one symbol's indicators in NumPy (NaN: null); None: evaluate them in Polars."""
+        return _means(close, names) if self.kind == "sma" else None
 
     def target_array(
         self, arrays: Mapping[str, np.ndarray[Any, Any]], params: Params
@@ -156,12 +167,21 @@ class _Flat:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The bars prepared once for a sweep, and their indicator frame."""
+    """The bars prepared once for a sweep, and their indicators (Polars or NumPy)."""
 
     frame: pl.DataFrame  # vectorized.prepare's output (target columns overwritten per set)
     starts: np.ndarray[Any, Any]
-    indicators: pl.DataFrame
+    names: tuple[str, ...]  # the indicator columns
+    build: Callable[[], pl.DataFrame]  # the indicator frame, built on first use
     arrays: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict[str, Any])
+    _built: list[pl.DataFrame] = field(default_factory=list[pl.DataFrame])
+
+    @property
+    def indicators(self) -> pl.DataFrame:
+        """Return the indicator frame (one column per name; ``symbol`` too for several)."""
+        if not self._built:
+            self._built.append(self.build())
+        return self._built[0]
 
     def array(self, name: str) -> np.ndarray[Any, Any]:
         """Return an indicator column as NumPy (null as NaN), converted once per sweep."""
@@ -174,7 +194,12 @@ def prepare_bars(
     bars: pl.DataFrame | pl.LazyFrame, setup: Setup, decomposition: Decomposition,
     params: Sequence[Params],
 ) -> Prepared:  # fmt: skip
-    """Prepare the bars and compute every distinct indicator of ``params`` in one pass."""
+    """Prepare the bars and compute every distinct indicator of ``params`` in one pass.
+
+    One symbol's indicators come straight from the decomposition's ``arrays`` when it has
+    them (no round trip through Polars); the frame is then built from them only if a target
+    needs Polars.
+    """
     frame = prepare(
         bars, _Flat(), setup.costs, setup.sizing, execution=setup.execution, allow_short=True
     )  # type: ignore[arg-type]
@@ -183,6 +208,24 @@ def prepare_bars(
     exprs: dict[str, pl.Expr] = {}
     for p in params:
         exprs |= decomposition.indicators(p)
+    names = tuple(sorted(exprs))
+    in_numpy = getattr(decomposition, "arrays", None)
+    if in_numpy is not None and names and not multi:
+        arrays = in_numpy(frame.get_column("close").cast(pl.Float64).to_numpy(), names)
+        if arrays is not None:
+
+            def build() -> pl.DataFrame:
+                return pl.DataFrame(
+                    [pl.Series(n, a, dtype=pl.Float64, nan_to_null=True) for n, a in arrays.items()]
+                )
+
+            return Prepared(frame, starts, names, build, dict(arrays))
+    return Prepared(frame, starts, names, lambda: _indicators(frame, decomposition, exprs, multi))
+
+
+def _indicators(
+    frame: pl.DataFrame, decomposition: Decomposition, exprs: dict[str, pl.Expr], multi: bool
+) -> pl.DataFrame:
     batch: Callable[[Sequence[str]], pl.Expr | None] | None = getattr(decomposition, "batch", None)
     together = batch(sorted(exprs)) if batch is not None and exprs else None
     if together is not None:
@@ -194,7 +237,7 @@ def prepare_bars(
         )
     if multi:
         indicators = indicators.with_columns(frame.get_column("symbol"))
-    return Prepared(frame, starts, indicators)
+    return indicators
 
 
 def targets(prepared: Prepared, decomposition: Decomposition, chunk: Sequence[Params]) -> list[Any]:
@@ -233,10 +276,10 @@ class _Lazy(Mapping[str, np.ndarray[Any, Any]]):
         return self.prepared.array(name)
 
     def __iter__(self) -> Any:
-        return iter(self.prepared.indicators.columns)
+        return iter(self.prepared.names)
 
     def __len__(self) -> int:
-        return self.prepared.indicators.width
+        return len(self.prepared.names)
 
 
 def _shift(values: np.ndarray[Any, Any], starts: np.ndarray[Any, Any]) -> Any:
