@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -68,7 +68,8 @@ from houseedge.live.broker import Account, BrokerEvent, OrderSnapshot
 __all__ = ["AlpacaBroker", "AlpacaStats", "make_trading_client"]
 
 EventSpec = tuple[str, dict[str, Any], int]
-EventSink = Callable[[Sequence[EventSpec]], Awaitable[Any]]
+EventSink = Callable[[Sequence[EventSpec]], Coroutine[Any, Any, Any]]
+"""An async function (``create_task`` needs a coroutine, not any awaitable)."""
 
 _REQUESTS: Final = {
     "market": rq.MarketOrderRequest,
@@ -81,20 +82,29 @@ _DONE: Final = frozenset({"filled", "canceled", "expired", "rejected", "replaced
 _ONCE: Final = frozenset({"accepted", "cancelled", "expired", "rejected"})
 
 
+class _TimedTradingClient(TradingClient):
+    """A raw-data ``TradingClient`` with a request timeout (alpaca-py sets none).
+
+    A subclass because the session and the retry wait are alpaca-py's protected attributes.
+    """
+
+    def __init__(self, config: AlpacaConfig) -> None:
+        super().__init__(
+            config.api_key.get_secret_value(),
+            config.secret_key.get_secret_value(),
+            paper=config.paper,
+            raw_data=True,
+            url_override=config.base_url,
+        )
+        session = self._session
+        session.request = functools.partial(session.request, timeout=config.request_timeout_seconds)  # type: ignore[method-assign]
+        if config.rest_retry_wait_seconds is not None:
+            self._retry_wait = config.rest_retry_wait_seconds
+
+
 def make_trading_client(config: AlpacaConfig) -> TradingClient:
     """Return a raw-data ``TradingClient`` with a request timeout (alpaca-py sets none)."""
-    client = TradingClient(
-        config.api_key.get_secret_value(),
-        config.secret_key.get_secret_value(),
-        paper=config.paper,
-        raw_data=True,
-        url_override=config.base_url,
-    )
-    session = client._session
-    session.request = functools.partial(session.request, timeout=config.request_timeout_seconds)  # type: ignore[method-assign]
-    if config.rest_retry_wait_seconds is not None:
-        client._retry_wait = config.rest_retry_wait_seconds
-    return client
+    return _TimedTradingClient(config)
 
 
 @dataclass

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
-from typing import Final, cast
+from collections.abc import Generator
+from typing import Final, Protocol, cast
 
 import aiohttp
 import msgspec
@@ -54,11 +54,24 @@ class OrderNotFound(BrokerError):
     """The venue does not know the order (404)."""
 
 
+class _ApiErrorFields(Protocol):
+    """What :func:`_api_error` reads of alpaca-py's ``APIError`` (unannotated properties)."""
+
+    @property
+    def status_code(self) -> int | None: ...  # the requests response's status, if any
+    @property
+    def code(self) -> object: ...  # parsed from the body: may raise
+    @property
+    def message(self) -> object: ...
+
+
 def _api_error(exc: BaseException, operation: str) -> BrokerError:
-    exc = cast(APIError, exc)  # the table dispatches by type
-    status = exc.status_code
+    # The table dispatches by type, so exc is an APIError; alpaca-py leaves its properties
+    # untyped, hence the protocol.
+    api = cast(_ApiErrorFields, exc)
+    status = api.status_code
     try:
-        code, message = exc.code, exc.message
+        code, message = api.code, api.message
     except (ValueError, KeyError, TypeError):  # a body that is not Alpaca's JSON (a proxy's)
         code, message = None, str(exc)[:200]
     text = f"alpaca {operation}: HTTP {status} code {code}: {message}"
@@ -116,7 +129,7 @@ def translate(exc: BaseException, operation: str) -> BrokerError | None:
 
 
 @contextlib.contextmanager
-def translated(operation: str) -> Iterator[None]:
+def translated(operation: str) -> Generator[None]:
     """Re-raise third-party exceptions in the block as houseedge errors.
 
     Examples

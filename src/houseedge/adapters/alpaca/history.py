@@ -28,12 +28,13 @@ from houseedge.errors import ConfigError
 
 __all__ = ["fetch_bars", "ingest_bars", "timeframe_of"]
 
+# Looked up by name: alpaca-py annotates the members as ``str``, which hides their enum type.
 _UNITS: Final = {
-    "m": TimeFrameUnit.Minute,
-    "h": TimeFrameUnit.Hour,
-    "d": TimeFrameUnit.Day,
-    "w": TimeFrameUnit.Week,
-    "mo": TimeFrameUnit.Month,
+    "m": TimeFrameUnit["Minute"],
+    "h": TimeFrameUnit["Hour"],
+    "d": TimeFrameUnit["Day"],
+    "w": TimeFrameUnit["Week"],
+    "mo": TimeFrameUnit["Month"],
 }
 
 

@@ -123,6 +123,25 @@ def rfc3339(ns: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:09d}Z"
 
 
+def utc_datetime(ns: int) -> datetime:
+    """Return UTC nanoseconds as an aware datetime, truncated to microseconds.
+
+    The value alpaca-py's request models parse from :func:`rfc3339` text (pydantic keeps
+    microseconds and drops the rest).
+
+    Examples
+    --------
+    >>> from alpaca.trading.requests import GetOrdersRequest
+    >>> ns = 1_700_000_000_123_456_789
+    >>> utc_datetime(ns)
+    datetime.datetime(2023, 11, 14, 22, 13, 20, 123456, tzinfo=datetime.timezone.utc)
+    >>> GetOrdersRequest.model_validate({"after": rfc3339(ns)}).after == utc_datetime(ns)
+    True
+    """
+    seconds, frac = divmod(ns, _NS)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=frac // 1_000)
+
+
 def order_fields(order: Order, trail: TrailingStop | None = None) -> dict[str, Any]:
     """Return the keyword arguments of alpaca-py's order request for ``order``.
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
+from alpaca.common.enums import Sort
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest
@@ -51,6 +52,12 @@ async def call(operation: str, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)
 
 
+class _RawRest(Protocol):
+    """alpaca-py's raw ``RESTClient.get``: its annotations leave the JSON untyped."""
+
+    def get(self, path: str, data: dict[str, Any] | str | None = None) -> Any: ...
+
+
 class Reconciler:
     """REST queries of one account, and the id maps they keep current.
 
@@ -60,6 +67,7 @@ class Reconciler:
 
     def __init__(self, rest: TradingClient) -> None:
         self.rest = rest
+        self._raw: _RawRest = rest  # the same client, its raw GET typed
         self.client_ids: dict[str, str] = {}
         self.venue_ids: dict[str, str] = {}
 
@@ -78,9 +86,9 @@ class Reconciler:
     async def orders(self, status: QueryOrderStatus, since_ns: int | None) -> list[OrderMsg]:
         """Return the orders of ``status`` submitted after ``since_ns``, oldest first."""
         out: dict[str, OrderMsg] = {}
-        after = None if since_ns is None else mapping.rfc3339(since_ns)
+        after = None if since_ns is None else mapping.utc_datetime(since_ns)
         while True:
-            request = GetOrdersRequest(status=status, limit=_PAGE, direction="asc", after=after)
+            request = GetOrdersRequest(status=status, limit=_PAGE, direction=Sort.ASC, after=after)
             raw = await call("orders", self.rest.get_orders, request)
             page = [decode_order(r) for r in raw]
             for order in page:
@@ -90,7 +98,7 @@ class Reconciler:
                 return list(out.values())
             # 1 ns back: orders sharing the boundary stamp are fetched again (deduplicated by
             # id) rather than skipped.
-            after = mapping.rfc3339(mapping.parse_ts(page[-1].submitted_at) - 1)
+            after = mapping.utc_datetime(mapping.parse_ts(page[-1].submitted_at) - 1)
 
     async def activities(self, since_ns: int) -> list[Any]:
         """Return the FILL activities after ``since_ns``, oldest first (all pages)."""
@@ -101,7 +109,7 @@ class Reconciler:
             "page_size": _ACTIVITY_PAGE,
         }
         while True:
-            raw = await call("fill activities", self.rest.get, "/account/activities/FILL", params)
+            raw = await call("fill activities", self._raw.get, "/account/activities/FILL", params)
             page = [decode_activity(r) for r in raw or ()]
             out += page
             if len(page) < _ACTIVITY_PAGE:
@@ -110,7 +118,7 @@ class Reconciler:
 
     async def fills(self, since_ns: int) -> list[Fill]:
         """Return every fill after ``since_ns`` with our client order ids, oldest first."""
-        fills = []
+        fills: list[Fill] = []
         for activity in await self.activities(since_ns):
             venue_id = str(activity.order_id)
             if venue_id not in self.client_ids:

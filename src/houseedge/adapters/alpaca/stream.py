@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -96,18 +96,38 @@ class _Updates:
 class _HookedTradingStream(TradingStream):
     """alpaca-py's stream with hooks on connect and on every message."""
 
-    def __init__(self, owner: WebSocketUpdates, key: str, secret: str, **kwargs: Any) -> None:
-        super().__init__(key, secret, raw_data=True, **kwargs)
-        self._owner = owner
+    def __init__(
+        self,
+        key: str,
+        secret: str,
+        *,
+        on_connected: Callable[[], None],
+        on_message: Callable[[], None],
+        on_update: OnUpdate,
+        **kwargs: Any,
+    ) -> None:
+        # alpaca-py annotates websocket_params as a bare Dict, which strict mode calls unknown.
+        super().__init__(key, secret, raw_data=True, **kwargs)  # pyright: ignore[reportUnknownMemberType]
+        self._hook_connected = on_connected
+        self._hook_message = on_message
+        self._hook_update = on_update
 
     async def _start_ws(self) -> None:
         await super()._start_ws()
-        self._owner._connected()
+        self._hook_connected()
 
     async def _dispatch(self, msg: dict[str, Any]) -> None:
-        self._owner.touch()
+        self._hook_message()
         if msg.get("stream") == "trade_updates":
-            await self._owner._on_update(msg.get("data"))
+            await self._hook_update(msg.get("data"))
+
+    def run_forever(self) -> Coroutine[Any, Any, None]:
+        """Return the coroutine that connects, authenticates and listens until stopped."""
+        return self._run_forever()
+
+    def subscribe(self, handler: OnUpdate) -> None:
+        """Subscribe ``handler`` to trade updates (a bare ``Callable`` in alpaca-py)."""
+        self.subscribe_trade_updates(handler)  # pyright: ignore[reportUnknownMemberType]
 
 
 async def _ignore(_: Any) -> None:
@@ -124,16 +144,18 @@ class WebSocketUpdates(_Updates):
         self.connected.clear()
         config = self.config
         stream = _HookedTradingStream(
-            self,
             config.api_key.get_secret_value(),
             config.secret_key.get_secret_value(),
+            on_connected=self._connected,
+            on_message=self.touch,
+            on_update=self._on_update,
             paper=config.paper,
             url_override=config.stream_url,
             websocket_params=dict(_WS_PARAMS),
         )
-        stream.subscribe_trade_updates(_ignore)  # before the task: it deadlocks once running
+        stream.subscribe(_ignore)  # before the task: it deadlocks once running
         self._stream = stream
-        self._task = asyncio.get_running_loop().create_task(stream._run_forever())
+        self._task = asyncio.get_running_loop().create_task(stream.run_forever())
 
     async def stop(self) -> None:
         """Stop the task: signal it, close the socket so ``recv`` returns, then await it."""
