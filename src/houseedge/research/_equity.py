@@ -14,11 +14,13 @@ import numpy as np
 import polars as pl
 
 from houseedge.research.ledger import TRADE_COLUMNS, round_trips
+from houseedge.research.vectorized import block_starts
 
 if TYPE_CHECKING:
     from houseedge.research._vector_market import FillArrays
 
 Array = np.ndarray[Any, Any]
+_DIRECTIONS = pl.Series(["short", "long"], dtype=pl.String)
 
 
 def _scatter(
@@ -218,15 +220,22 @@ def _per_bar(n: int, fills: FillArrays, cash: float) -> tuple[Array, Array, Arra
     return money, held, filled
 
 
-def _returns(equity: Array, cash: float) -> Array:
-    """Return per-bar returns with the bits of Polars' ``pct_change`` (``diff / previous``)."""
-    out = np.empty_like(equity)
-    if equity.size:
-        out[0] = equity[0] / cash - 1.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.subtract(equity[1:], equity[:-1], out=out[1:])
-            np.divide(out[1:], equity[:-1], out=out[1:])
-    return out
+def _returns(equity: Array, cash: float) -> pl.Series:
+    """Return per-bar returns: Polars' ``pct_change``, the first against the starting cash.
+
+    Computed in NumPy with ``pct_change``'s operations (``diff / previous``, identical bits)
+    and laid out in its chunks (the first value, then the rest): a Series' ``std`` sums chunk
+    by chunk, and the sweep's metrics-only kernel takes ``pct_change`` itself.
+    """
+    if equity.size < 2:
+        return (
+            pl.Series(equity).pct_change().fill_null(equity[0] / cash - 1.0 if equity.size else 0.0)
+        )
+    rest = np.subtract(equity[1:], equity[:-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(rest, equity[:-1], out=rest)
+    first = pl.Series([equity[0] / cash - 1.0])
+    return pl.concat([first, pl.Series(rest)], rechunk=False)
 
 
 def single_symbol(
@@ -283,7 +292,7 @@ def whole_trades(
     ``before_range`` flags, per fill, fills that came before their bar's range (a next-open
     entry is exposed to its bar; such an exit, or an intra-bar exit, is not).
     """
-    starts = np.flatnonzero(frame.get_column("row").to_numpy() == 0)
+    starts = block_starts(frame)
     code = np.searchsorted(starts, fills.bar, side="right") - 1
     order = np.lexsort((np.arange(code.size), code))  # by symbol, then execution order
     before = (fills.position_after - fills.qty)[order]
@@ -291,11 +300,11 @@ def whole_trades(
     if not ((before == 0) | (after == 0)).all():
         return None
     opens = np.flatnonzero(before == 0)
-    code = code[order]
+    fill_code, code = code, code[order]
     nxt = np.minimum(opens + 1, max(order.size - 1, 0))
     has_exit = (opens + 1 < order.size) & (after[nxt] == 0) & (code[nxt] == code[opens])
     entry, leave = order[opens[has_exit]], order[opens[has_exit] + 1]
-    closed = _pairs(orders, fills, entry, leave)
+    closed = _pairs(frame, fills, (entry, leave), (starts, fill_code))
     closed = _excursions_at(frame, closed, entry, leave, fills, before_range)
     still = order[opens[~has_exit]]
     still_open = orders[still].select(
@@ -310,21 +319,30 @@ def whole_trades(
     return closed, still_open
 
 
-def _pairs(orders: pl.DataFrame, fills: FillArrays, entry: Array, leave: Array) -> pl.DataFrame:
+def _pairs(
+    frame: pl.DataFrame, fills: FillArrays, legs: tuple[Array, Array], blocks: tuple[Array, Array]
+) -> pl.DataFrame:
+    """Return the round trips of entry and exit fills ``legs`` (``blocks``: starts and codes)."""
+    entry, leave = legs
+    starts, code = blocks
     qty = np.abs(fills.qty[entry])
     sign = np.sign(fills.qty[entry])
     fees = fills.fee[entry] + fills.fee[leave]
     pnl = sign * qty * (fills.price[leave] - fills.price[entry]) - fees
     with np.errstate(divide="ignore", invalid="ignore"):
         r = pnl / (qty * fills.risk[entry])
-    ins, outs = orders[entry], orders[leave]
+    # Times, rows and symbols from the fills' bars by NumPy indexing over the trades only.
+    ts = frame.get_column("ts")
+    stamps = ts.to_physical().to_numpy()
+    rows = fills.bar - starts[code]
     return pl.DataFrame(
         {
-            "symbol": ins.get_column("symbol"),
-            "direction": pl.Series(np.where(sign > 0, "long", "short"), dtype=pl.String),
-            "qty": qty, "entry_ts": ins.get_column("ts"), "exit_ts": outs.get_column("ts"),
+            "symbol": frame.get_column("symbol").gather(starts).gather(code[entry]),
+            "direction": _DIRECTIONS.gather((sign > 0).astype(np.int8)),
+            "qty": qty, "entry_ts": pl.Series(stamps[fills.bar[entry]]).cast(ts.dtype),
+            "exit_ts": pl.Series(stamps[fills.bar[leave]]).cast(ts.dtype),
             "entry_price": fills.price[entry], "exit_price": fills.price[leave],
-            "entry_row": ins.get_column("row"), "exit_row": outs.get_column("row"),
+            "entry_row": rows[entry], "exit_row": rows[leave],
             "fees": fees, "pnl": pnl, "return_pct": pnl / (qty * fills.price[entry]),
             "r_multiple": pl.Series(r, dtype=pl.Float64, nan_to_null=True),
         }
@@ -338,10 +356,14 @@ def _excursions_at(
     """Add ``mae, mfe, bars_held`` from the highs and lows the trades were exposed to."""
     start = fills.bar[entry] + np.where(before_range[entry], 0, 1)
     stop = fills.bar[leave] - before_range[leave].astype(np.int64)
-    high = np.append(frame.get_column("high").to_numpy(), np.nan)
-    low = np.append(frame.get_column("low").to_numpy(), np.nan)
+    high, low = frame.get_column("high").to_numpy(), frame.get_column("low").to_numpy()
     empty = start > stop
     bounds = np.column_stack([np.where(empty, 0, start), np.where(empty, 1, stop + 1)]).ravel()
+    # reduceat's last segment runs to the end: a bound at the end is dropped (no padded copy
+    # of the bars) unless another one also reaches it.
+    bounds = bounds[:-1] if bounds.size and bounds[-1] == high.size else bounds
+    if bounds.size and bounds.max() >= high.size:
+        high, low = np.append(high, np.nan), np.append(low, np.nan)
     none = np.empty(0)
     top = np.where(empty, np.nan, np.maximum.reduceat(high, bounds)[::2]) if bounds.size else none
     bottom = np.where(empty, np.nan, np.minimum.reduceat(low, bounds)[::2]) if bounds.size else none

@@ -30,6 +30,7 @@ from houseedge.research._vector_market import (
     SIZE_PREFIX,
     FillArrays,
     Market,
+    block_starts,
     plan,
     segments,
 )
@@ -67,16 +68,6 @@ def _sorted_bars(bars: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, bool]
     if multi or not frame.get_column("ts").is_sorted():
         frame = frame.sort("symbol", "ts", maintain_order=True)
     return frame, multi
-
-
-def block_starts(frame: pl.DataFrame) -> np.ndarray[Any, Any]:
-    """Return the index of each symbol's first bar in a frame from :func:`prepare`."""
-    row = frame.get_column("row")
-    # ``row`` counts bars within each symbol, so it ends at height - 1 only when one symbol
-    # spans the whole frame: an O(1) answer for the common case instead of a pass over rows.
-    if frame.height == 0 or row[-1] == frame.height - 1:
-        return np.zeros(min(frame.height, 1), dtype=np.int64)
-    return np.flatnonzero(row.to_numpy() == 0)
 
 
 def _shift(values: np.ndarray[Any, Any], starts: np.ndarray[Any, Any], fill: float) -> Any:
