@@ -9,12 +9,17 @@ class, so the policies themselves stay untouched:
 * ``target_from(columns, params)`` builds the target from those columns (``pl.col`` of the
   names), exactly as the policy's own ``target()`` would compute it;
 * optionally ``batch(names)``: one expression returning a struct with all those indicators,
-  when computing them together is cheaper (the exact SMAs share one split into limbs).
+  when computing them together is cheaper (the exact SMAs share one split into limbs);
+* optionally ``arrays(close, names)`` and ``target_array(arrays, params)``: one symbol's
+  indicators and a set's target straight in NumPy (None: use the expressions). The target may
+  be boolean or ``int8`` with nulls already flat: the values ``prepare`` would clean it to.
 
 Each chunk of parameter sets is then one Polars ``select`` of target columns over the indicator
-frame, and each target goes through the backtest engine's own steps (``prepare``'s cleaning and
-shift, ``simulate``, the equity rebuild): the prepared bars are built once for the sweep, so a
-combination's fills, trades and equity equal ``backtest()``'s for that parameter set.
+frame (or one NumPy target per set), and each target goes through the backtest engine's own
+steps (``prepare``'s cleaning and shift, ``simulate``, the equity rebuild): the prepared bars
+are built once for the sweep, so a combination's fills, trades and equity equal
+``backtest()``'s for that parameter set. A sweep that keeps only metrics hands the targets to
+the metrics-only kernel first (``research._sweep_metrics``).
 """
 
 from __future__ import annotations

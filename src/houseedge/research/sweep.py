@@ -7,10 +7,18 @@ Fast path
     A policy class with a registered decomposition (``SmaCross`` and ``EmaCross`` built in;
     see ``houseedge.research._sweep_kernel`` and :func:`register_decomposition`) is evaluated
     indicator-first: every distinct indicator of the grid (each SMA window once, all sharing
-    one exact pass) in one Polars pass, then the targets of a chunk of parameter sets as
-    columns of one ``select``, and each target through the backtest engine's own steps. The
-    bars are prepared once. Each set's fills, trades and equity equal ``backtest()``'s.
+    one exact pass) in one pass, then the targets of a chunk of parameter sets (in NumPy for
+    ``SmaCross``'s level signal, else as columns of one Polars ``select``), and each target
+    through the backtest engine's own steps. The bars are prepared once. Each set's fills,
+    trades and equity equal ``backtest()``'s.
     Any other policy takes the general path: one ``backtest()`` per set.
+Metrics-only kernel
+    When only metrics are kept (no ``save_to``, metrics among ``DEFAULT_METRICS``) and the
+    runs take the engine's closed form (one symbol, fractional ``FixedFraction`` sizing, a
+    ``LinearCostModel`` without minimum commission or borrow), a set's fills are computed from
+    its target's changes alone, with the engine's formulas (``research._sweep_metrics``); final
+    equity, trades and fees are reductions over them. A set the closed form does not cover
+    (resized positions, equity lost) runs the engine's steps.
 Memory
     Sets are evaluated in chunks sized from ``memory_budget`` (bytes); only the metrics of a
     chunk are kept once it is done.
