@@ -109,6 +109,19 @@ def test_saving_the_same_run_again_rewrites_nothing(tmp_path: Path) -> None:
     assert runs["created_at"].to_list() == created and runs["tag"].to_list() == ["keep"]
 
 
+def test_saving_one_more_run_writes_only_its_own_result_files(tmp_path: Path) -> None:
+    """Runs saved one by one stay linear: earlier runs' result files are never rewritten."""
+    store, bars = Store(tmp_path), daily(["AAA"])
+    first = save_run(backtest(bars, SmaCross(5, 20)), store, bars=bars)
+    before = {k: v for k, v in files_state(tmp_path).items() if f"run_id={first}" in k}
+    assert len(before) == 4, "one file per result dataset for the first run"
+    second = save_run(backtest(bars, SmaCross(6, 20)), store, bars=bars)
+    after = files_state(tmp_path)
+    assert {k: after[k] for k in before} == before
+    assert sum(f"run_id={second}" in k for k in after) == 4
+    assert load_run(store, second).equity.height == bars.height
+
+
 def test_different_params_and_data_are_different_runs(tmp_path: Path) -> None:
     store = Store(tmp_path)
     bars, other = daily(["AAA"]), daily(["AAA"], start="2014-01-01")

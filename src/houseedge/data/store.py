@@ -29,7 +29,7 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,13 +234,20 @@ class Store:
         symbols: Sequence[str] | None = None,
         start: TimeLike | None = None,
         end: TimeLike | None = None,
+        partition: Mapping[str, object] | None = None,
     ) -> list[Path]:
-        """Return the files a scan with these filters must read (partition pruning)."""
+        """Return the files a scan with these filters must read (partition pruning).
+
+        ``partition`` pins partition columns to one value each (``{"run_id": "…"}``).
+        """
         spec = spec_of(dataset)
+        pinned = partition or {}
         folders = [self.root / spec.name]
         for name in spec.partitions:
             if name == "symbol" and symbols is not None:
                 folders = [f / f"symbol={partitions.encode(s)}" for f in folders for s in symbols]
+            elif name in pinned:
+                folders = [f / f"{name}={partitions.encode(pinned[name])}" for f in folders]
             else:
                 folders = [
                     c
@@ -259,15 +266,17 @@ class Store:
         start: TimeLike | None = None,
         end: TimeLike | None = None,
         timeframe: str | None = None,
+        partition: Mapping[str, object] | None = None,
     ) -> pl.LazyFrame:
         """Return a lazy frame over a dataset, pruned to the partitions the filters need.
 
         ``start`` is inclusive and ``end`` exclusive; both are UTC unless they carry a zone.
+        ``partition`` pins partition columns to one value each (only those folders are read).
         Columns come in schema order with partition columns restored; optional columns a
         file lacks are null.
         """
         spec = spec_of(dataset)
-        files = self.files(spec, symbols=symbols, start=start, end=end)
+        files = self.files(spec, symbols=symbols, start=start, end=end, partition=partition)
         schema = spec.schema
         if not files:
             return pl.LazyFrame(schema=schema)

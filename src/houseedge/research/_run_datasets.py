@@ -7,10 +7,10 @@ dataset            key                         partitioned by       one row per
 =================  ==========================  ===================  ====================
 ``runs``           ``run_id``                  (one file)           run
 ``run_metrics``    ``run_id``                  (one file)           run: a column per metric
-``run_trades``     ``run_id, trade_no``        ``policy``           round trip or open lot
-``run_orders``     ``run_id, fill_no``         ``policy``           fill
-``run_equity``     ``run_id, ts``              ``policy``           equity time
-``run_positions``  ``run_id, symbol, ts``      ``policy``           bar and symbol
+``run_trades``     ``run_id, trade_no``        ``policy, run_id``   round trip or open lot
+``run_orders``     ``run_id, fill_no``         ``policy, run_id``   fill
+``run_equity``     ``run_id, ts``              ``policy, run_id``   equity time
+``run_positions``  ``run_id, symbol, ts``      ``policy, run_id``   bar and symbol
 =================  ==========================  ===================  ====================
 """
 
@@ -57,6 +57,10 @@ _RUN_NULLABLE = frozenset(
     | {"finalize", "tag", "notes"}
 )
 # run_metrics repeats what a question about runs filters on, so it needs no join
+# A run's rows sit in their own folder (policy=…/run_id=…): saving one more run writes only its
+# files (one partition per run, so saving runs one by one stays linear), and reading one run
+# opens only its files.
+RESULT_PARTITIONS = ("policy", "run_id")
 METRIC_CONTEXT = ("run_id", "policy", "params", "symbols", "timeframe", "data_start", "data_end",
                   "tag", "created_at")  # fmt: skip
 
@@ -80,7 +84,7 @@ def _result_spec(
     # row numbers (trade_no, fill_no) keep the engine's order and tell equal rows apart
     every = {"run_id": S, "policy": S} | {k: INT for k in key if k.endswith("_no")} | columns
     return DatasetSpec(
-        name=name, columns=every, key=("run_id", *key), partitions=("policy",),
+        name=name, columns=every, key=("run_id", *key), partitions=RESULT_PARTITIONS,
         time_column=time, nullable=frozenset(every) - {"run_id", "policy", *key},
     )  # fmt: skip
 
@@ -111,7 +115,7 @@ RUN_TRADES = register(
         name="run_trades",
         columns={"run_id": S, "policy": S, "trade_no": INT, "open": B} | TRADE_COLUMNS,
         key=("run_id", "trade_no"),
-        partitions=("policy",),
+        partitions=RESULT_PARTITIONS,
         time_column="trade_no",  # the order of trades within a run
         nullable=frozenset(TRADE_COLUMNS),
     )

@@ -42,10 +42,10 @@ Data fingerprint
     timeframe, ts; every column), when given; else the closes the result saw (``positions``).
 Layout
     ``runs`` and ``run_metrics`` are one file each (a row per run: 10,000 runs are a few MB).
-    The result datasets are partitioned by policy, so a sweep lands in a few files rather than
-    thousands; the store merges new runs into them (key: run id and row key). A write rewrites
-    the partitions it touches, so a sweep saves its results together with :func:`save_runs`,
-    one write for the batch.
+    The result datasets are partitioned by policy and run (``policy=…/run_id=…``): saving a
+    run writes only its own files, so saving runs one by one stays linear in their number,
+    and :func:`load_run` opens only the run's files. :func:`save_runs` saves a sweep in one
+    atomic write (all its runs land, or none).
 
 Examples
 --------
@@ -436,10 +436,10 @@ def load_run(store: Store, run_id: str) -> RunRecord:
             expected="a run id listed by `houseedge runs` (list_runs)",
         )  # fmt: skip
     run = found.row(0, named=True)
-    mine = (pl.col("policy") == run["policy"]) & (pl.col("run_id") == run_id)
+    folder = {"policy": run["policy"], "run_id": run_id}
 
     def part(name: str) -> pl.DataFrame:
-        return store.scan(name).filter(mine).drop("run_id", "policy").collect()
+        return store.scan(name, partition=folder).drop("run_id", "policy").collect()
 
     trades, open_trades = ds.split_trades(part("run_trades"))
     metrics = store.scan("run_metrics").filter(pl.col("run_id") == run_id).collect()
