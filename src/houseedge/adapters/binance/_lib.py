@@ -1,21 +1,84 @@
-"""The one import of python-binance.
+"""The one import of python-binance, and the types the adapter gives its untyped corners.
 
 python-binance 1.0.37 imports ``websockets.WebSocketClientProtocol``, which websockets 14+
 deprecates on access; the project's warnings-as-errors filter only excuses the legacy-module
 warning, so this import excuses this one too, here and nowhere else.
+
+python-binance ships no stubs (nor ``py.typed``): pyright infers its types from the source,
+which leaves some parameters and every JSON answer unknown. The adapter meets those corners
+through the protocols here (:class:`ClientFactory`, :class:`MessageSocket`) and treats
+messages as ``Any`` JSON narrowed by :func:`is_object`.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Awaitable, Coroutine
+from typing import Any, Protocol, TypeGuard
 
 with warnings.catch_warnings():
     warnings.filterwarnings(
         "ignore", message=r"websockets\.\w+ is deprecated", category=DeprecationWarning
     )
-    from binance import AsyncClient
-    from binance import exceptions as binance_exceptions
-    from binance.ws.constants import WSListenerState
-    from binance.ws.streams import BinanceSocketManager
+    # No stubs exist for python-binance; its inline annotations are what pyright reads.
+    from binance import AsyncClient  # pyright: ignore[reportMissingTypeStubs]
+    from binance import exceptions as binance_exceptions  # pyright: ignore[reportMissingTypeStubs]
+    from binance.ws.constants import WSListenerState  # pyright: ignore[reportMissingTypeStubs]
+    from binance.ws.streams import BinanceSocketManager  # pyright: ignore[reportMissingTypeStubs]
 
-__all__ = ["AsyncClient", "BinanceSocketManager", "WSListenerState", "binance_exceptions"]
+__all__ = [
+    "AsyncClient",
+    "BinanceSocketManager",
+    "ClientFactory",
+    "MessageSocket",
+    "WSListenerState",
+    "binance_exceptions",
+    "create_client",
+    "is_object",
+    "receive",
+]
+
+
+class ClientFactory(Protocol):
+    """``AsyncClient.create`` as the adapter calls it (python-binance leaves ``loop`` untyped)."""
+
+    def create(
+        self,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        *,
+        session_params: dict[str, Any] | None = None,
+    ) -> Awaitable[AsyncClient]:
+        """Return a connected client (time offset and exchange pings done)."""
+        ...
+
+
+class MessageSocket(Protocol):
+    """A python-binance ``ReconnectingWebsocket`` as read here (its ``recv`` is untyped)."""
+
+    async def recv(self) -> Any:
+        """Return the next JSON message (a dict; an error dict when the socket failed)."""
+        ...
+
+
+def create_client(
+    factory: ClientFactory, api_key: str, api_secret: str, session_params: dict[str, Any]
+) -> Awaitable[AsyncClient]:
+    """Return ``factory.create(...)``: an ``AsyncClient`` (subclass) with keys and a session."""
+    return factory.create(api_key, api_secret, session_params=session_params)
+
+
+def receive(socket: MessageSocket) -> Coroutine[Any, Any, Any]:
+    """Return the coroutine of the socket's next message (for ``asyncio.wait_for``)."""
+    return socket.recv()
+
+
+def is_object(value: object) -> TypeGuard[dict[str, Any]]:
+    """Return whether a JSON value is an object (a dict keyed by strings).
+
+    Examples
+    --------
+    >>> is_object({"e": "executionReport"}), is_object(["e"])
+    (True, False)
+    """
+    return isinstance(value, dict)

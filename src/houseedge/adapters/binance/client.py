@@ -32,7 +32,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from houseedge.adapters.binance._lib import AsyncClient, WSListenerState
+from houseedge.adapters.binance._lib import AsyncClient, WSListenerState, create_client
 from houseedge.adapters.binance._rest import BinanceRest
 from houseedge.adapters.binance.config import BinanceConfig
 from houseedge.adapters.binance.errors import (
@@ -148,7 +148,7 @@ class BinanceBroker:
         cls = client_class(cfg)
         key, secret = cfg.api_key.get_secret_value(), cfg.api_secret.get_secret_value()
         self.client = await self.limiter.call(
-            lambda: cls.create(key, secret, session_params=session), what="connect"
+            lambda: create_client(cls, key, secret, session), what="connect"
         )
         try:
             await self._start()

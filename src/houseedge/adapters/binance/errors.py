@@ -20,7 +20,8 @@ signature) or keys.
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+from collections.abc import Mapping
+from typing import Final, Protocol
 
 import aiohttp
 
@@ -131,7 +132,20 @@ def translate(exc: BaseException) -> BinanceError:
     return BinanceError(msg)
 
 
-def _api_error(exc: bx.BinanceAPIException) -> BinanceError:
+class _ApiErrorFields(Protocol):
+    """What is read of python-binance's ``BinanceAPIException`` (set, untyped, in its init)."""
+
+    @property
+    def code(self) -> int | None: ...  # from the JSON body; 0 when the body is not JSON
+    @property
+    def status_code(self) -> int | None: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def response(self) -> object: ...  # the aiohttp response: its headers hold Retry-After
+
+
+def _api_error(exc: _ApiErrorFields) -> BinanceError:
     code, status = int(exc.code or 0), int(exc.status_code or 0)
     text = f"binance: code {code} (HTTP {status}): {exc.message}"
     if status in (418, 429):
@@ -149,8 +163,8 @@ def _api_error(exc: bx.BinanceAPIException) -> BinanceError:
     return BinanceError(text, code=code, status=status)
 
 
-def _retry_after(exc: bx.BinanceAPIException) -> float | None:
-    headers = getattr(exc.response, "headers", None) or {}
+def _retry_after(exc: _ApiErrorFields) -> float | None:
+    headers: Mapping[str, str] = getattr(exc.response, "headers", None) or {}
     value = headers.get("Retry-After")
     try:
         return float(value) if value is not None else None

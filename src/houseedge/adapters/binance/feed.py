@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from houseedge.adapters.binance._lib import BinanceSocketManager, WSListenerState
+from houseedge.adapters.binance._lib import BinanceSocketManager, WSListenerState, receive
 from houseedge.adapters.binance.client import client_class
 from houseedge.adapters.binance.config import BinanceConfig
 from houseedge.adapters.binance.history import kline_bar
@@ -62,7 +62,7 @@ class BinanceFeed:
         >>> BinanceFeed(BinanceConfig(symbols=["BTCUSDT"], feed_trades=True)).streams()
         ['btcusdt@kline_1m', 'btcusdt@trade']
         """
-        names = []
+        names: list[str] = []
         for symbol in self.config.symbols:
             names.append(f"{symbol.lower()}@kline_{self.config.kline_interval}")
             if self.config.feed_trades:
@@ -87,7 +87,7 @@ class BinanceFeed:
             await socket.__aenter__()
             while not self._closed:
                 try:
-                    message = await asyncio.wait_for(socket.recv(), _POLL)
+                    message = await asyncio.wait_for(receive(socket), _POLL)
                 except TimeoutError:
                     continue
                 for event in await self._events_of(client, message):

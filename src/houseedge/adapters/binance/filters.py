@@ -118,7 +118,7 @@ def parse_exchange_info(info: dict[str, Any]) -> dict[str, SymbolFilters]:
     """
     out: dict[str, SymbolFilters] = {}
     for entry in info.get("symbols", []):
-        by_type = {f["filterType"]: f for f in entry.get("filters", [])}
+        by_type: dict[str, dict[str, Any]] = {f["filterType"]: f for f in entry.get("filters", [])}
         lot, price = by_type.get("LOT_SIZE", {}), by_type.get("PRICE_FILTER", {})
         notional = by_type.get("NOTIONAL") or by_type.get("MIN_NOTIONAL") or {}
         applies = notional.get("applyMinToMarket", notional.get("applyToMarket", True))

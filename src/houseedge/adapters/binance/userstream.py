@@ -27,7 +27,12 @@ from typing import Any
 
 import structlog
 
-from houseedge.adapters.binance._lib import BinanceSocketManager, WSListenerState
+from houseedge.adapters.binance._lib import (
+    BinanceSocketManager,
+    WSListenerState,
+    is_object,
+    receive,
+)
 
 __all__ = ["UserStream"]
 
@@ -78,11 +83,11 @@ class UserStream:
     async def _run(self) -> None:
         while not self._closing:
             try:
-                message = await asyncio.wait_for(self.socket.recv(), self.staleness)
+                message = await asyncio.wait_for(receive(self.socket), self.staleness)
             except TimeoutError:
                 await self._probe()
                 continue
-            kind = message.get("e") if isinstance(message, dict) else None
+            kind = message.get("e") if is_object(message) else None
             if kind in ("error", "eventStreamTerminated"):
                 await self.recover(str(message.get("type", kind)))
                 continue
@@ -100,7 +105,7 @@ class UserStream:
                 self.timeout,
             )
             ours = getattr(self.socket, "_subscription_id", None)
-            alive = any(entry.get("subscriptionId") == ours for entry in held or [])
+            alive = any(entry.get("subscriptionId") == ours for entry in held or ())
         except Exception as exc:  # any failure to ask is as good as "not held"
             self.log.warning("binance.probe_failed", error=repr(exc))
             alive = False
@@ -157,13 +162,13 @@ class UserStream:
         # python-binance queues a second error (BinanceWebsocketClosed) for the old connection;
         # events of the new subscription stay, in order.
         queue = self.socket._queue
-        kept = [m for m in _drain(queue) if not (isinstance(m, dict) and m.get("e") == "error")]
+        kept = [m for m in _drain(queue) if not (is_object(m) and m.get("e") == "error")]
         for message in kept:
             queue.put_nowait(message)
 
 
 def _drain(queue: asyncio.Queue[Any]) -> list[Any]:
-    items = []
+    items: list[Any] = []
     while not queue.empty():
         items.append(queue.get_nowait())
     return items
