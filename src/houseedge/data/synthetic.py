@@ -32,43 +32,35 @@ True
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Literal
+from datetime import datetime
 
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from houseedge.data._synthetic_calendar import (
+    YEAR_MINUTES,
+    Calendar,
+    Session,
+    bar_calendar,
+    bar_minutes,
+    start_ns,
+)
+from houseedge.data._synthetic_paths import Streams, ar1, jumps, log_vol, regime_path, stream
 from houseedge.data.schemas import TS
 
 __all__ = ["DEFAULT_REGIMES", "Regime", "Session", "synthetic_bars", "synthetic_trades"]
 
-Session = Literal["24/7", "equity"]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-_NS_MINUTE = 60 * 10**9
-_DAY_MINUTES = 1440
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EQUITY_TZ = "America/New_York"
-_EQUITY_OPEN = timedelta(hours=9, minutes=30)
-_EQUITY_MINUTES = 390  # 09:30-16:00
-_YEAR_MINUTES: dict[Session, float] = {"24/7": 365.25 * _DAY_MINUTES, "equity": 252.0 * 390}
-_UNITS = {"m": 1, "h": 60, "d": _DAY_MINUTES}
 
-_VOL_PHI = 0.995  # log-volatility persistence per bar: clusters last a few hundred bars
-_VOL_STRIDE = 16
 _MARKET_VOL_SD = 0.35
 _IDIO_VOL_SD = 0.2
 _SWING_PHI = 0.97  # range-bound swings halve in about 23 bars
-_JUMP_SCALE = 4.0  # Laplace scale of a jump, in bar volatilities
-_BAR_GAP = 0.05  # open minus previous close, in bar volatilities
-_OVERNIGHT_SHARE = 0.25  # share of a session's variance that arrives overnight
 _TRADES_PER_MINUTE = 25.0
 
 
@@ -108,16 +100,6 @@ DEFAULT_REGIMES: tuple[Regime, ...] = (
 )
 """Trend up, trend down, range-bound and high-volatility regimes; the chain moves to one of the
 other regimes, chosen uniformly, when a regime ends."""
-
-
-@dataclass(frozen=True)
-class _Calendar:
-    ts: I64
-    intraday: F64  # volume multiplier from the time of day
-    gap_scale: F64  # standard deviation of the open's gap, in bar volatilities
-    bar_minutes: float  # trading minutes a bar spans, for scaling annual volatility
-    session: Session
-    key: str  # names the bar grid in stream keys
 
 
 @dataclass(frozen=True)
@@ -196,7 +178,7 @@ def synthetic_bars(
         msg = f"periods must be >= 0, not {periods}"
         raise ValueError(msg)
     table = _table(regimes)
-    calendar = _calendar(_start_ns(start), periods, _minutes(timeframe, session), session)
+    calendar = bar_calendar(start_ns(start), periods, bar_minutes(timeframe, session), session)
     market = _market(seed, calendar, table)
     frames = [_symbol_bars(name, seed, calendar, market) for name in names]
     bars = pl.concat(frames).with_columns(timeframe=pl.lit(timeframe, pl.String()))
@@ -250,21 +232,21 @@ def synthetic_trades(
         raise ValueError(msg)
     profile = _profile(symbol, seed, "24/7")
     key = ("trades", symbol)
-    burst = _log_vol(_stream(seed, *key, "burst"), periods, 0.5)
-    waits = _stream(seed, *key, "wait").standard_exponential(periods) * np.exp(burst + 0.125)
+    burst = log_vol(stream(seed, *key, "burst"), periods, 0.5)
+    waits = stream(seed, *key, "wait").standard_exponential(periods) * np.exp(burst + 0.125)
     waits *= mean_interval
     offsets = np.cumsum(np.rint(waits * 1e6).astype(np.int64)) * 1000  # microsecond stamps
-    sigma = profile.vol / math.sqrt(_YEAR_MINUTES["24/7"] * 60)
-    steps = sigma * np.sqrt(waits) * _stream(seed, *key, "mid").standard_normal(periods)
+    sigma = profile.vol / math.sqrt(YEAR_MINUTES["24/7"] * 60)
+    steps = sigma * np.sqrt(waits) * stream(seed, *key, "mid").standard_normal(periods)
     mid = profile.price * np.exp(np.cumsum(steps))
-    buy = _ar1(_stream(seed, *key, "flow").standard_normal(periods), 0.6) > 0
+    buy = ar1(stream(seed, *key, "flow").standard_normal(periods), 0.6) > 0
     digits = 4 - math.floor(math.log10(profile.price))
     tick = 10.0**-digits
     bid = np.maximum(np.floor(mid / tick), 1.0) * tick
-    sizes = _stream(seed, *key, "size").lognormal(-0.5, 1.0, periods)
+    sizes = stream(seed, *key, "size").lognormal(-0.5, 1.0, periods)
     frame = pl.DataFrame(
         {
-            "ts": pl.Series(_start_ns(start) + offsets - offsets[:1], dtype=pl.Int64).cast(TS),
+            "ts": pl.Series(start_ns(start) + offsets - offsets[:1], dtype=pl.Int64).cast(TS),
             "price": np.round(np.where(buy, bid + tick, bid), max(digits, 0)),
             "size": sizes * (profile.volume / _TRADES_PER_MINUTE),
             "buy": buy,
@@ -305,160 +287,17 @@ def _table(regimes: Sequence[Regime]) -> F64:
     return np.array(fields, dtype=np.float64).T
 
 
-def _minutes(timeframe: str, session: Session) -> int:
-    match = re.fullmatch(r"([1-9]\d*)([mhd])", timeframe)
-    if match is None or session not in _YEAR_MINUTES:
-        msg = f"unknown timeframe {timeframe!r} or session {session!r}; try '5m', '1h', '1d'"
-        raise ValueError(msg)
-    minutes = int(match[1]) * _UNITS[match[2]]
-    if session == "equity" and _EQUITY_MINUTES < minutes != _DAY_MINUTES:
-        msg = f"an equity session has no {timeframe!r} bars: use at most 390m, or 1d"
-        raise ValueError(msg)
-    return minutes
-
-
-def _start_ns(start: str | datetime) -> int:
-    moment = datetime.fromisoformat(start) if isinstance(start, str) else start
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
-
-
-def _stream(seed: int, *key: str) -> np.random.Generator:
-    """Return the random stream named by ``key`` under ``seed`` (stable across processes)."""
-    if seed < 0:
-        msg = f"seed must be >= 0, not {seed}"
-        raise ValueError(msg)
-    # Length-prefixed parts: no two keys share an encoding, whatever characters a symbol holds.
-    name = "".join(f"{len(part)}:{part}" for part in key)
-    digest = hashlib.blake2b(name.encode(), digest_size=16).digest()
-    words = np.frombuffer(digest, dtype=np.uint32).tolist()
-    return np.random.default_rng(np.random.SeedSequence([seed, *words]))
-
-
-@dataclass(frozen=True)
-class _Streams:
-    """The random streams under one seed and key prefix, by component name."""
-
-    seed: int
-    key: tuple[str, ...]
-
-    def __call__(self, name: str) -> np.random.Generator:
-        return _stream(self.seed, *self.key, name)
-
-
-def _calendar(start: int, n: int, minutes: int, session: Session) -> _Calendar:
-    if session == "equity":
-        return _equity_calendar(start, n, minutes)
-    step = minutes * _NS_MINUTE
-    ts = start + np.arange(n, dtype=np.int64) * step
-    day = _DAY_MINUTES * _NS_MINUTE
-    intraday = _u_shape((ts % day + step // 2) / day) if minutes < _DAY_MINUTES else np.ones(n)
-    return _Calendar(ts, intraday, np.full(n, _BAR_GAP), minutes, session, f"{minutes}m/24/7")
-
-
-def _equity_calendar(start: int, n: int, minutes: int) -> _Calendar:
-    daily = minutes == _DAY_MINUTES
-    per_day = 1 if daily else -(-_EQUITY_MINUTES // minutes)
-    # The New York date of start may be a day before its UTC date, and its bars before start.
-    days = _weekdays(start, -(-n // per_day) + 2)
-    opens = days.astype("datetime64[ns]").astype(np.int64) if daily else _session_opens(days)
-    offsets = np.arange(per_day, dtype=np.int64) * minutes
-    ts = (opens[:, None] + offsets * _NS_MINUTE).ravel()
-    keep = np.flatnonzero(ts >= start)[:n]
-    slot = keep % per_day
-    phase = np.minimum((offsets + minutes / 2) / _EQUITY_MINUTES, 1.0)
-    intraday = np.ones(per_day) if daily else _u_shape(phase)
-    gaps = np.where(offsets == 0, math.sqrt(_OVERNIGHT_SHARE * per_day), _BAR_GAP)
-    bar_minutes = min(minutes, _EQUITY_MINUTES)
-    return _Calendar(
-        ts[keep], intraday[slot], gaps[slot], bar_minutes, "equity", f"{minutes}m/equity"
-    )
-
-
-def _u_shape(phase: F64) -> F64:
-    """Return an intraday activity multiplier, high at both ends of the day and mean one."""
-    return (0.6 + 1.6 * (2.0 * phase - 1.0) ** 2) / (0.6 + 1.6 / 3.0)
-
-
-def _weekdays(start: int, count: int) -> NDArray[np.datetime64]:
-    """Return ``count`` weekdays from the New York date of ``start`` on."""
-    moment = pl.Series([start], dtype=pl.Int64).cast(TS).dt.convert_time_zone(_EQUITY_TZ)
-    first = np.datetime64(moment.dt.date().item(), "D")
-    return np.busday_offset(first, np.arange(count), roll="forward")
-
-
-def _session_opens(days: NDArray[np.datetime64]) -> I64:
-    local = pl.Series(days).cast(pl.Datetime("ns")) + _EQUITY_OPEN
-    utc = local.dt.replace_time_zone(_EQUITY_TZ).dt.convert_time_zone("UTC")
-    return utc.dt.cast_time_unit("ns").to_physical().to_numpy()
-
-
-def _ar1(shocks: F64, phi: float) -> F64:
-    """Return ``x[t] = phi * x[t-1] + shocks[t]`` with ``x[0] = shocks[0]``, in one pass."""
-    if not shocks.size:
-        return shocks
-    alpha = 1.0 - phi
-    inputs = shocks.copy()
-    inputs[0] *= alpha  # ewm's first value is its input: scale so x[0] = shocks[0]
-    smoothed = pl.Series(inputs).ewm_mean(alpha=alpha, adjust=False).to_numpy()
-    return smoothed / alpha
-
-
-def _log_vol(rng: np.random.Generator, n: int, sd: float) -> F64:
-    """Return a stationary AR(1) log-volatility ``h`` with standard deviation ``sd``.
-
-    Its mean, ``-sd**2``, makes ``exp(2 h)`` average one. It moves slowly, so it is drawn every
-    ``_VOL_STRIDE`` bars and held in between, which saves most of the draws.
-    """
-    phi = _VOL_PHI**_VOL_STRIDE
-    coarse = rng.standard_normal(-(-n // _VOL_STRIDE)) * (sd * math.sqrt(1.0 - phi**2))
-    coarse[:1] *= 1.0 / math.sqrt(1.0 - phi**2)  # start from the stationary law
-    return np.repeat(_ar1(coarse, phi) - sd**2, _VOL_STRIDE)[:n]
-
-
-def _jumps(uniform: F64, rate: F64) -> F64:
-    """Return jump sizes in bar volatilities: Laplace with probability ``rate``, else zero."""
-    jumps = np.zeros(uniform.size)
-    hit = uniform < rate
-    # Given a hit, uniform / rate is again uniform: reuse it for the size.
-    centred = np.clip(uniform[hit] / rate[hit], 1e-12, 1.0 - 1e-12) - 0.5
-    jumps[hit] = -np.sign(centred) * np.log1p(-2.0 * np.abs(centred)) * _JUMP_SCALE
-    return jumps
-
-
-def _regime_path(mean_bars: F64, n: int, rng: np.random.Generator) -> NDArray[np.intp]:
-    """Return each bar's regime: segments of random length, each in a new regime."""
-    k = mean_bars.size
-    states: list[I64] = []
-    lengths: list[I64] = []
-    total, last = 0, 0
-    while total < n:
-        draws = rng.random((int((n - total) / mean_bars.min()) + 16, 2))
-        steps = 1 + np.floor(draws[:, 0] * (k - 1)).astype(np.int64)
-        if not states:
-            steps[0] = int(draws[0, 0] * k)  # the first regime is uniform over all
-        chunk = (last + np.cumsum(steps)) % k
-        length = np.ceil(-np.log1p(-draws[:, 1]) * mean_bars[chunk]).astype(np.int64)
-        states.append(chunk)
-        lengths.append(np.maximum(length, 1))
-        total, last = total + int(lengths[-1].sum()), int(chunk[-1])
-    if not states:
-        return np.zeros(0, dtype=np.intp)
-    return np.repeat(np.concatenate(states), np.concatenate(lengths))[:n].astype(np.intp)
-
-
-def _market(seed: int, calendar: _Calendar, table: F64) -> _Market:
+def _market(seed: int, calendar: Calendar, table: F64) -> _Market:
     n = calendar.ts.size
-    streams = _Streams(seed, ("market", calendar.key))
-    regime = _regime_path(table[2], n, streams("regime"))
+    streams = Streams(seed, ("market", calendar.key))
+    regime = regime_path(table[2], n, streams("regime"))
     drift, vol, _, jump_rate, walking = np.take(table, regime, axis=1)
-    shock = streams("z").standard_normal(n) + _jumps(streams("jump").random(n), jump_rate)
+    shock = streams("z").standard_normal(n) + jumps(streams("jump").random(n), jump_rate)
     return _Market(
         regime=regime,
         ts=pl.Series("ts", calendar.ts, dtype=pl.Int64).cast(TS),
         shock=shock,
-        vol=np.exp(_log_vol(streams("vol"), n, _MARKET_VOL_SD)) * vol,
+        vol=np.exp(log_vol(streams("vol"), n, _MARKET_VOL_SD)) * vol,
         drift=drift,
         walking=walking,
         jump_rate=jump_rate,
@@ -466,7 +305,7 @@ def _market(seed: int, calendar: _Calendar, table: F64) -> _Market:
 
 
 def _profile(symbol: str, seed: int, session: Session) -> _Profile:
-    u = _stream(seed, "profile", symbol).random(4)
+    u = stream(seed, "profile", symbol).random(4)
     return _Profile(
         price=float(10.0 * 100.0 ** u[0]),
         vol=float((0.15 + 0.35 * u[1]) * (1.6 if session == "24/7" else 1.0)),
@@ -475,10 +314,10 @@ def _profile(symbol: str, seed: int, session: Session) -> _Profile:
     )
 
 
-def _symbol_bars(symbol: str, seed: int, calendar: _Calendar, market: _Market) -> pl.DataFrame:
+def _symbol_bars(symbol: str, seed: int, calendar: Calendar, market: _Market) -> pl.DataFrame:
     profile = _profile(symbol, seed, calendar.session)
-    streams = _Streams(seed, ("bars", symbol, calendar.key))
-    base = profile.vol * math.sqrt(calendar.bar_minutes / _YEAR_MINUTES[calendar.session])
+    streams = Streams(seed, ("bars", symbol, calendar.key))
+    base = profile.vol * math.sqrt(calendar.bar_minutes / YEAR_MINUTES[calendar.session])
     sigma, log_open, log_close = _log_prices(profile, base, market, calendar, streams)
     bars = _ohlc(log_open, log_close, sigma, streams)
     # Volume follows the absolute move in base volatilities, so it swells in volatile regimes.
@@ -495,15 +334,15 @@ def _symbol_bars(symbol: str, seed: int, calendar: _Calendar, market: _Market) -
 
 
 def _log_prices(
-    profile: _Profile, base: float, market: _Market, calendar: _Calendar, streams: _Streams
+    profile: _Profile, base: float, market: _Market, calendar: Calendar, streams: Streams
 ) -> tuple[F64, F64, F64]:
     """Return each bar's volatility and log open and close."""
     n = market.ts.len()
-    sigma = np.exp(_log_vol(streams("vol"), n, _IDIO_VOL_SD))
+    sigma = np.exp(log_vol(streams("vol"), n, _IDIO_VOL_SD))
     sigma *= market.vol
     sigma *= base
     shock = streams("z").standard_normal(n)
-    shock += _jumps(streams("jump").random(n), market.jump_rate)
+    shock += jumps(streams("jump").random(n), market.jump_rate)
     shock *= math.sqrt(1.0 - profile.beta**2)
     shock += profile.beta * market.shock
     shock *= sigma
@@ -515,7 +354,7 @@ def _log_prices(
     steps += base * market.drift
     steps += gap
     log_close = np.cumsum(steps, out=steps)
-    log_close += _ar1(shock, _SWING_PHI)
+    log_close += ar1(shock, _SWING_PHI)
     log_close += math.log(profile.price)
     log_open = np.empty(n)
     log_open[:1] = math.log(profile.price)
@@ -524,7 +363,7 @@ def _log_prices(
     return sigma, log_open, log_close
 
 
-def _ohlc(log_open: F64, log_close: F64, sigma: F64, streams: _Streams) -> pl.DataFrame:
+def _ohlc(log_open: F64, log_close: F64, sigma: F64, streams: Streams) -> pl.DataFrame:
     """Return OHLC and VWAP, drawing high and low from a Brownian bridge open -> close."""
     move = log_close - log_open
     square, spread = move * move, 2.0 * sigma * sigma
