@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from houseedge.research._vector_market import FillArrays
 
 Array = np.ndarray[Any, Any]
+_CURVE_COLUMNS = (
+    "ts", "cash", "position_value", "gross_exposure", "fees", "borrow", "in_market", "equity",
+    "returns", "exposure",
+)  # fmt: skip
 _DIRECTIONS = pl.Series(["short", "long"], dtype=pl.String)
 
 
@@ -250,7 +254,7 @@ def single_symbol(
     money, held, filled = _per_bar(n, fills, cash)
     value = held * close
     gross = np.abs(value)
-    borrow = np.where(held < 0, -value * borrow_rate, 0.0) if borrow_rate else np.zeros(n)
+    borrow: Any = np.where(held < 0, -value * borrow_rate, 0.0) if borrow_rate else None
     # Without fills bincount returns integers: keep the columns float.
     fees = np.bincount(fills.bar, weights=fills.fee, minlength=n).astype(np.float64, copy=False)
     held_now = held != 0
@@ -261,12 +265,17 @@ def single_symbol(
     equity = money + value
     with np.errstate(divide="ignore", invalid="ignore"):
         exposure = gross / equity
-    curve = pl.DataFrame(
-        {
-            "ts": frame.get_column("ts"), "cash": money, "position_value": value,
-            "gross_exposure": gross, "fees": fees, "borrow": borrow, "in_market": in_market,
-            "equity": equity, "returns": _returns(equity, cash), "exposure": exposure,
-        }
+    curve = (
+        pl.DataFrame(
+            {
+                "ts": frame.get_column("ts"), "cash": money, "position_value": value,
+                "gross_exposure": gross, "fees": fees, "in_market": in_market,
+                "equity": equity, "returns": _returns(equity, cash), "exposure": exposure,
+            }
+        )
+        # Without borrow a literal column: no zeroed array of every bar.
+        .with_columns(borrow=pl.lit(0.0) if borrow is None else pl.Series(borrow))
+        .select(_CURVE_COLUMNS)
     )  # fmt: skip
 
     def book() -> pl.DataFrame:
@@ -276,7 +285,8 @@ def single_symbol(
             {
                 "symbol": frame.get_column("symbol"), "ts": frame.get_column("ts"),
                 "close": close, "flow": flow, "fee": fees, "position": held, "value": value,
-                "gross": gross, "borrow": borrow, "in_market": in_market,
+                "gross": gross, "borrow": np.zeros(n) if borrow is None else borrow,
+                "in_market": in_market,
             }
         )  # fmt: skip
 

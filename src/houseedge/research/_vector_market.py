@@ -178,8 +178,10 @@ class Market:
         """
         symbol = frame.get_column("symbol")
         ends = np.append(starts[1:], frame.height) - 1
-        code = np.zeros(frame.height, np.int64)
+        # One symbol: a read-only view of one zero, not a zeroed array of every bar.
+        code = np.broadcast_to(np.int64(0), (frame.height,))
         if starts.size > 1:
+            code = np.zeros(frame.height, np.int64)
             code[starts[1:]] = 1
             np.cumsum(code, out=code)
         close = frame.get_column("close").to_numpy()

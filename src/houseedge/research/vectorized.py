@@ -62,12 +62,19 @@ def _sorted_bars(bars: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, bool]
         )
     if "symbol" not in frame.columns:
         return frame.with_columns(symbol=pl.lit(DEFAULT_SYMBOL)), False
-    symbol = frame.get_column("symbol")
-    # Comparing with the first value is a cheap pass; n_unique hashes every string.
-    multi = frame.height > 0 and not (symbol == symbol[0]).all()
+    multi = frame.height > 0 and not _one_value(frame.get_column("symbol"))
     if multi or not frame.get_column("ts").is_sorted():
         frame = frame.sort("symbol", "ts", maintain_order=True)
     return frame, multi
+
+
+def _one_value(symbol: pl.Series) -> bool:
+    """Return whether every symbol equals the first (nulls ignored)."""
+    flags = symbol.flags
+    if (flags["SORTED_ASC"] or flags["SORTED_DESC"]) and not symbol.null_count():
+        return bool(symbol[0] == symbol[-1])  # sorted: the ends bound every value
+    # Comparing with the first value is a cheap pass; n_unique hashes every string.
+    return bool((symbol == symbol[0]).all())
 
 
 def _shift(values: np.ndarray[Any, Any], starts: np.ndarray[Any, Any], fill: float) -> Any:
@@ -146,7 +153,9 @@ def prepare(
     starts = (
         np.flatnonzero(rows.to_numpy() == 0) if multi else np.zeros(min(frame.height, 1), np.int64)
     )
-    target = _clean(evaluated.get_column("target").cast(pl.Float64).to_numpy(), allow_short)
+    # Nulls filled in Polars first: to_numpy of a column with nulls takes a slow general path.
+    raw = evaluated.get_column("target").cast(pl.Float64).fill_null(0.0).to_numpy()
+    target = _clean(raw, allow_short)
     _check_targets(target, policy)
     wanted = _shift(target, starts, 0.0)
     shifted = {c: _shift(evaluated.get_column(c).to_numpy(), starts, np.nan) for c in inputs}
