@@ -69,8 +69,6 @@ True
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +78,6 @@ import orjson
 import polars as pl
 import structlog
 
-from houseedge import __version__
 from houseedge.errors import DatasetNotFound, InvalidData
 from houseedge.research import _run_datasets as ds
 from houseedge.research._fingerprint import (
@@ -90,6 +87,7 @@ from houseedge.research._fingerprint import (
     frame_digest,
     sha,
 )
+from houseedge.research._run_rows import Inputs, Run, code_version, frames_of, prepare
 from houseedge.research.backtest import BacktestResult
 
 if TYPE_CHECKING:
@@ -107,7 +105,6 @@ __all__ = [
 ]
 
 log = structlog.get_logger()
-_ID_LENGTH = 16  # hex digits: 64 bits, no collision in any realistic number of runs
 
 
 @dataclass(frozen=True)
@@ -135,148 +132,6 @@ class RunRecord:
         return self.result().report(path, **options)
 
 
-@functools.cache
-def code_version() -> str:
-    """Return ``git describe --always --dirty --tags`` of the source tree, else the version."""
-    try:
-        described = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--tags"],  # noqa: S607
-            cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return __version__
-    return described or __version__
-
-
-def _timeframe_of(ts: pl.Series) -> str | None:
-    """Return a bar-size label (``1d``, ``4h``, ``1m``, ``30s``) from the median time step."""
-    if not isinstance(ts.dtype, pl.Datetime) or ts.n_unique() < 2:
-        return None
-    step = ts.unique().sort().diff().median()
-    seconds = round(step.total_seconds()) if isinstance(step, dt.timedelta) else 0
-    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return None
-
-
-@dataclass(frozen=True)
-class _Run:
-    run_id: str
-    digest: str
-    policy: str
-    values: dict[str, Any]  # the runs row
-    metrics: dict[str, Any]  # its metrics
-    frames: dict[str, pl.DataFrame]
-
-
-@dataclass(frozen=True)
-class _Inputs:
-    fingerprint: str | None
-    files: str | None
-    files_fingerprint: str | None
-    timeframe: str | None
-    seed: int | None
-    tag: str | None
-    notes: str | None
-    created_at: dt.datetime
-
-
-# result.params entries stored as columns of their own (all of them: ``backtest_params``)
-_COLUMNS = ("costs", "sizing", "execution", "finalize", "allow_short", "cash", "periods_per_year")
-
-
-def _prepare(result: BacktestResult, inputs: _Inputs, run_id: str | None) -> _Run:
-    rows = ds.result_rows(result)
-    digest = _result_digest([rows[name] for name in ds.RESULT_DATASETS])
-    closes = rows["run_positions"].select("symbol", "ts", "close")
-    fingerprint = inputs.fingerprint or frame_digest(closes)
-    params = result.params
-    # every parameter the engine reports (exits, rebalancing, ...) defines the run
-    definition = _numbers_as_floats(dict(params))
-    config_id = sha(canonical(definition | {"data": fingerprint, "seed": inputs.seed}))
-    run_id = run_id or sha(config_id, digest)[:_ID_LENGTH]
-    policy = str(params["policy"])
-    ids = {"run_id": run_id, "config_id": config_id[:_ID_LENGTH], "result_digest": digest}
-    values = _run_values(result, inputs, ids | {"data_fingerprint": fingerprint}, closes)
-    metrics = {k: v for k, v in result.metrics.items() if k in ds.METRIC_COLUMNS}
-    dropped = sorted(set(result.metrics) - set(metrics))
-    if dropped:
-        log.warning("run_metrics_not_stored", run_id=run_id, metrics=dropped)
-    frames = {name: ds.with_run(frame, run_id, policy) for name, frame in rows.items()}
-    return _Run(run_id, digest, policy, values, metrics, frames)
-
-
-def _result_digest(frames: Sequence[pl.DataFrame]) -> str:
-    """Return a digest of result frames: names, types and 64-bit hashes of every row.
-
-    Row hashes are stable within one Polars version only. An identical rerun after an
-    upgrade may then be stored as a second run, never mixed with the first; the input
-    fingerprints, which must compare across versions, use :func:`frame_digest`.
-    """
-    parts: list[str | bytes] = []
-    for frame in frames:
-        parts += [repr(frame.schema), frame.hash_rows(seed=0).to_numpy().tobytes()]
-    return sha(*parts)
-
-
-def _numbers_as_floats(value: Any) -> Any:
-    """Return ``value`` with every number a float: 10 and 10.0 bps define the same run."""
-    if isinstance(value, dict):
-        return {k: _numbers_as_floats(v) for k, v in value.items()}  # type: ignore[misc]
-    if isinstance(value, list | tuple):
-        return [_numbers_as_floats(v) for v in value]  # type: ignore[misc]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-def _run_values(
-    result: BacktestResult, inputs: _Inputs, ids: dict[str, str], closes: pl.DataFrame
-) -> dict[str, Any]:
-    params = result.params
-    ts = result.equity.get_column("ts")
-    values: dict[str, Any] = ids | {
-        "policy": str(params["policy"]),
-        "params": canonical(params.get("policy_params", {})).decode(),
-        "symbols": sorted(closes.get_column("symbol").unique().to_list()),
-        "timeframe": inputs.timeframe or _timeframe_of(ts),
-        "bars": ts.n_unique(),
-        "data_files": inputs.files,
-        "files_fingerprint": inputs.files_fingerprint,
-        "package_version": __version__,
-        "code_version": code_version(),
-        "seed": inputs.seed,
-        "created_at": inputs.created_at,
-        "tag": inputs.tag,
-        "notes": inputs.notes,
-    }
-    values |= {k: params.get(k) for k in _COLUMNS}
-    values["backtest_params"] = canonical(params).decode()
-    values |= {k: canonical(params.get(k)).decode() for k in ("costs_params", "sizing_params")}
-    # as integer nanoseconds: a Python datetime would drop the nanoseconds
-    time = pl.col("ts")
-    if isinstance(ts.dtype, pl.Datetime):
-        time = time.dt.convert_time_zone("UTC") if ts.dtype.time_zone else time
-        time = time.dt.cast_time_unit("ns").to_physical()
-    span = result.equity.select(time.min().alias("start"), time.max().alias("end"))
-    values["data_start"], values["data_end"] = span.row(0)
-    return values
-
-
-def _frames(runs: Sequence[_Run]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Return the ``runs`` and ``run_metrics`` rows of a batch, built once for all of it."""
-    types = ds.RUN_COLUMNS | {"data_start": pl.Int64(), "data_end": pl.Int64()}
-    table = pl.DataFrame([r.values for r in runs], schema=types, strict=False)
-    context = {k: types[k] for k in ds.METRIC_CONTEXT}
-    metrics = pl.DataFrame(
-        [{k: r.values[k] for k in context} | r.metrics for r in runs],
-        schema=context | ds.METRIC_COLUMNS,
-        strict=False,
-    )
-    return table, metrics
-
-
 def _inputs(
     store: Store,
     *,
@@ -287,14 +142,14 @@ def _inputs(
     seed: int | None,
     tag: str | None,
     notes: str | None,
-) -> _Inputs:
+) -> Inputs:
     fingerprint = data_fingerprint or (bars_fingerprint(bars) if bars is not None else None)
     files = files_fingerprint = None
     if data_files is not None:
         manifest = canonical(file_manifest([Path(f) for f in data_files], store.root))
         files, files_fingerprint = manifest.decode(), sha(manifest)
     now = dt.datetime.now(dt.UTC)
-    return _Inputs(fingerprint, files, files_fingerprint, timeframe, seed, tag, notes, now)
+    return Inputs(fingerprint, files, files_fingerprint, timeframe, seed, tag, notes, now)
 
 
 def save_run(
@@ -339,7 +194,7 @@ def save_run(
         store, data_fingerprint=data_fingerprint, bars=bars, data_files=data_files,
         timeframe=timeframe, seed=seed, tag=tag, notes=notes,
     )  # fmt: skip
-    run = _prepare(result, inputs, run_id)
+    run = prepare(result, inputs, run_id)
     _write(store, [run])
     return run.run_id
 
@@ -376,12 +231,12 @@ def save_runs(
         store, data_fingerprint=data_fingerprint, bars=bars, data_files=data_files,
         timeframe=timeframe, seed=seed, tag=tag, notes=notes,
     )  # fmt: skip
-    runs = [_prepare(result, inputs, None) for result in results]
+    runs = [prepare(result, inputs, None) for result in results]
     _write(store, runs)
     return [run.run_id for run in runs]
 
 
-def _write(store: Store, runs: list[_Run]) -> None:
+def _write(store: Store, runs: list[Run]) -> None:
     unique = {run.run_id: run for run in runs}  # a batch may hold the same run twice
     if not unique:
         return
@@ -411,7 +266,7 @@ def _write(store: Store, runs: list[_Run]) -> None:
             for c in kept
         ).drop(f"{c}_stored" for c in kept)  # fmt: skip
 
-    table, metrics = _frames(list(unique.values()))
+    table, metrics = frames_of(list(unique.values()))
     items: list[tuple[str, pl.DataFrame]] = [("runs", rows(table)), ("run_metrics", rows(metrics))]
     items += [
         (name, pl.concat([run.frames[name] for run in unique.values()]))
