@@ -36,13 +36,29 @@ def test_changes_are_the_bars_whose_wanted_exposure_differs_from_the_bar_before(
     assert first.tolist() == [1]
 
 
-def test_coverage_is_the_engine_closed_form_only() -> None:
+def test_coverage_is_one_symbol_linear_costs_and_fixed_fraction_or_units() -> None:
+    minimum = LinearCostModel(min_commission=1)
     assert closed_form.covers(_setup(), 1)  # type: ignore[arg-type]
+    assert closed_form.covers(_setup(FixedUnits(2), minimum), 1)  # type: ignore[arg-type]
     assert not closed_form.covers(_setup(), 2)  # type: ignore[arg-type]
     assert not closed_form.covers(_setup(FixedFraction(1.0, whole_units=True)), 1)  # type: ignore[arg-type]
-    assert not closed_form.covers(_setup(FixedUnits(1)), 1)  # type: ignore[arg-type]
-    assert not closed_form.covers(_setup(costs=LinearCostModel(min_commission=1)), 1)  # type: ignore[arg-type]
+    assert not closed_form.covers(_setup(costs=minimum), 1)  # type: ignore[arg-type]
     assert not closed_form.covers(_setup(costs=LinearCostModel(borrow_bps=10)), 1)  # type: ignore[arg-type]
+    assert not closed_form.covers(_setup(FixedUnits(2), LinearCostModel(borrow_bps=10)), 1)  # type: ignore[arg-type]
+
+
+def test_fixed_units_fills_book_cash_as_the_event_loop() -> None:
+    tape = _tape([10.0, 10.0, 11.0, 12.0, 12.0, 9.0, 9.0])
+    target = np.array([0.0, 1.0, 1.0, -1.0, -1.0, 0.0, 0.0])
+    setup = _setup(FixedUnits(2), LinearCostModel(commission_per_share=0.5, min_commission=1.5))
+    fills = closed_form.run(tape, setup, target)  # type: ignore[arg-type]
+    assert fills is not None
+    # buy 2 at 11, sell 2 at 12 then short 2 at 12, cover at 9; fees max(2 * 0.5, 1.5)
+    assert fills.bar.tolist() == [2, 4, 4, 6]
+    assert fills.qty.tolist() == [2.0, -2.0, -2.0, 2.0]
+    assert fills.fee.tolist() == [1.5] * 4
+    assert fills.cash_after.tolist() == [99_976.5, 99_999.0, 100_021.5, 100_002.0]
+    assert fills.closed == 2
 
 
 def test_a_resize_or_lost_equity_hands_the_set_to_the_engine() -> None:

@@ -7,8 +7,10 @@ fractional units, a :class:`~houseedge.core.costs.LinearCostModel` without minim
 or borrow, no exits, no rebalancing), the whole run follows from where its target changes: each
 position multiplies the equity by a factor that does not depend on it, so the fills are a
 cumulative product over positions, computed here with the engine's formulas in the engine's
-order (the same bits). Final equity, closed trades and fees are then reductions over the
-fills; per-bar metrics rebuild the equity per bar from them as the engine does.
+order (the same bits). :class:`~houseedge.core.sizing.FixedUnits` positions (the engine's
+event loop, linear costs with a minimum commission too) are fixed quantities, and the loop's
+running cash is a cumulative sum. Final equity, closed trades and fees are then reductions
+over the fills; per-bar metrics rebuild the equity per bar from them as the engine does.
 
 Anything else (resized positions, equity reaching zero, other sizers or costs, several symbols)
 returns None and the sweep runs the engine's own steps for that set.
@@ -23,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from houseedge.core.costs import BPS, LinearCostModel, fill_prices
-from houseedge.core.sizing import FixedFraction
+from houseedge.core.sizing import FixedFraction, FixedUnits
 from houseedge.research._vector_market import COST_PREFIX
 
 if TYPE_CHECKING:
@@ -57,16 +59,18 @@ class Tape:
 
 
 def covers(setup: Setup, symbols: int) -> bool:
-    """Return whether runs of ``setup`` take the engine's closed form (``_compound.leading``)."""
+    """Return whether the kernel may claim runs of ``setup`` (each set may still hand over).
+
+    Fractional ``FixedFraction`` with proportional costs is the engine's closed form
+    (``_compound.leading``); ``FixedUnits`` with linear costs (a minimum commission too) is its
+    event loop, whose running cash is a cumulative sum when every position opens from flat.
+    """
     sizing, costs = setup.sizing, setup.costs
-    return (
-        symbols == 1
-        and type(sizing) is FixedFraction
-        and not sizing.whole_units
-        and type(costs) is LinearCostModel
-        and not costs.min_commission
-        and not costs.borrow_bps
-    )
+    if symbols != 1 or type(costs) is not LinearCostModel or costs.borrow_bps:
+        return False
+    if type(sizing) is FixedUnits:
+        return True
+    return type(sizing) is FixedFraction and not sizing.whole_units and not costs.min_commission
 
 
 @dataclass(frozen=True)
@@ -110,51 +114,107 @@ def changes(target: Array) -> tuple[Array, Array]:
     return moved + 1, target[moved].astype(np.float64)
 
 
-def run(tape: Tape, setup: Setup, target: Array) -> Fills | None:
-    """Return the fills of a cleaned ``target``, or None when the closed form does not apply.
+@dataclass(frozen=True)
+class _Positions:
+    """Each position's entry and exit: bars, wanted exposure, side and fill prices."""
 
-    The formulas and their order are ``research._compound.compound``'s.
+    entry: Array
+    exit_bar: Array  # -1: still open at the end
+    wanted: Array
+    side: Array
+    entry_price: Array
+    exit_price: Array
+
+    @property
+    def closed(self) -> Array:
+        return self.exit_bar >= 0
+
+    def pairs(self, first: Array, second: Array) -> Array:
+        """Return entry and exit values interleaved in execution order (open exits dropped)."""
+        keep = np.column_stack([np.ones(self.entry.size, dtype=bool), self.closed]).ravel()
+        return np.column_stack([first, second]).ravel()[keep]
+
+
+def run(tape: Tape, setup: Setup, target: Array) -> Fills | None:
+    """Return the fills of a cleaned ``target``, or None when the engine must run the set.
+
+    The formulas and their order are ``research._compound.compound``'s (``FixedFraction``)
+    or ``research._vector_loop``'s (``FixedUnits``).
     """
     bars, wanted = changes(target)
     opens = wanted != 0
     entry, end, w = bars[opens], np.append(bars[1:], -1)[opens], wanted[opens]
     if ((end[:-1] == entry[1:]) & (w[:-1] * w[1:] > 0)).any():
         return None  # a same-side resize: the engine's event loop takes over
+    units = type(setup.sizing) is FixedUnits
+    if units and setup.finalize is not None and bars.size and bars[-1] == tape.close.size - 1:
+        return None  # the loop orders a finalising fill against a change on the last bar
     side = np.sign(w)
     exit_bar, exit_quote = _exits(tape, setup.finalize, end)
-    closed = exit_bar >= 0
     at = np.maximum(exit_bar, 0)
+    costs = setup.costs
+    positions = _Positions(
+        entry, exit_bar, w, side,
+        fill_prices(costs, tape.quote[entry], side, {k: v[entry] for k, v in tape.costs.items()}),
+        fill_prices(costs, exit_quote, -side, {k: v[at] for k, v in tape.costs.items()}),
+    )  # fmt: skip
+    return _units(setup, positions) if units else _compound(setup, positions)
+
+
+def _compound(setup: Setup, p: _Positions) -> Fills | None:
+    """Return the fills of fraction-of-equity positions (``_compound.compound``)."""
     costs, fraction = setup.costs, setup.sizing.fraction  # type: ignore[attr-defined]
-    entry_price = fill_prices(
-        costs, tape.quote[entry], side, {k: v[entry] for k, v in tape.costs.items()}
-    )
-    exit_price = fill_prices(costs, exit_quote, -side, {k: v[at] for k, v in tape.costs.items()})
     per_share, rate = costs.commission_per_share, costs.commission_bps * BPS  # type: ignore[attr-defined]
+    entry_price, exit_price, closed = p.entry_price, p.exit_price, p.closed
     fee_rate = rate + per_share / entry_price
-    units = np.abs(w) * fraction / (entry_price * (1.0 + fee_rate))
-    units *= side
+    units = np.abs(p.wanted) * fraction / (entry_price * (1.0 + fee_rate))
+    units *= p.side
     entry_fee = np.abs(units) * (per_share + entry_price * rate)
     after_entry = 1.0 - units * entry_price - entry_fee
     exit_fee = np.abs(units) * (per_share + exit_price * rate)
     growth = np.where(closed, after_entry + units * exit_price - exit_fee, 1.0)
     wealth = setup.cash * np.cumprod(np.concatenate([[1.0], growth]))
     broke = np.flatnonzero(wealth <= 0)
-    if broke.size and broke[0] < entry.size:
+    if broke.size and broke[0] < p.entry.size:
         return None  # the equity is gone: the event loop sizes what follows
     wealth = wealth[:-1]
     qty = units * wealth
-    keep = np.flatnonzero(np.column_stack([np.ones(entry.size, dtype=bool), closed]).ravel())
-
-    def pairs(first: Array, second: Array) -> Array:
-        return np.column_stack([first, second]).ravel()[keep]
-
     return Fills(
-        pairs(entry, exit_bar),
-        pairs(qty, -qty),
-        pairs(entry_fee * wealth, exit_fee * wealth),
-        pairs(qty, np.zeros(entry.size)),
-        pairs(after_entry * wealth, wealth * growth),
+        p.pairs(p.entry, p.exit_bar),
+        p.pairs(qty, -qty),
+        p.pairs(entry_fee * wealth, exit_fee * wealth),
+        p.pairs(qty, np.zeros(p.entry.size)),
+        p.pairs(after_entry * wealth, wealth * growth),
         int(closed.sum()),
+    )
+
+
+def _units(setup: Setup, p: _Positions) -> Fills:
+    """Return the fills of fixed-unit positions, as the event loop books them one by one.
+
+    The loop's ``cash -= qty * price + fee`` is a running sum, which ``cumsum`` computes in
+    the same order; ``LinearCostModel.fee`` is ``max(qty * (per_share + price * bps * 1e-4),
+    minimum)``.
+    """
+    costs = setup.costs
+    held = setup.sizing.units * p.wanted  # type: ignore[attr-defined]  # FixedUnits.quantity
+
+    def fees(qty: Array, price: Array) -> Array:
+        per_unit = costs.commission_per_share + price * costs.commission_bps * BPS  # type: ignore[attr-defined]
+        return np.maximum(qty * per_unit, costs.min_commission)  # type: ignore[attr-defined]
+
+    size = np.abs(held)
+    qty = p.pairs(held, -held)
+    fee = p.pairs(fees(size, p.entry_price), fees(size, p.exit_price))
+    flow = qty * p.pairs(p.entry_price, p.exit_price) + fee
+    cash = np.cumsum(np.concatenate([[setup.cash], -flow]))[1:]
+    return Fills(
+        p.pairs(p.entry, p.exit_bar),
+        qty,
+        fee,
+        p.pairs(held, np.zeros(p.entry.size)),
+        cash,
+        int(p.closed.sum()),
     )
 
 

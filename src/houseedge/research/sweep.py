@@ -13,12 +13,12 @@ Fast path
     trades and equity equal ``backtest()``'s.
     Any other policy takes the general path: one ``backtest()`` per set.
 Metrics-only kernel
-    When only metrics are kept (no ``save_to``, metrics among ``DEFAULT_METRICS``) and the
-    runs take the engine's closed form (one symbol, fractional ``FixedFraction`` sizing, a
-    ``LinearCostModel`` without minimum commission or borrow), a set's fills are computed from
-    its target's changes alone, with the engine's formulas (``research._sweep_metrics``); final
-    equity, trades and fees are reductions over them. A set the closed form does not cover
-    (resized positions, equity lost) runs the engine's steps.
+    When only metrics are kept (no ``save_to``, metrics among ``DEFAULT_METRICS``), with one
+    symbol, a ``LinearCostModel`` without borrow, and fractional ``FixedFraction`` sizing
+    (without a minimum commission: the engine's closed form) or ``FixedUnits``, a set's fills
+    are computed from its target's changes alone, with the engine's formulas in its order
+    (``research._sweep_metrics``); final equity, trades and fees are reductions over them. A
+    set it does not cover (resized positions, equity lost) runs the engine's steps.
 Memory
     Sets are evaluated in chunks sized from ``memory_budget`` (bytes); only the metrics of a
     chunk are kept once it is done.
