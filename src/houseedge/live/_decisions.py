@@ -24,12 +24,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from houseedge.core.execution import OrderStatus
+from houseedge.core.execution import OrderState, OrderStatus
 from houseedge.core.risk import BreakerState, RiskEvent
 from houseedge.core.types import Bar, CancelRequested, Order
 from houseedge.errors import BrokerError, PolicyError
@@ -48,7 +48,7 @@ __all__ = ["DecisionMixin"]
 
 
 @contextlib.contextmanager
-def _collections_deferred() -> Iterator[None]:
+def _collections_deferred() -> Generator[None]:
     """Hold the cyclic garbage collector off inside the block (if it is on at all)."""
     if not gc.isenabled():
         yield
@@ -87,6 +87,15 @@ class DecisionMixin:
 
         def _now(self) -> int: ...
         async def _engine_event(self, name: str, **payload: Any) -> None: ...
+
+        # The Desk the runners read (HandleMixin).
+        def position(self, symbol: str, policy: str | None = None) -> float: ...
+        def open_orders(
+            self, policy: str | None = None, symbol: str | None = None
+        ) -> list[OrderState]: ...
+        def new_id(self, policy: str) -> str: ...
+        def account(self) -> tuple[float, float]: ...
+        def request_cancel(self, order_id: str) -> None: ...
 
     journal_latencies: list[float] | None = None
     """Seconds each order's journal commit took on the decision path (when a list is set)."""
@@ -151,7 +160,7 @@ class DecisionMixin:
         book, marks = self.book, self.marks
         key = (
             len(book.fills),
-            [(s, marks.get(s)) for s in sorted(set().union(*book.traded.values()))],
+            [(s, marks.get(s)) for s in sorted(set[str]().union(*book.traded.values()))],
         )
         if key != self._mark_key:
             snap = ledger.snapshot()
