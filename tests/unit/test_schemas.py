@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from houseedge.data.schemas import validate
+from houseedge.data.validation import validate
 from houseedge.errors import InvalidData, SchemaMismatch
 
 

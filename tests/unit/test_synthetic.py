@@ -7,13 +7,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from houseedge.data.schemas import validate
 from houseedge.data.synthetic import (
     DEFAULT_REGIMES,
     Regime,
     synthetic_bars,
     synthetic_trades,
 )
+from houseedge.data.validation import validate
 
 NY = "America/New_York"
 

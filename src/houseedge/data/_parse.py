@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from houseedge.data.schemas import validate
+from houseedge.data.validation import validate
 from houseedge.errors import DataError, FormatError, SchemaMismatch
 
 CSV_ROW_BASE = 2

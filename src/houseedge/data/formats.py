@@ -12,7 +12,7 @@ Conventions every reader follows:
 - The bar timeframe is the ``timeframe`` option, else the label of the most common gap between
   timestamps (``1m``, ``1h``, ``1d``, ``1w``, ``1mo``, ...); a tie between two gaps is an error.
 - Columns are read by name, so their order never matters.
-- Every row is validated (``schemas.validate`` with ``check_order=True``); an error names the
+- Every row is validated (``validation.validate`` with ``check_order=True``); an error names the
   file, the row (the 1-based line of a CSV, header = line 1; the 0-based row of a Parquet or
   Feather file) and the file's own column name.
 - zipline csvdir prices are already split-adjusted: its ``split`` column becomes a

@@ -1,32 +1,21 @@
-"""Dataset schemas and the validation every write goes through.
+"""Dataset schemas: columns, types, keys, partitions and the rules values obey.
 
 A :class:`DatasetSpec` names a dataset's columns and types, its key (rows with the same key are
-one row), the columns its files are partitioned by, and the rules its values obey. Validation
-runs as one vectorised pass; only when a rule fails is the first offending row located, so the
-error can name the source, the row and the field.
+one row), the columns its files are partitioned by, and the rules its values obey;
+:func:`houseedge.data.validation.validate` checks a frame against one. Layers above the data
+layer register their own datasets (``runs``, ``live_fills``, ...) with :func:`register`.
 
 Examples
 --------
->>> import polars as pl
->>> frame = pl.DataFrame({"symbol": ["X"], "timeframe": ["1d"], "ts": [0], "open": [1.0],
-...     "high": [2.0], "low": [0.5], "close": [1.5], "volume": [10.0]})
->>> validate("bars", frame).schema["ts"]
-Datetime(time_unit='ns', time_zone='UTC')
->>> try:
-...     validate("bars", frame.with_columns(high=pl.lit(1.2)), source="x.csv", row_base=2)
-... except InvalidData as error:
-...     print(error.reason, "|", error.row, error.field, "|", error.expected)
-high below max(open, close) | 2 high | low <= open, close <= high
+>>> spec_of("bars").key
+('symbol', 'timeframe', 'ts')
 """
-
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
-
-from houseedge.errors import InvalidData, SchemaMismatch
 
 TS = pl.Datetime("ns", "UTC")
 
@@ -262,181 +251,3 @@ def spec_of(dataset: str | DatasetSpec) -> DatasetSpec:
         known = ", ".join(sorted(DATASETS))
         msg = f"unknown dataset {dataset!r}; known datasets: {known}"
         raise ValueError(msg) from None
-
-
-def validate(
-    dataset: str | DatasetSpec,
-    frame: pl.DataFrame,
-    *,
-    source: str | None = None,
-    row_base: int = 0,
-    check_order: bool = False,
-    check_key: bool = True,
-) -> pl.DataFrame:
-    """Validate a frame against a dataset and return it cast to the dataset schema.
-
-    Parameters
-    ----------
-    dataset
-        Dataset name or spec.
-    frame
-        Rows to check, in their input order.
-    source
-        The input's name for error messages (a file path); the dataset name by default.
-    row_base
-        Added to a frame index to give the row reported in errors (2 for a CSV with a header
-        line gives file line numbers).
-    check_order
-        Also require the time column to increase strictly within each key prefix (an input
-        file must not be unsorted or repeat a timestamp).
-    check_key
-        Check that no key repeats. The store turns this off and checks adjacent rows after
-        sorting, which is much cheaper, falling back to :func:`check_unique` to name the row.
-
-    Raises
-    ------
-    SchemaMismatch
-        A required column is missing or a value cannot be cast to the column type.
-    InvalidData
-        A value breaks a rule, is null where it may not be, or a key repeats.
-    """
-    spec = spec_of(dataset)
-    where = source or spec.name
-    cast = _cast(spec, frame, where, row_base)
-    _check_rules(spec, cast, where, row_base, check_order=check_order, check_key=check_key)
-    return cast
-
-
-def _cast(spec: DatasetSpec, frame: pl.DataFrame, where: str, row_base: int) -> pl.DataFrame:
-    missing = [c for c in spec.columns if c not in frame.columns]
-    if missing:
-        raise SchemaMismatch(
-            f"missing column {missing[0]!r}",
-            source=where,
-            field=missing[0],
-            expected=f"columns {', '.join(spec.columns)}",
-        )
-    exprs: list[pl.Expr] = []
-    for name, dtype in spec.schema.items():
-        have = frame.schema.get(name)
-        if have == dtype:
-            exprs.append(pl.col(name))  # already right: no copy
-            continue
-        column = pl.col(name) if have is not None else pl.lit(None)
-        exprs.append(_cast_expr(column, have, dtype).alias(name))
-    try:
-        return frame.select(exprs)
-    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
-        name, dtype, row = _first_uncastable(spec, frame)
-        raise SchemaMismatch(
-            f"value {frame[name][row]!r} is not a {dtype}",
-            source=where,
-            row=row + row_base,
-            field=name,
-            expected=str(dtype),
-        ) from exc
-
-
-def _cast_expr(
-    column: pl.Expr, have: pl.DataType | None, want: pl.DataType, *, strict: bool = True
-) -> pl.Expr:
-    if isinstance(want, pl.Datetime) and have is not None:
-        if isinstance(have, pl.Datetime):
-            local = column if have.time_zone else column.dt.replace_time_zone("UTC")
-            return local.dt.convert_time_zone("UTC").dt.cast_time_unit("ns")
-        if have.is_integer():
-            return column.cast(pl.Int64, strict=strict).cast(want)
-    return column.cast(want, strict=strict)
-
-
-def _first_uncastable(spec: DatasetSpec, frame: pl.DataFrame) -> tuple[str, pl.DataType, int]:
-    for name, dtype in spec.schema.items():
-        if name not in frame.columns:
-            continue
-        column = frame[name]
-        cast = frame.select(_cast_expr(pl.col(name), column.dtype, dtype, strict=False))
-        bad = (cast.to_series().is_null() & column.is_not_null()).arg_true()
-        if len(bad):
-            return name, dtype, int(bad[0])
-    msg = "a cast failed but no uncastable value was found"
-    raise ValueError(msg)
-
-
-def _key_check(spec: DatasetSpec) -> tuple[str, str, str, pl.Expr]:
-    return (
-        ",".join(spec.key),
-        "key repeats an earlier row",
-        "unique " + ", ".join(spec.key),
-        ~pl.struct(spec.key).is_first_distinct(),
-    )
-
-
-def check_unique(
-    spec: DatasetSpec, frame: pl.DataFrame, *, source: str | None = None, row_base: int = 0
-) -> None:
-    """Raise :class:`InvalidData` naming the first row whose key repeats an earlier row's."""
-    name, what, want, bad = _key_check(spec)
-    rows = frame.select(bad.arg_true()).to_series()
-    if len(rows):
-        raise InvalidData(
-            what, source=source or spec.name, row=int(rows[0]) + row_base, field=name, expected=want
-        )
-
-
-def check_time_order(
-    spec: DatasetSpec, frame: pl.DataFrame, *, source: str | None = None, row_base: int = 0
-) -> None:
-    """Raise :class:`InvalidData` at the first row whose time does not follow its series'."""
-    name, what, want, bad = _order_check(spec)
-    rows = frame.select(bad.arg_true()).to_series()
-    if len(rows):
-        raise InvalidData(
-            what,
-            source=source or spec.name,
-            row=int(rows[0]) + row_base,
-            field=name,
-            expected=want,
-        )
-
-
-def _order_check(spec: DatasetSpec) -> tuple[str, str, str, pl.Expr]:
-    time = spec.time_column or ""
-    at = spec.key.index(time)
-    step = pl.col(time).diff()
-    if at:
-        step = step.over(list(spec.key[:at]))
-    # A timestamp may repeat only where later key columns (trade id, sequence) tell rows apart.
-    if at == len(spec.key) - 1:
-        return (
-            time,
-            f"{time} is not after the previous row",
-            "strictly increasing timestamps",
-            step <= 0,
-        )
-    return time, f"{time} is before the previous row", "non-decreasing timestamps", step < 0
-
-
-def _check_rules(
-    spec: DatasetSpec,
-    frame: pl.DataFrame,
-    where: str,
-    row_base: int,
-    *,
-    check_order: bool,
-    check_key: bool,
-) -> None:
-    checks: list[tuple[str, str, str, pl.Expr]] = [
-        (name, f"{name} is empty", "a value", pl.col(name).is_null())
-        for name in spec.columns
-        if name not in spec.nullable
-    ]
-    checks += [(f, what, want, bad()) for f, what, want, bad in spec.rules if f in frame.columns]
-    if check_order and spec.time_column:
-        checks.append(_order_check(spec))
-    if check_key:
-        checks.append(_key_check(spec))
-    flags = frame.select([bad.any().alias(str(i)) for i, (*_, bad) in enumerate(checks)]).row(0)
-    for flag, (name, what, want, bad) in zip(flags, checks, strict=True):
-        if flag:
-            row = int(frame.select(bad.arg_true().first()).item())
-            raise InvalidData(what, source=where, row=row + row_base, field=name, expected=want)

@@ -41,14 +41,9 @@ import structlog
 from houseedge.config import store_root
 from houseedge.data import partitions, sql
 from houseedge.data.resample import resample_bars
-from houseedge.data.schemas import (
-    DatasetSpec,
-    check_time_order,
-    check_unique,
-    spec_of,
-    validate,
-)
+from houseedge.data.schemas import DatasetSpec, spec_of
 from houseedge.data.timeparse import TimeLike, ns_literal, to_ns, year_of
+from houseedge.data.validation import check_time_order, check_unique, validate
 from houseedge.errors import InvalidData
 
 log = structlog.get_logger()
