@@ -20,10 +20,6 @@ if TYPE_CHECKING:
     from houseedge.research._vector_market import FillArrays
 
 Array = np.ndarray[Any, Any]
-_CURVE_COLUMNS = (
-    "ts", "cash", "position_value", "gross_exposure", "fees", "borrow", "in_market", "equity",
-    "returns", "exposure",
-)  # fmt: skip
 _DIRECTIONS = pl.Series(["short", "long"], dtype=pl.String)
 
 
@@ -224,70 +220,55 @@ def _per_bar(n: int, fills: FillArrays, cash: float) -> tuple[Array, Array, Arra
     return money, held, filled
 
 
-def _returns(equity: Array, cash: float) -> pl.Series:
-    """Return per-bar returns: Polars' ``pct_change``, the first against the starting cash.
-
-    Computed in NumPy with ``pct_change``'s operations (``diff / previous``, identical bits)
-    and laid out in its chunks (the first value, then the rest): a Series' ``std`` sums chunk
-    by chunk, and the sweep's metrics-only kernel takes ``pct_change`` itself.
-    """
-    if equity.size < 2:
-        return (
-            pl.Series(equity).pct_change().fill_null(equity[0] / cash - 1.0 if equity.size else 0.0)
-        )
-    rest = np.subtract(equity[1:], equity[:-1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(rest, equity[:-1], out=rest)
-    first = pl.Series([equity[0] / cash - 1.0])
-    return pl.concat([first, pl.Series(rest)], rechunk=False)
-
-
 def single_symbol(
     frame: pl.DataFrame, fills: FillArrays, cash: float, borrow_rate: float
 ) -> tuple[pl.DataFrame, Callable[[], pl.DataFrame]]:
     """Return the equity frame of a one-symbol run, and a function building its positions.
 
-    The same columns as :func:`equity_curve` and :func:`positions`, from NumPy passes over the
-    bars (no per-time grouping is needed with one symbol).
+    The same columns as :func:`equity_curve` and :func:`positions`, without per-time grouping
+    (one symbol). Cash and position are repeated over their runs in NumPy; the per-bar
+    arithmetic runs in one Polars query (in parallel, and into reused memory: fresh NumPy
+    arrays of 10M bars cost as much in page faults as in arithmetic).
     """
     n, close = frame.height, frame.get_column("close").to_numpy()
     money, held, filled = _per_bar(n, fills, cash)
-    value = held * close
-    gross = np.abs(value)
-    borrow: Any = np.where(held < 0, -value * borrow_rate, 0.0) if borrow_rate else None
+    borrow = np.zeros(0)
+    if borrow_rate:
+        borrow = np.where(held < 0, -(held * close) * borrow_rate, 0.0)
+        money = money - np.cumsum(borrow)
     # Without fills bincount returns integers: keep the columns float.
     fees = np.bincount(fills.bar, weights=fills.fee, minlength=n).astype(np.float64, copy=False)
     held_now = held != 0
     in_market = held_now | filled
     in_market[1:] |= held_now[:-1]
-    if borrow_rate:
-        money = money - np.cumsum(borrow)
-    equity = money + value
-    with np.errstate(divide="ignore", invalid="ignore"):
-        exposure = gross / equity
+    # pct_change's first value is null: the first return is against the starting cash (the
+    # same operations in Python floats, so the same bits as the column's).
+    first = (float(money[0]) + float(held[0]) * float(close[0])) / cash - 1.0 if n else 0.0
+    value, equity = pl.col("held") * pl.col("close"), pl.col("equity")
+    columns = {"ts": frame.get_column("ts"), "cash": money, "held": held, "close": close}
     curve = (
-        pl.DataFrame(
-            {
-                "ts": frame.get_column("ts"), "cash": money, "position_value": value,
-                "gross_exposure": gross, "fees": fees, "in_market": in_market,
-                "equity": equity, "returns": _returns(equity, cash), "exposure": exposure,
-            }
+        pl.DataFrame(columns | {"fees": fees, "in_market": in_market})
+        .lazy()
+        .select(
+            "ts", "cash", position_value=value, gross_exposure=value.abs(), fees="fees",
+            # Without borrow a literal column: no zeroed array of every bar.
+            borrow=pl.Series(borrow) if borrow_rate else pl.lit(0.0),
+            in_market="in_market", equity=pl.col("cash") + value,
         )
-        # Without borrow a literal column: no zeroed array of every bar.
-        .with_columns(borrow=pl.lit(0.0) if borrow is None else pl.Series(borrow))
-        .select(_CURVE_COLUMNS)
+        .with_columns(
+            returns=equity.pct_change().fill_null(first),
+            exposure=pl.col("gross_exposure") / equity,
+        )
+        .collect()
     )  # fmt: skip
 
     def book() -> pl.DataFrame:
         flow = np.bincount(fills.bar, weights=-fills.qty * fills.price - fills.fee, minlength=n)
-        flow = flow.astype(np.float64)
-        return pl.DataFrame(
-            {
-                "symbol": frame.get_column("symbol"), "ts": frame.get_column("ts"),
-                "close": close, "flow": flow, "fee": fees, "position": held, "value": value,
-                "gross": gross, "borrow": np.zeros(n) if borrow is None else borrow,
-                "in_market": in_market,
-            }
+        return curve.select(
+            symbol=frame.get_column("symbol"), ts="ts", close=pl.Series(close),
+            flow=pl.Series(flow.astype(np.float64)), fee="fees", position=pl.Series(held),
+            value="position_value", gross="gross_exposure", borrow="borrow",
+            in_market="in_market",
         )  # fmt: skip
 
     return curve, book
