@@ -3,7 +3,9 @@
 Complements ``test_engine_parity``: the RSI and Bollinger reversions, a cross-signal SMA (all
 with live steppers, see ``houseedge.live._steppers``) and a subclass of SmaCross (no stepper:
 the Polars target on the ring's window) replayed from the store through the engine and the
-paper broker fill exactly as ``backtest()`` orders.
+paper broker fill exactly as ``backtest()`` orders. Volatility targeting's fractional targets
+make fractional quantities, which the paper broker rounds down to whole lots and the backtest
+does not, so its stepper is held to the engine's own Polars path instead: the same fills.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import polars as pl
 import pytest
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.policies import BollingerReversion, RsiReversion, SmaCross
+from houseedge.core.policies import BollingerReversion, RsiReversion, SmaCross, VolTargetTrend
 from houseedge.core.risk import RiskLimits
 from houseedge.core.sizing import FixedUnits
 from houseedge.data.store import Store
@@ -37,6 +39,11 @@ CASH = 1_000_000.0
 @dataclass(frozen=True)
 class CustomSma(SmaCross):
     """A user's subclass: same target, but not a class the engine has a stepper for."""
+
+
+@dataclass(frozen=True)
+class CustomVolTarget(VolTargetTrend):
+    """The same, for volatility targeting."""
 
 
 async def _live(store: Store, spec: PolicySpec, journal: Path) -> tuple[list[tuple], Engine]:
@@ -80,3 +87,19 @@ def test_engine_fills_exactly_as_backtest(tmp_path: Path, policy: Any) -> None:
     assert isinstance(runner, VectorRunner)
     stepped = {s: runner._steppers.get(s) is not None for s in SYMBOLS}  # which path ran
     assert stepped == dict.fromkeys(SYMBOLS, not isinstance(policy, CustomSma))
+
+
+def test_vol_target_stepper_fills_as_the_polars_path(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    store.write("bars", synthetic_bars(SYMBOLS, periods=250, timeframe="1d", seed=11))
+    params = (10, 5, 0.3, 252.0, 1.0, "long_short")
+    fills = []
+    for i, policy in enumerate([VolTargetTrend(*params), CustomVolTarget(*params)]):
+        spec = PolicySpec("p", policy, SYMBOLS, sizer=FixedUnits(10))
+        got, engine = asyncio.run(_live(store, spec, tmp_path / f"live{i}.db"))
+        runner = engine.runners["p"]
+        assert isinstance(runner, VectorRunner)
+        assert (runner._steppers.get("AAA") is not None) == (i == 0)  # which path ran
+        fills.append(got)
+    assert len(fills[0]) >= 10
+    assert fills[0] == fills[1]

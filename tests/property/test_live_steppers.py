@@ -25,6 +25,7 @@ from houseedge.core.policies import (
     FixedWeights,
     RsiReversion,
     SmaCross,
+    VolTargetTrend,
 )
 from houseedge.core.types import Bar
 from houseedge.live._pipeline import PolicySpec, VectorRunner
@@ -54,6 +55,15 @@ POLICIES = st.one_of(
         MODES,
     ),
     st.builds(BollingerReversion, st.integers(2, 8), st.sampled_from([0.5, 1.0, 2.0]), MODES),
+    st.builds(
+        VolTargetTrend,
+        st.integers(1, 6),
+        st.integers(2, 6),
+        st.sampled_from([0.05, 0.2]),
+        st.just(252.0),
+        st.sampled_from([0.5, 1.0]),
+        MODES,
+    ),
     st.just(BuyAndHold()),
     st.just(FixedWeights({"X": 0.5, "Y": -0.25})),
 )

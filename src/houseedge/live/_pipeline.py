@@ -4,12 +4,12 @@ A :class:`PolicySpec` names a policy, the symbols it trades, its sizer and its o
 The engine keeps one runner per spec:
 
 Vector policies (:class:`~houseedge.core.policy.VectorPolicy`)
-    The built-in policies but ``VolTargetTrend`` are followed bar by bar by a stepper
-    (:mod:`houseedge.live._steppers`) that gives the target's value on the newest bar, bit for
-    bit, from a few floats of state. Other policies (and a symbol whose stepper met an input it
-    cannot follow exactly) have their target evaluated on the last ``max(warmup + 1, window)``
-    bars of the symbol (every bar seen when the policy's ``unbounded_state`` is true, or when it
-    does not say), read from the symbol's column ring (:mod:`houseedge.live._ring`); its value
+    The built-in policies are followed bar by bar by a stepper (:mod:`houseedge.live._steppers`)
+    that gives the target's value on the newest bar, bit for bit, from a little state. Other
+    policies (and a symbol whose stepper met an input it cannot follow exactly) have their
+    target evaluated on the last ``max(warmup + 1, window)`` bars of the symbol (every bar seen
+    when the policy's ``unbounded_state`` is true, or when it does not say), read from the
+    symbol's column ring (:mod:`houseedge.live._ring`); its value
     on the newest bar is the decision. As in the backtest, a symbol trades only when that value
     changes: a change of sign or to flat closes what the policy holds (filled plus working), then
     the sizer's quantity for the new target, less what is held, is ordered — GTC market orders,

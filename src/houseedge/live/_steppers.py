@@ -1,4 +1,4 @@
-"""Incremental targets for the built-in policies: O(window) floats a bar, no Polars.
+"""Incremental targets for the built-in policies: a little state a bar instead of a window frame.
 
 The live engine needs a policy's target on each new bar. Evaluating ``policy.target()`` on a
 window frame costs a millisecond or two (building the frame, running the expression); for the
@@ -18,9 +18,8 @@ A stepper raises :class:`Unsupported` on an input it cannot follow exactly (a no
 the runner then evaluates the Polars target for that symbol from then on. Only the exact classes
 registered here get a stepper: a subclass may redefine ``target()``. Window deviations
 (Bollinger bands, volatility) are summed by Polars' ``sum_horizontal`` in its own (parallel)
-order, which floats elsewhere cannot reproduce: the Bollinger stepper asks Polars for the bands
-on the last ``period`` closes only, and :class:`~houseedge.core.policies.VolTargetTrend`, whose
-state is its window anyway, keeps the Polars target on its window.
+order, which floats elsewhere cannot reproduce: those two steppers ask Polars for the bands or
+the volatility on their last window only (a one-column frame) and do the rest in Python.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ import numpy as np
 import polars as pl
 
 from houseedge.core._window_sum import window_sums
-from houseedge.core.features import bollinger
+from houseedge.core.features import bollinger, returns, rolling_volatility
 from houseedge.core.policies import (
     BollingerReversion,
     BuyAndHold,
@@ -44,6 +43,7 @@ from houseedge.core.policies import (
     FixedWeights,
     RsiReversion,
     SmaCross,
+    VolTargetTrend,
 )
 from houseedge.core.types import Bar
 
@@ -267,6 +267,33 @@ class _BollingerStepper:
         return self.legs.update(close < lower, close >= middle, close > upper, close <= middle)
 
 
+class _VolTargetStepper:
+    """The trend's sign and the sizing in Python; the volatility from Polars on its window."""
+
+    def __init__(self, policy: VolTargetTrend) -> None:
+        self.policy = policy
+        self.closes: deque[float] = deque(maxlen=policy.warmup + 1)
+        self.vol = rolling_volatility(
+            returns("close"), policy.vol_lookback, periods_per_year=policy.periods_per_year
+        ).alias("vol")
+
+    def step(self, bar: Bar) -> float | None:
+        policy, closes = self.policy, self.closes
+        closes.append(_finite(bar.close))
+        if len(closes) <= policy.warmup:
+            return None
+        change = closes[-1] / closes[-1 - policy.lookback] - 1.0
+        direction = 1.0 if change > 0 else -1.0 if change < 0 else 0.0
+        if policy.mode == "long_only":
+            direction = max(direction, 0.0)
+        window = pl.DataFrame({"close": _tail(closes, policy.vol_lookback + 1)})
+        vol = window.select(self.vol).to_series()[-1]
+        if vol is None or not vol >= 0:
+            return None
+        size = policy.target_vol / vol if vol > 0 else math.inf
+        return direction * min(size, policy.max_leverage)
+
+
 class _Constant:
     def __init__(self, value: float) -> None:
         self.value = value
@@ -281,6 +308,7 @@ _FACTORIES: dict[type, Callable[[Any, str], Stepper]] = {
     DonchianBreakout: lambda policy, _: _DonchianStepper(policy),
     RsiReversion: lambda policy, _: _RsiStepper(policy),
     BollingerReversion: lambda policy, _: _BollingerStepper(policy),
+    VolTargetTrend: lambda policy, _: _VolTargetStepper(policy),
     BuyAndHold: lambda _, __: _Constant(1.0),
     FixedWeights: lambda policy, symbol: _Constant(float(policy.weights.get(symbol, 0.0))),
 }
