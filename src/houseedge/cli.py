@@ -38,7 +38,8 @@ StoreOption = Annotated[
 ]
 
 
-def _store(root: Path | None) -> Store:
+def open_store(root: Path | None) -> Store:
+    """Return the store at ``root`` (the default store when None)."""
     # Imported here so `houseedge --help` starts without loading Polars and DuckDB twice over.
     from houseedge.data.store import Store
 
@@ -74,7 +75,7 @@ def sql(
     limit: Annotated[int, typer.Option(help="rows shown in table format")] = 50,
 ) -> None:
     """Run a SQL query over the store and print or write the result."""
-    result = _store(store).sql(query)
+    result = open_store(store).sql(query)
     if fmt == "table" and output is None:
         print_frame(result, limit=limit)
         return
@@ -110,7 +111,7 @@ def ingest(
     """
     from houseedge.data.ingest import ingest_file
 
-    target = _store(store)
+    target = open_store(store)
     for path in _expand(paths):
         reports = ingest_file(target, path, format=fmt, symbol=symbol, tz=tz, timeframe=timeframe)
         for report in reports:
@@ -145,7 +146,7 @@ def formats() -> None:
 @app.command()
 def datasets(store: StoreOption = None) -> None:
     """List the store's datasets with their row counts."""
-    target = _store(store)
+    target = open_store(store)
     names = target.datasets()
     if not names:
         out.print(f"{target.root} holds no datasets yet")
@@ -171,7 +172,7 @@ def _specs() -> set[str]:
 @app.command()
 def catalog(store: StoreOption = None) -> None:
     """Rewrite the DuckDB catalog's views and print how to open it."""
-    target = _store(store)
+    target = open_store(store)
     if target.refresh_catalog():
         out.print(f"duckdb {target.root / 'catalog.duckdb'}")
     else:
@@ -187,7 +188,7 @@ def demo(
     """Build a demo store and run a tour of analytics on it."""
     from houseedge.demo import run_demo
 
-    run_demo(_store(store), include_real=real, console=out)
+    run_demo(open_store(store), include_real=real, console=out)
 
 
 VENUES = ("alpaca", "binance", "ib")

@@ -49,7 +49,7 @@ def ingest(
     """Fetch historical bars through alpaca-py and write them to the store."""
     from houseedge.adapters.alpaca.factory import alpaca_config
     from houseedge.adapters.alpaca.history import ingest_bars
-    from houseedge.cli import _store, out
+    from houseedge.cli import open_store, out
     from houseedge.live.settings import LiveSettings
 
     names = [s.strip() for s in symbols.split(",") if s.strip()]
@@ -59,7 +59,7 @@ def ingest(
         raise ConfigError(msg)
     config = alpaca_config(LiveSettings())
     report = ingest_bars(
-        _store(store), config, names, timeframe, first, _when(end), adjustment=adjustment
+        open_store(store), config, names, timeframe, first, _when(end), adjustment=adjustment
     )
     out.print(
         f"alpaca {','.join(names)} {timeframe}: {report.dataset} +{report.rows_added} rows "

@@ -44,13 +44,13 @@ def ingest(
     """Fetch closed klines from Binance and write them to the store's bars."""
     from houseedge.adapters.binance import BinanceConfig
     from houseedge.adapters.binance.history import ingest_klines
-    from houseedge.cli import _store, out
+    from houseedge.cli import open_store, out
 
     now = datetime.now(UTC)
     names = [s.strip().upper() for s in symbols.split(",") if s.strip()]
     url = {"api_url": api_url} if market == "spot" else {"futures_url": api_url}
     config = BinanceConfig(symbols=names, market=market, **url)  # type: ignore[arg-type]
-    added = asyncio.run(ingest_klines(_store(store), config, symbols=names, interval=interval,
+    added = asyncio.run(ingest_klines(open_store(store), config, symbols=names, interval=interval,
                                       start_ms=_ms(start, now - timedelta(days=30)),
                                       end_ms=_ms(end, now)))  # fmt: skip
     for symbol, rows in added.items():

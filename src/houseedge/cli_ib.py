@@ -44,7 +44,7 @@ def ingest(
     """Fetch historical bars from TWS and write them to the store."""
     from houseedge.adapters.ib import IbBroker, IbConfig
     from houseedge.adapters.ib.history import ingest_bars
-    from houseedge.cli import _store, out
+    from houseedge.cli import open_store, out
 
     moment = datetime.fromisoformat(end) if end else None
     if moment is not None and moment.tzinfo is None:
@@ -57,7 +57,7 @@ def ingest(
         broker = IbBroker(config)
         await broker.connect()
         try:
-            return list(await ingest_bars(broker, _store(store), names, bar_size=bar_size,
+            return list(await ingest_bars(broker, open_store(store), names, bar_size=bar_size,
                                           duration=duration, end=moment, what=what,
                                           regular_hours=regular_hours))  # fmt: skip
         finally:

@@ -64,7 +64,8 @@ def parse_grid(policy: str, items: Sequence[str]) -> dict[str, list[Any]]:
             start, stop, step = (_convert(policy, key, p.strip(), hints[key]) for p in parts)
             if not step > 0:
                 raise PolicyError(f"{policy}: --grid {item!r}: step must be positive")
-            values, value = [], start
+            values: list[Any] = []
+            value = start
             while value <= stop + (step * 1e-9 if isinstance(step, float) else 0):
                 values.append(value)
                 value = start + step * len(values)
