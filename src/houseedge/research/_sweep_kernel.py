@@ -255,8 +255,8 @@ def targets(prepared: Prepared, decomposition: Decomposition, chunk: Sequence[Pa
     in_numpy = getattr(decomposition, "target_array", None)
     out: list[Any] = [None] * len(chunk)
     if in_numpy is not None and not multi:
-        names = _Lazy(prepared)
-        out = [in_numpy(names, p) for p in chunk]
+        arrays = _IndicatorArrays(prepared)
+        out = [in_numpy(arrays, p) for p in chunk]
     rest = [i for i, value in enumerate(out) if value is None]
     if not rest:
         return out
@@ -271,7 +271,7 @@ def targets(prepared: Prepared, decomposition: Decomposition, chunk: Sequence[Pa
     return out
 
 
-class _Lazy(Mapping[str, np.ndarray[Any, Any]]):
+class _IndicatorArrays(Mapping[str, np.ndarray[Any, Any]]):
     """The indicator columns by name, converted to NumPy on first use."""
 
     def __init__(self, prepared: Prepared) -> None:
