@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -122,7 +123,11 @@ def test_engine_throughput_and_bar_to_order_latency(tmp_path: Path) -> None:
     shm = Path("/dev/shm")  # noqa: S108 (tmpfs: the in-process figure without the disk's fsync)
     folder = Path(tempfile.mkdtemp(dir=shm)) if shm.is_dir() else tmp_path
     fast = trades(60_000, seed=2)
-    _, flipping = asyncio.run(_engine_run(fast, folder / "live.db", SmaCross(2, 5)))
+    try:
+        _, flipping = asyncio.run(_engine_run(fast, folder / "live.db", SmaCross(2, 5)))
+    finally:  # tmpfs is memory: leave nothing behind
+        if folder != tmp_path:
+            shutil.rmtree(folder, ignore_errors=True)
     memory = _percentiles(flipping.latencies or [0.0])
     print(f"bar-to-order, journal on tmpfs (in process): {memory}")
     commit = _percentiles(flipping.journal_latencies or [0.0])
