@@ -73,13 +73,18 @@ class _Limbs:
         self.high = _prefix(high)
         self.low = _prefix(low)
 
-    def sums(self, n: int, out: Array) -> None:
+    def sums(self, n: int, out: Array, scratch: Array | None = None) -> None:
         """Write the correctly rounded sums of the windows of ``n`` into ``out``.
 
-        ``n * 2**bits`` must stay below ``2**53``.
+        ``n * 2**bits`` must stay below ``2**53``. ``scratch`` (int64, at least ``out.size``)
+        holds the limb sums: one buffer for both limbs and every length, as fresh arrays of
+        10M values cost as much in page faults as the arithmetic.
         """
-        np.multiply(_windows(self.low, n), 2.0**-self.bits, out=out)
-        out += _windows(self.high, n)  # the one rounding: both terms are exact doubles
+        limb = np.empty(out.size, np.int64) if scratch is None else scratch[: out.size]
+        np.subtract(self.low[n:], self.low[:-n], out=limb)
+        np.multiply(limb, 2.0**-self.bits, out=out)
+        np.subtract(self.high[n:], self.high[:-n], out=limb)
+        out += limb  # the one rounding: both terms are exact doubles
         power = self.exponent - self.bits
         if abs(power) < 1000:
             out *= 2.0**power
@@ -110,16 +115,19 @@ def window_sums(x: Array, ns: Sequence[int]) -> list[Array]:
     values = x if every_finite else np.where(finite, x, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):  # sums may overflow to inf, as they should
         limbs = _Limbs(values, 52 - (max(ns) - 1).bit_length())
-        return [_sums(x, values, limbs, n, every_finite) for n in ns]
+        scratch = np.empty(max(x.size - min(ns) + 1, 0), np.int64)
+        return [_sums(x, values, limbs, n, every_finite, scratch) for n in ns]
 
 
-def _sums(x: Array, values: Array, limbs: _Limbs, n: int, every_finite: bool) -> Array:
+def _sums(
+    x: Array, values: Array, limbs: _Limbs, n: int, every_finite: bool, scratch: Array
+) -> Array:
     out = np.empty(x.size)
     out[: n - 1] = np.nan
     if x.size < n:
         return out
     sums = out[n - 1 :]
-    limbs.sums(n, sums)
+    limbs.sums(n, sums, scratch)
     if limbs.inexact_prefix is not None:
         for end in np.flatnonzero(_windows(limbs.inexact_prefix, n)):
             sums[end] = _fsum(values[end : end + n])

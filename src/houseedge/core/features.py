@@ -110,7 +110,9 @@ def window_means(x: IntoExpr, ns: tuple[int, ...], combine: Any = None) -> pl.Ex
 
     def evaluate(series: pl.Series) -> pl.Series:
         values = series.to_numpy()
-        means = [s / n for s, n in zip(window_sums(values, ns), ns, strict=True)]
+        means = window_sums(values, ns)
+        for total, n in zip(means, ns, strict=True):
+            total /= n  # in place: the sums are fresh arrays (no new 10M-value arrays)
         out = means[0] if combine is None else combine(*means)
         return pl.Series(series.name, out, dtype=pl.Float64, nan_to_null=True)
 
