@@ -17,6 +17,7 @@ import pytest
 
 from houseedge.data import partitions
 from houseedge.data.store import Store
+from houseedge.data.synthetic import synthetic_bars
 from houseedge.errors import InvalidData, SchemaMismatch
 
 DAY = 86_400 * 10**9
@@ -142,11 +143,11 @@ def test_a_failure_while_staging_discards_every_staged_file(
     real_stage = partitions.stage
     calls = {"n": 0}
 
-    def failing_stage(frame: pl.DataFrame, target: Path) -> partitions.StagedFile:
+    def failing_stage(frame: pl.DataFrame, target: Path, **options: int) -> partitions.StagedFile:
         calls["n"] += 1
         if calls["n"] == 2:
             raise OSError("disk full")
-        return real_stage(frame, target)
+        return real_stage(frame, target, **options)
 
     monkeypatch.setattr(partitions, "stage", failing_stage)
     with pytest.raises(OSError, match="disk full"):
@@ -294,3 +295,21 @@ def test_datasets_keyed_by_strings_alone_write_and_merge(tmp_path: Path) -> None
     assert got.rows() == [("a", "y2"), ("b", "x"), ("c", "z")]
     with pytest.raises(InvalidData, match="key repeats"):
         store.write(spec, pl.DataFrame({"note_id": ["d", "d"], "text": ["1", "2"]}))
+
+
+def test_the_compression_level_trades_size_for_speed_and_never_changes_the_rows(
+    tmp_path: Path,
+) -> None:
+    bars = synthetic_bars(["A", "B"], periods=20_000, timeframe="1m", seed=5)
+    fast, small = Store(tmp_path / "fast"), Store(tmp_path / "small", compression_level=19)
+    fast.write("bars", bars)
+    small.write("bars", bars)
+    assert fast.read("bars").equals(small.read("bars"))
+    size = {s: sum(p.stat().st_size for p in s.files("bars")) for s in (fast, small)}
+    assert size[small] < size[fast]
+
+
+@pytest.mark.parametrize("level", [0, 23])
+def test_a_compression_level_outside_zstds_range_is_refused(tmp_path: Path, level: int) -> None:
+    with pytest.raises(ValueError, match="compression_level"):
+        Store(tmp_path, compression_level=level)

@@ -28,6 +28,9 @@ from houseedge.data.schemas import DatasetSpec
 
 PART_FILE = "part-0.parquet"
 COMPRESSION = "zstd"
+# zstd level 1, not Polars' 3: on bar data it writes about twice as fast (the ingest's largest
+# cost) for files 1-5% larger, and reads no slower; see Store's ``compression_level``.
+COMPRESSION_LEVEL = 1
 
 
 def encode(value: object) -> str:
@@ -152,11 +155,15 @@ class StagedFile:
     target: Path
 
 
-def stage(frame: pl.DataFrame, target: Path) -> StagedFile:
+def stage(
+    frame: pl.DataFrame, target: Path, *, compression_level: int = COMPRESSION_LEVEL
+) -> StagedFile:
     """Write ``frame`` to a hidden temporary file beside ``target`` and flush it to disk."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    frame.write_parquet(temp, compression=COMPRESSION, statistics=True)
+    frame.write_parquet(
+        temp, compression=COMPRESSION, compression_level=compression_level, statistics=True
+    )
     with temp.open("rb") as handle:
         os.fsync(handle.fileno())
     return StagedFile(temp, target)
