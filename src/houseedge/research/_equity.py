@@ -220,24 +220,6 @@ def _per_bar(n: int, fills: FillArrays, cash: float) -> tuple[Array, Array, Arra
     return money, held, filled
 
 
-def _returns(equity: Array, cash: float) -> pl.Series:
-    """Return per-bar returns: Polars' ``pct_change``, the first against the starting cash.
-
-    Computed in NumPy with ``pct_change``'s operations (``diff / previous``, identical bits)
-    and laid out in a Series ``pct_change``'s chunks (the first value, then the rest): a
-    Series' ``std`` sums chunk by chunk, and the sweep's metrics-only kernel takes a Series'
-    ``pct_change`` (in a lazy query Polars splits the column into more chunks).
-    """
-    if equity.size < 2:
-        first = equity[0] / cash - 1.0 if equity.size else 0.0
-        return pl.Series("returns", equity).pct_change().fill_null(first)
-    rest = np.subtract(equity[1:], equity[:-1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(rest, equity[:-1], out=rest)
-    first = pl.Series("returns", [equity[0] / cash - 1.0])
-    return pl.concat([first, pl.Series("returns", rest)], rechunk=False)
-
-
 def single_symbol(
     frame: pl.DataFrame, fills: FillArrays, cash: float, borrow_rate: float
 ) -> tuple[pl.DataFrame, Callable[[], pl.DataFrame]]:
@@ -259,11 +241,15 @@ def single_symbol(
     held_now = held != 0
     in_market = held_now | filled
     in_market[1:] |= held_now[:-1]
-    value = pl.col("held") * pl.col("close")
+    # pct_change's first value is null: the first return is against the starting cash (the
+    # same operations in Python floats, so the same bits as the column's).
+    first = (float(money[0]) + float(held[0]) * float(close[0])) / cash - 1.0 if n else 0.0
+    value, equity = pl.col("held") * pl.col("close"), pl.col("equity")
     columns = {"ts": frame.get_column("ts"), "cash": money, "held": held, "close": close}
+    # Eager stages (the in-memory engine: the streaming one splits columns into morsels, and
+    # a Series' std sums chunk by chunk, so returns keep a Series pct_change's chunks).
     curve = (
         pl.DataFrame(columns | {"fees": fees, "in_market": in_market})
-        .lazy()
         .select(
             "ts", "cash", position_value=value, gross_exposure=value.abs(), fees="fees",
             # Without borrow a literal column: no zeroed array of every bar.
@@ -273,13 +259,11 @@ def single_symbol(
         # A stage of its own: written as cash + held * close, Polars fuses it into one fma
         # (other bits than the engine's and the sweep's multiply-then-add).
         .with_columns(equity=pl.col("cash") + pl.col("position_value"))
-        .with_columns(exposure=pl.col("gross_exposure") / pl.col("equity"))
-        .collect()
+        .with_columns(
+            returns=equity.pct_change().fill_null(first),
+            exposure=pl.col("gross_exposure") / equity,
+        )
     )  # fmt: skip
-    returns = _returns(curve.get_column("equity").to_numpy(), cash)
-    # Assembled from the columns, not by with_columns/select, which may rechunk the returns.
-    columns = {c: curve.get_column(c) for c in curve.columns[:-1]}
-    curve = pl.DataFrame(columns | {"returns": returns, "exposure": curve.get_column("exposure")})
 
     def book() -> pl.DataFrame:
         flow = np.bincount(fills.bar, weights=-fills.qty * fills.price - fills.fee, minlength=n)
