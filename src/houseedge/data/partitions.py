@@ -25,6 +25,7 @@ from urllib.parse import quote
 import polars as pl
 
 from houseedge.data.schemas import DatasetSpec
+from houseedge.data.validation import series_bounds
 
 PART_FILE = "part-0.parquet"
 COMPRESSION = "zstd"
@@ -110,12 +111,10 @@ def _split_by_year_search(
     time = spec.time_column
     if spec.partitions != ("symbol", "year") or time is None or frame.height == 0:
         return None
-    run_starts = (
-        frame.select((pl.col("symbol") != pl.col("symbol").shift(1)).fill_null(True).arg_true())
-        .to_series()
-        .to_list()
-    )
-    bounds = [*run_starts, frame.height]
+    bounds = series_bounds(frame, ["symbol"])
+    if bounds is None:
+        changed = (pl.col("symbol") != pl.col("symbol").shift(1)).fill_null(True)
+        bounds = [*frame.select(changed.arg_true()).to_series().to_list(), frame.height]
     parts: list[tuple[tuple[object, ...], pl.DataFrame]] = []
     for start, stop in itertools.pairwise(bounds):
         run = frame.slice(start, stop - start)

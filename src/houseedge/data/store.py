@@ -43,7 +43,7 @@ from houseedge.data import partitions, sql
 from houseedge.data.resample import resample_bars
 from houseedge.data.schemas import DatasetSpec, spec_of
 from houseedge.data.timeparse import TimeLike, ns_literal, to_ns, year_of
-from houseedge.data.validation import check_time_order, check_unique, validate
+from houseedge.data.validation import check_time_order, check_unique, in_key_order, validate
 from houseedge.errors import InvalidData
 
 log = structlog.get_logger()
@@ -174,15 +174,19 @@ class Store:
         checked = validate(spec, frame, source=source, row_base=row_base, check_key=False)
         # Rows already in strictly increasing key order are sorted, unique and in time order:
         # one cheap pass decides the common case; the costly checks run only to name a row.
-        if not _in_key_order(spec, checked):
+        if not in_key_order(spec, checked):
             if check_order and spec.time_column:
                 check_time_order(spec, checked, source=source, row_base=row_base)
             checked = checked.sort(spec.sort)
-            if not _in_key_order(spec, checked):
+            if not in_key_order(spec, checked):
                 original = validate(spec, frame, check_key=False)
                 check_unique(spec, original, source=source, row_base=row_base)
                 msg = "key repeats an earlier row"
                 raise InvalidData(msg, source=source or spec.name, field=",".join(spec.key))
+        first = spec.sort[0]
+        if not checked[first].has_nulls():
+            # Key order sorts the first key column: flag it so splitting needn't check again.
+            checked = checked.with_columns(pl.col(first).set_sorted())
         return _Prepared(spec, checked)
 
     def _stage(self, item: _Prepared) -> tuple[list[partitions.StagedFile], WriteReport]:
@@ -363,39 +367,6 @@ class Store:
         known = orjson.loads(mark.read_bytes()) if mark.exists() else None
         if known != self.datasets() or not (self.root / sql.CATALOG_FILE).exists():
             self.refresh_catalog()
-
-
-def _in_key_order(spec: DatasetSpec, frame: pl.DataFrame) -> bool:
-    """Return True when rows are in strictly increasing key order (sorted, no repeats).
-
-    String series columns are compared only where the series changes; within a run only the
-    (numeric) time and tie-break columns are, which keeps the check cheap on large frames.
-    """
-    order = spec.sort
-    at = order.index(spec.time_column) if spec.time_column in order else len(order)
-    groups, tail = order[:at], order[at:]
-    if not groups or not tail:
-        # One kind of column only: compare whole keys row to row.
-        whole = _lexicographic_increase(order).fill_null(True).all()
-        return bool(frame.select(whole).item())
-    changed = pl.any_horizontal([pl.col(c) != pl.col(c).shift(1) for c in groups]).fill_null(True)
-    flags = frame.select(changed.alias("changed"), _lexicographic_increase(tail).alias("up"))
-    if not flags.select((pl.col("changed") | pl.col("up")).all()).item():
-        return False
-    heads = frame.select(groups).filter(flags["changed"])
-    return bool(heads.select(_lexicographic_increase(groups).fill_null(True).all()).item())
-
-
-def _lexicographic_increase(columns: Sequence[str]) -> pl.Expr:
-    """Return, per row, whether it is strictly after the previous row in these columns."""
-    expr: pl.Expr | None = None
-    for name in reversed(columns):
-        col, prev = pl.col(name), pl.col(name).shift(1)
-        expr = (col > prev) if expr is None else (col > prev) | ((col == prev) & expr)
-    if expr is None:
-        msg = "a dataset key needs at least one column"
-        raise ValueError(msg)
-    return expr
 
 
 def _year_ok(folder: str, name: str, start: TimeLike | None, end: TimeLike | None) -> bool:
