@@ -313,3 +313,47 @@ def test_the_compression_level_trades_size_for_speed_and_never_changes_the_rows(
 def test_a_compression_level_outside_zstds_range_is_refused(tmp_path: Path, level: int) -> None:
     with pytest.raises(ValueError, match="compression_level"):
         Store(tmp_path, compression_level=level)
+
+
+def test_every_staged_file_is_flushed_before_the_write_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path)
+    store.write("bars", make_bars(["A"], 3))
+    flushed: list[Path] = []
+    real_flush, real_commit = partitions.flush, partitions.commit
+
+    def recording_flush(staged: partitions.StagedFile) -> None:
+        real_flush(staged)
+        flushed.append(staged.temp)
+
+    def checking_commit(staged: list[partitions.StagedFile]) -> None:
+        assert sorted(s.temp for s in staged) == sorted(flushed)
+        real_commit(staged)
+
+    monkeypatch.setattr(partitions, "flush", recording_flush)
+    monkeypatch.setattr(partitions, "commit", checking_commit)
+    report = store.write("bars", make_bars(["A", "B", "C"], 5, price=300.0))
+    assert report.partitions_changed == len(flushed) == 3
+
+
+def test_a_failed_flush_discards_every_staged_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path)
+    store.write("bars", make_bars(["A", "B", "C"], 5))
+    before = snapshot(tmp_path)
+    calls = {"n": 0}
+    real_flush = partitions.flush
+
+    def failing_flush(staged: partitions.StagedFile) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("I/O error")
+        real_flush(staged)
+
+    monkeypatch.setattr(partitions, "flush", failing_flush)
+    with pytest.raises(OSError, match="I/O error"):
+        store.write("bars", make_bars(["A", "B", "C"], 5, price=300.0))
+    assert snapshot(tmp_path) == before
+    assert [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")] == []

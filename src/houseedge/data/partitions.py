@@ -155,17 +155,31 @@ class StagedFile:
 
 
 def stage(
-    frame: pl.DataFrame, target: Path, *, compression_level: int = COMPRESSION_LEVEL
+    frame: pl.DataFrame,
+    target: Path,
+    *,
+    compression_level: int = COMPRESSION_LEVEL,
+    sync: bool = True,
 ) -> StagedFile:
-    """Write ``frame`` to a hidden temporary file beside ``target`` and flush it to disk."""
+    """Write ``frame`` to a hidden temporary file beside ``target`` and flush it to disk.
+
+    With ``sync=False`` the caller must :func:`flush` the file before committing it.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+    staged = StagedFile(temp, target)
     frame.write_parquet(
         temp, compression=COMPRESSION, compression_level=compression_level, statistics=True
     )
-    with temp.open("rb") as handle:
+    if sync:
+        flush(staged)
+    return staged
+
+
+def flush(staged: StagedFile) -> None:
+    """Force a staged file's contents to disk (fsync)."""
+    with staged.temp.open("rb") as handle:
         os.fsync(handle.fileno())
-    return StagedFile(temp, target)
 
 
 def commit(staged: Sequence[StagedFile]) -> None:

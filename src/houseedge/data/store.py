@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,13 +194,22 @@ class Store:
         parts = list(partitions.split(spec, item.frame))
         file_key = [c for c in spec.key if c not in spec.partitions]
         file_sort = [c for c in spec.sort if c not in spec.partitions]
-        level = self.compression_level
+        options = {"compression_level": self.compression_level, "sync": False}
+        workers = min(len(parts), os.cpu_count() or 1) or 1
+        # Writers hand each file's fsync to a flusher thread and go on encoding: a core never
+        # idles while the disk catches up. Every fsync is awaited before the write commits.
+        flusher = ThreadPoolExecutor(max_workers=workers)
+        flushes: list[Future[None]] = []
+
+        def flushed(staged: partitions.StagedFile) -> partitions.StagedFile:
+            flushes.append(flusher.submit(partitions.flush, staged))
+            return staged
 
         def merge(entry: tuple[tuple[object, ...], pl.DataFrame]) -> tuple[int, object]:
             values, part = entry
             target = partitions.partition_dir(base, spec.partitions, values) / partitions.PART_FILE
             if not target.exists():
-                return part.height, partitions.stage(part, target, compression_level=level)
+                return part.height, flushed(partitions.stage(part, target, **options))
             old = pl.read_parquet(target)
             merged = (
                 pl.concat([old, part], how="diagonal_relaxed")
@@ -209,14 +218,11 @@ class Store:
             )
             if merged.equals(old):
                 return 0, None
-            return merged.height - old.height, partitions.stage(
-                merged, target, compression_level=level
-            )
+            return merged.height - old.height, flushed(partitions.stage(merged, target, **options))
 
-        workers = min(len(parts), os.cpu_count() or 1) or 1
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with flusher, ThreadPoolExecutor(max_workers=workers) as pool:  # writers finish first
             futures = [pool.submit(merge, part) for part in parts]
-        failed = [f.exception() for f in futures if f.exception() is not None]
+        failed = [f.exception() for f in [*futures, *flushes] if f.exception() is not None]
         results = [f.result() for f in futures if f.exception() is None]
         staged = [s for _, s in results if isinstance(s, partitions.StagedFile)]
         if failed:
