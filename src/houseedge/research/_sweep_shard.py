@@ -74,10 +74,15 @@ class StoreBars:
         """Return the bars (``symbol, ts, open, high, low, close, ...``) sorted by symbol, ts."""
         from houseedge.data.store import Store
 
-        return Store(self.root).read(
+        frame = Store(self.root).read(
             "bars", symbols=list(self.symbols), timeframe=self.timeframe, start=self.start,
             end=self.end,
-        ).sort("symbol", "ts")  # fmt: skip
+        )  # fmt: skip
+        # One symbol read in time order needs no sort (it cost more than the read itself).
+        symbol, ts = frame.get_column("symbol"), frame.get_column("ts")
+        if frame.height and (symbol == symbol[0]).all() and ts.is_sorted():
+            return frame
+        return frame.sort("symbol", "ts")
 
 
 Bars = pl.DataFrame | pl.LazyFrame | StoreBars
