@@ -28,7 +28,9 @@ Conventions
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from typing import Any, Literal
 
 import polars as pl
@@ -123,12 +125,14 @@ def _window_std(x: pl.Expr, n: int, ddof: int) -> pl.Expr:
     # Deviations from the window's newest value are small (about a standard deviation), so the
     # one-pass formula on them keeps its digits where one on raw prices would lose them all to
     # cancellation; the terms are cheap element-wise shifts, so the tree stays small.
+    # The sums are left folds, not sum_horizontal: its parallel reduction may add in another
+    # order from run to run (so other last bits), and a live evaluation must repeat them.
     values = x.cast(pl.Float64)
     steps = [values.shift(i) - values for i in range(1, n)]
-    total = pl.sum_horizontal(steps)
-    squares = pl.sum_horizontal([step**2 for step in steps])
+    total = functools.reduce(operator.add, steps, pl.lit(0.0))
+    squares = functools.reduce(operator.add, [step**2 for step in steps], pl.lit(0.0))
     variance = ((squares - total * total / n) / (n - ddof)).clip(lower_bound=0.0)
-    # sum_horizontal skips nulls: the window mean says whether the window is whole.
+    # a null inside the window nulls the sums; the window mean says whether it is whole
     return pl.when(_window_mean(values, [1.0] * n).is_not_null()).then(variance.sqrt())
 
 

@@ -17,9 +17,9 @@ returns, for every bar, **the same float** the expression gives on the last row 
 A stepper raises :class:`Unsupported` on an input it cannot follow exactly (a non-finite price);
 the runner then evaluates the Polars target for that symbol from then on. Only the exact classes
 registered here get a stepper: a subclass may redefine ``target()``. Window deviations
-(Bollinger bands, volatility) are summed by Polars' ``sum_horizontal`` in its own (parallel)
-order, which floats elsewhere cannot reproduce: those two steppers ask Polars for the bands or
-the volatility on their last window only (a one-column frame) and do the rest in Python.
+(Bollinger bands, volatility) come from the features' own Polars expression: those two
+steppers ask Polars for the bands or the volatility on their last window only (a one-column
+frame), which gives the backtest's bits by construction, and do the rest in Python.
 """
 
 from __future__ import annotations
