@@ -20,7 +20,13 @@ from houseedge.research._metric_inputs import (
     when_observed,
 )
 
-__all__ = ["drawdown", "drawdown_table", "max_drawdown", "rolling_max_drawdown"]
+__all__ = [
+    "drawdown",
+    "drawdown_depth",
+    "drawdown_table",
+    "max_drawdown",
+    "rolling_max_drawdown",
+]
 
 
 def drawdown(returns: ColumnLike = "returns") -> pl.Expr:
@@ -59,7 +65,47 @@ def max_drawdown(returns: ColumnLike = "returns") -> pl.Expr:
     -0.5
     """
     r = returns_column(returns)
-    return when_observed(r, drawdown(r).min()).alias("max_drawdown")
+    worst = r.map_batches(_worst, return_dtype=pl.Float64, returns_scalar=True)
+    return when_observed(r, worst).alias("max_drawdown")
+
+
+def drawdown_depth(returns: ColumnLike = "returns") -> pl.Expr:
+    """Return minus the worst drawdown, NaN when the path never falls (a divisor for ratios).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.DataFrame({"returns": [0.1, -0.5, 0.2]}).select(drawdown_depth()).item()
+    0.5
+    >>> pl.DataFrame({"returns": [0.1, 0.2]}).select(drawdown_depth()).item()
+    nan
+    """
+    r = returns_column(returns)
+    depth = r.map_batches(_depth, return_dtype=pl.Float64, returns_scalar=True)
+    return when_observed(r, depth).alias("drawdown_depth")
+
+
+def _worst(returns: pl.Series) -> float:
+    """Return the lowest point of :func:`drawdown`, the same floats as its Polars expression.
+
+    One sequential pass in NumPy: Polars' ``cum_prod``/``cum_max`` cost several times NumPy's
+    ``cumprod``/``maximum.accumulate`` here, and these are the same operations in the same
+    order (a running product, a running maximum, one division), so the same bits.
+    """
+    if returns.len() == 0:
+        return float("nan")
+    with np.errstate(over="ignore"):
+        wealth = np.cumprod(returns.fill_null(0.0).to_numpy() + 1.0)
+    peak = np.maximum.accumulate(np.maximum(wealth, 1.0))
+    # Polars' min skips NaN (an undefined wealth) as long as anything else is there
+    with np.errstate(invalid="ignore", over="ignore"):  # inf / inf is the NaN Polars makes
+        below = wealth / peak - 1.0
+    return float(np.nanmin(below)) if not np.isnan(below).all() else float("nan")
+
+
+def _depth(returns: pl.Series) -> float:
+    worst = _worst(returns)
+    return -worst if worst < 0.0 else float("nan")
 
 
 def rolling_max_drawdown(returns: ColumnLike = "returns", window: int = 21) -> pl.Expr:

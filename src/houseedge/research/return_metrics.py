@@ -20,7 +20,7 @@ from houseedge.research._metric_inputs import (
     wealth_path,
     when_observed,
 )
-from houseedge.research.drawdown import max_drawdown
+from houseedge.research.drawdown import drawdown_depth
 
 __all__ = [
     "annual_return",
@@ -203,10 +203,10 @@ def calmar_ratio(returns: ColumnLike = "returns", *, periods_per_year: float = 2
     1.0
     """
     r = returns_column(returns)
-    worst = max_drawdown(r)
-    cagr = compound_annual(r, periods_per_year)
-    value = pl.when(worst < 0.0).then(cagr / -worst).otherwise(float("nan"))
-    return when_observed(r, value).alias("calmar_ratio")
+    # dividing by NaN when nothing was lost gives the NaN, with one drawdown pass
+    return when_observed(r, compound_annual(r, periods_per_year) / drawdown_depth(r)).alias(
+        "calmar_ratio"
+    )
 
 
 def omega_ratio(
