@@ -1,4 +1,4 @@
-"""Monte Carlo speed: houseedge's Polars evaluation against a vectorised NumPy 2-D version.
+"""Monte Carlo speed: houseedge's simulate() against a vectorised NumPy 2-D version.
 
 Task: 10,000 paths x 2,520 steps, i.i.d. bootstrap of a daily return series (seed blocks of
 :data:`PATHS_PER_SEED_BLOCK` paths, as houseedge draws them), then per path the terminal wealth,
