@@ -194,14 +194,15 @@ class Store:
         parts = list(partitions.split(spec, item.frame))
         file_key = [c for c in spec.key if c not in spec.partitions]
         file_sort = [c for c in spec.sort if c not in spec.partitions]
-        options = {"compression_level": self.compression_level, "sync": False}
+        level = self.compression_level
         workers = min(len(parts), os.cpu_count() or 1) or 1
         # Writers hand each file's fsync to a flusher thread and go on encoding: a core never
         # idles while the disk catches up. Every fsync is awaited before the write commits.
         flusher = ThreadPoolExecutor(max_workers=workers)
         flushes: list[Future[None]] = []
 
-        def flushed(staged: partitions.StagedFile) -> partitions.StagedFile:
+        def put(frame: pl.DataFrame, target: Path) -> partitions.StagedFile:
+            staged = partitions.stage(frame, target, compression_level=level, sync=False)
             flushes.append(flusher.submit(partitions.flush, staged))
             return staged
 
@@ -209,7 +210,7 @@ class Store:
             values, part = entry
             target = partitions.partition_dir(base, spec.partitions, values) / partitions.PART_FILE
             if not target.exists():
-                return part.height, flushed(partitions.stage(part, target, **options))
+                return part.height, put(part, target)
             old = pl.read_parquet(target)
             merged = (
                 pl.concat([old, part], how="diagonal_relaxed")
@@ -218,7 +219,7 @@ class Store:
             )
             if merged.equals(old):
                 return 0, None
-            return merged.height - old.height, flushed(partitions.stage(merged, target, **options))
+            return merged.height - old.height, put(merged, target)
 
         with flusher, ThreadPoolExecutor(max_workers=workers) as pool:  # writers finish first
             futures = [pool.submit(merge, part) for part in parts]

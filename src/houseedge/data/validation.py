@@ -253,7 +253,8 @@ def series_bounds(frame: pl.DataFrame, columns: Sequence[str]) -> list[int] | No
             if not run.is_sorted():
                 return None
             while finer[-1] < hi:
-                finer.append(lo + int(run.search_sorted(run[finer[-1] - lo], side="right")))
+                head = run.slice(finer[-1] - lo, 1)
+                finer.append(lo + int(run.search_sorted(head, side="right").item()))
         bounds = finer
     return bounds
 
