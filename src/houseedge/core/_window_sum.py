@@ -16,13 +16,49 @@ one series) are summed per window with :func:`math.fsum`, which is correctly rou
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 Array = np.ndarray[Any, Any]
+
+# Below this many values handing half the work to another thread costs more than it saves.
+_SPLIT = 1 << 18
+
+
+@functools.cache
+def _helper(pid: int) -> ThreadPoolExecutor:
+    # One helper per process: a pool inherited through fork has no live thread and would hang.
+    del pid
+    return ThreadPoolExecutor(1, thread_name_prefix="window-sums")
+
+
+def _in_halves(task: Callable[[int, int], object], size: int) -> None:
+    """Run ``task(start, stop)`` over ``range(size)``, the halves on two threads.
+
+    NumPy releases the GIL in its element-wise loops, so both cores work (a bare Polars
+    query uses them too); every step is element-wise or exact, so the split changes no bit.
+    """
+    if size < _SPLIT or (os.cpu_count() or 1) < 2:
+        task(0, size)
+        return
+    half = size // 2
+    other = _helper(os.getpid()).submit(task, half, size)
+    task(0, half)
+    other.result()
+
+
+def _both(first: Callable[[], Array], second: Callable[[], Array], size: int) -> list[Array]:
+    """Return ``[first(), second()]``, run on two threads for long series."""
+    if size < _SPLIT or (os.cpu_count() or 1) < 2:
+        return [first(), second()]
+    other = _helper(os.getpid()).submit(second)
+    return [first(), other.result()]
 
 
 def _prefix(values: Array) -> Array:
@@ -38,9 +74,11 @@ def _windows(prefix: Array, n: int) -> Array:
     return prefix[n:] - prefix[:-n]
 
 
-def _scale(values: Array, power: int) -> Array:
+def _scale(values: Array, power: int, out: Array | None = None) -> Array:
     # A multiply by 2**power is exact and faster than ldexp; ldexp only where 2**power overflows.
-    return values * 2.0**power if abs(power) < 1000 else np.ldexp(values, power)
+    if abs(power) < 1000:
+        return np.multiply(values, 2.0**power, out=out)
+    return np.ldexp(values, power, out=out)
 
 
 class _Limbs:
@@ -52,11 +90,15 @@ class _Limbs:
         self.exponent = math.frexp(top)[1]  # every |value| < 2**exponent
         self.bits = bits
         # Buffers are reused in place: on long series fresh allocations cost more than the math.
-        high = _scale(values, bits - self.exponent)
-        low = high.copy()
-        np.rint(high, out=high)
-        low -= high  # exact: the fraction of a number below 2**53
-        low *= 2.0**bits
+        high, low = np.empty_like(values), np.empty_like(values)
+
+        def split(start: int, stop: int) -> None:
+            scaled = _scale(values[start:stop], bits - self.exponent, low[start:stop])
+            np.rint(scaled, out=high[start:stop])
+            scaled -= high[start:stop]  # exact: the fraction of a number below 2**53
+            scaled *= 2.0**bits
+
+        _in_halves(split, values.size)
         # Positive values all at least 2**52 grid steps fit the grid (prices usually do):
         # skip the per-value check then.
         every = least > 0 and math.log2(least) >= self.exponent - 2 * bits + 52
@@ -70,8 +112,7 @@ class _Limbs:
         self.inexact_prefix = None if every else _prefix((~exact).astype(np.int64))
         if not every:
             low[~exact] = 0.0
-        self.high = _prefix(high)
-        self.low = _prefix(low)
+        self.high, self.low = _both(lambda: _prefix(high), lambda: _prefix(low), values.size)
 
     def sums(self, n: int, out: Array, scratch: Array | None = None) -> None:
         """Write the correctly rounded sums of the windows of ``n`` into ``out``.
@@ -80,16 +121,18 @@ class _Limbs:
         holds the limb sums: one buffer for both limbs and every length, as fresh arrays of
         10M values cost as much in page faults as the arithmetic.
         """
-        limb = np.empty(out.size, np.int64) if scratch is None else scratch[: out.size]
-        np.subtract(self.low[n:], self.low[:-n], out=limb)
-        np.multiply(limb, 2.0**-self.bits, out=out)
-        np.subtract(self.high[n:], self.high[:-n], out=limb)
-        out += limb  # the one rounding: both terms are exact doubles
+        limbs = np.empty(out.size, np.int64) if scratch is None else scratch[: out.size]
         power = self.exponent - self.bits
-        if abs(power) < 1000:
-            out *= 2.0**power
-        else:
-            out[:] = np.ldexp(out, power)
+
+        def part(start: int, stop: int) -> None:
+            limb, sums = limbs[start:stop], out[start:stop]
+            np.subtract(self.low[n + start : n + stop], self.low[start:stop], out=limb)
+            np.multiply(limb, 2.0**-self.bits, out=sums)
+            np.subtract(self.high[n + start : n + stop], self.high[start:stop], out=limb)
+            sums += limb  # the one rounding: both terms are exact doubles
+            _scale(sums, power, sums)
+
+        _in_halves(part, out.size)
 
 
 def window_sums(x: Array, ns: Sequence[int]) -> list[Array]:
