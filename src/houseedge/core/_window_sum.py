@@ -38,11 +38,20 @@ def _helper(pid: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(1, thread_name_prefix="window-sums")
 
 
-def _in_halves(task: Callable[[int, int], object], size: int) -> None:
+def in_halves(task: Callable[[int, int], object], size: int) -> None:
     """Run ``task(start, stop)`` over ``range(size)``, the halves on two threads.
 
     NumPy releases the GIL in its element-wise loops, so both cores work (a bare Polars
-    query uses them too); every step is element-wise or exact, so the split changes no bit.
+    query uses them too); for element-wise or exact steps the split changes no bit.
+
+    Examples
+    --------
+    >>> out = np.zeros(6)
+    >>> def double(start, stop):
+    ...     out[start:stop] = np.arange(start, stop) * 2.0
+    >>> in_halves(double, out.size)
+    >>> out.tolist()
+    [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
     """
     if size < _SPLIT or (os.cpu_count() or 1) < 2:
         task(0, size)
@@ -98,7 +107,7 @@ class _Limbs:
             scaled -= high[start:stop]  # exact: the fraction of a number below 2**53
             scaled *= 2.0**bits
 
-        _in_halves(split, values.size)
+        in_halves(split, values.size)
         # Positive values all at least 2**52 grid steps fit the grid (prices usually do):
         # skip the per-value check then.
         every = least > 0 and math.log2(least) >= self.exponent - 2 * bits + 52
@@ -132,7 +141,7 @@ class _Limbs:
             sums += limb  # the one rounding: both terms are exact doubles
             _scale(sums, power, sums)
 
-        _in_halves(part, out.size)
+        in_halves(part, out.size)
 
 
 def window_sums(x: Array, ns: Sequence[int]) -> list[Array]:

@@ -33,9 +33,10 @@ import math
 import operator
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 
-from houseedge.core._window_sum import window_sums
+from houseedge.core._window_sum import in_halves, window_sums
 from houseedge.core.feature_set import Feature, FeatureSet, pipeline
 from houseedge.core.timeframes import (
     bar_close_time,
@@ -97,9 +98,9 @@ def _window_mean(x: pl.Expr, weights: list[float]) -> pl.Expr:
 def window_means(x: IntoExpr, ns: tuple[int, ...], combine: Any = None) -> pl.Expr:
     """Return the exact simple averages of ``x`` over each window length in ``ns``.
 
-    The averages share one pass over the data. ``combine`` (a function of the NumPy arrays of
-    the averages, NaN where null) maps them to the one returned column; by default there must
-    be one length and its average is returned.
+    The averages share one pass over the data. ``combine`` (an element-wise function of the
+    NumPy arrays of the averages, NaN where null: it may be applied to parts of them) maps them
+    to the one returned column; by default there must be one length and its average is returned.
 
     Examples
     --------
@@ -111,11 +112,17 @@ def window_means(x: IntoExpr, ns: tuple[int, ...], combine: Any = None) -> pl.Ex
         _positive(n)
 
     def evaluate(series: pl.Series) -> pl.Series:
-        values = series.to_numpy()
-        means = window_sums(values, ns)
-        for total, n in zip(means, ns, strict=True):
-            total /= n  # in place: the sums are fresh arrays (no new 10M-value arrays)
-        out = means[0] if combine is None else combine(*means)
+        means = window_sums(series.to_numpy(), ns)
+        out = means[0] if combine is None else np.empty(series.len())
+
+        def part(start: int, stop: int) -> None:
+            parts = [total[start:stop] for total in means]
+            for total, n in zip(parts, ns, strict=True):
+                total /= n  # in place: the sums are fresh arrays (no new 10M-value arrays)
+            if combine is not None:
+                out[start:stop] = combine(*parts)
+
+        in_halves(part, series.len())  # both cores, as the sums (every step is element-wise)
         return pl.Series(series.name, out, dtype=pl.Float64, nan_to_null=True)
 
     return _expr(x).cast(pl.Float64).map_batches(evaluate, return_dtype=pl.Float64)
