@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -357,3 +358,31 @@ def test_a_failed_flush_discards_every_staged_file(
         store.write("bars", make_bars(["A", "B", "C"], 5, price=300.0))
     assert snapshot(tmp_path) == before
     assert [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")] == []
+
+
+def test_a_new_partitions_parent_folders_are_flushed_on_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new ``symbol=…/year=…`` folder is an entry in its parent: both must reach the disk."""
+    store = Store(tmp_path)
+    store.write("bars", make_bars(["A"], 3))
+    synced: list[Path] = []
+    real_fsync, real_open = partitions.os.fsync, partitions.os.open
+    names: dict[int, Path] = {}
+
+    def recording_open(path: Any, flags: int, *args: Any) -> int:
+        fd = real_open(path, flags, *args)
+        names[fd] = Path(path)
+        return fd
+
+    def recording_fsync(fd: int) -> None:
+        real_fsync(fd)
+        if fd in names:
+            synced.append(names[fd])
+
+    monkeypatch.setattr(partitions.os, "open", recording_open)
+    monkeypatch.setattr(partitions.os, "fsync", recording_fsync)
+    store.write("bars", make_bars(["B"], 3))
+    new = next((tmp_path / "bars").glob("symbol=B/year=*"))
+    assert {new, new.parent, tmp_path / "bars"} <= set(synced)
+    assert next((tmp_path / "bars").glob("symbol=A/*")) not in synced, "untouched: no flush"

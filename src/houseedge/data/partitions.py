@@ -152,6 +152,7 @@ class StagedFile:
 
     temp: Path
     target: Path
+    created: tuple[Path, ...] = ()  # folders this write made: their parents' entries are new
 
 
 def stage(
@@ -165,15 +166,26 @@ def stage(
 
     With ``sync=False`` the caller must :func:`flush` the file before committing it.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
+    created = _make_folders(target.parent)
     temp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    staged = StagedFile(temp, target)
+    staged = StagedFile(temp, target, created)
     frame.write_parquet(
         temp, compression=COMPRESSION, compression_level=compression_level, statistics=True
     )
     if sync:
         flush(staged)
     return staged
+
+
+def _make_folders(folder: Path) -> tuple[Path, ...]:
+    """Create ``folder`` and its missing parents; return the ones created."""
+    missing: list[Path] = []
+    probe = folder
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return tuple(missing)
 
 
 def flush(staged: StagedFile) -> None:
@@ -183,10 +195,16 @@ def flush(staged: StagedFile) -> None:
 
 
 def commit(staged: Sequence[StagedFile]) -> None:
-    """Rename every staged file over its target, then flush the folders' entries."""
+    """Rename every staged file over its target, then flush the folders' entries.
+
+    A partition folder the write created is an entry in its parent, so the parents of new
+    folders are flushed too: after a power loss a new partition is there or not, whole.
+    """
     for item in staged:
         item.temp.replace(item.target)
-    for folder in {item.target.parent for item in staged}:
+    folders = {item.target.parent for item in staged}
+    folders |= {made.parent for item in staged for made in item.created}
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
         fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(fd)
