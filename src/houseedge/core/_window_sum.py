@@ -90,12 +90,28 @@ def _scale(values: Array, power: int, out: Array | None = None) -> Array:
     return np.ldexp(values, power, out=out)
 
 
+def _bounds(values: Array) -> tuple[float, float]:
+    """Return the least and the greatest value (NaN if any is; 0.0 for none), both cores."""
+    if not values.size:
+        return 0.0, 0.0
+    if values.size < _SPLIT:  # the short series of live steps: no bookkeeping
+        return float(values.min()), float(values.max())
+    halves: dict[int, tuple[float, float]] = {}
+
+    def part(start: int, stop: int) -> None:
+        halves[start] = (float(values[start:stop].min()), float(values[start:stop].max()))
+
+    in_halves(part, values.size)
+    lows, highs = zip(*halves.values(), strict=True)
+    return float(np.min(lows)), float(np.max(highs))  # NumPy's, as they keep a NaN
+
+
 class _Limbs:
     """A series split as ``value = (high + low * 2**-bits) * 2**(exponent - bits)``, both whole."""
 
-    def __init__(self, values: Array, bits: int) -> None:
-        least = float(values.min()) if values.size else 0.0
-        top = max(float(values.max()), -least) if values.size else 0.0
+    def __init__(self, values: Array, bits: int, bounds: tuple[float, float] | None = None) -> None:
+        least, most = _bounds(values) if bounds is None else bounds
+        top = max(most, -least)
         self.exponent = math.frexp(top)[1]  # every |value| < 2**exponent
         self.bits = bits
         # Buffers are reused in place: on long series fresh allocations cost more than the math.
@@ -162,11 +178,13 @@ def window_sums(x: Array, ns: Sequence[int]) -> list[Array]:
     if min(ns) < 1:
         msg = f"window lengths must be >= 1, got {list(ns)}"
         raise ValueError(msg)
-    finite = np.isfinite(x)
-    every_finite = bool(finite.all())
-    values = x if every_finite else np.where(finite, x, 0.0)
+    # Finite bounds mean no NaN (the bounds would be NaN) and no infinity: no pass of its own.
+    bounds = _bounds(x)
+    every_finite = math.isfinite(bounds[0]) and math.isfinite(bounds[1])
+    values = x if every_finite else np.where(np.isfinite(x), x, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):  # sums may overflow to inf, as they should
-        limbs = _Limbs(values, 52 - (max(ns) - 1).bit_length())
+        bits = 52 - (max(ns) - 1).bit_length()
+        limbs = _Limbs(values, bits, bounds if every_finite else None)
         scratch = np.empty(max(x.size - min(ns) + 1, 0), np.int64)
         return [_sums(x, values, limbs, n, every_finite, scratch) for n in ns]
 
