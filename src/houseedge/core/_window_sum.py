@@ -138,6 +138,8 @@ class _Limbs:
         if not every:
             low[~exact] = 0.0
         self.high, self.low = _both(lambda: _prefix(high), lambda: _prefix(low), values.size)
+        # Spent once summed: the caller's scratch and first output (no fresh 10M-value arrays).
+        self.spare = (high, low)
 
     def sums(self, n: int, out: Array, scratch: Array | None = None) -> None:
         """Write the correctly rounded sums of the windows of ``n`` into ``out``.
@@ -185,14 +187,17 @@ def window_sums(x: Array, ns: Sequence[int]) -> list[Array]:
     with np.errstate(over="ignore", invalid="ignore"):  # sums may overflow to inf, as they should
         bits = 52 - (max(ns) - 1).bit_length()
         limbs = _Limbs(values, bits, bounds if every_finite else None)
-        scratch = np.empty(max(x.size - min(ns) + 1, 0), np.int64)
-        return [_sums(x, values, limbs, n, every_finite, scratch) for n in ns]
+        scratch, first = limbs.spare[0].view(np.int64), limbs.spare[1]
+        outs = [first, *(np.empty(x.size) for _ in ns[1:])]
+        return [
+            _sums(x, values, limbs, n, every_finite, scratch, out)
+            for n, out in zip(ns, outs, strict=True)
+        ]
 
 
 def _sums(
-    x: Array, values: Array, limbs: _Limbs, n: int, every_finite: bool, scratch: Array
+    x: Array, values: Array, limbs: _Limbs, n: int, every_finite: bool, scratch: Array, out: Array
 ) -> Array:
-    out = np.empty(x.size)
     out[: n - 1] = np.nan
     if x.size < n:
         return out
