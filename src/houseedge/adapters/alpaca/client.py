@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -36,10 +35,10 @@ from typing import Any, Final
 import msgspec
 import structlog
 from alpaca.trading import requests as rq
-from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
 
 from houseedge.adapters.alpaca import mapping
+from houseedge.adapters.alpaca._rest import ORDER_REQUESTS, make_trading_client, status_report
 from houseedge.adapters.alpaca.config import AlpacaConfig
 from houseedge.adapters.alpaca.errors import DuplicateClientOrderId, OrderNotFound
 from houseedge.adapters.alpaca.reconcile import Reconciler, call
@@ -55,9 +54,7 @@ from houseedge.core.types import (
     CancelRejected,
     Fill,
     Order,
-    OrderAccepted,
     OrderCancelled,
-    OrderExpired,
     OrderRejected,
     Position,
 )
@@ -71,40 +68,8 @@ EventSpec = tuple[str, dict[str, Any], int]
 EventSink = Callable[[Sequence[EventSpec]], Coroutine[Any, Any, Any]]
 """An async function (``create_task`` needs a coroutine, not any awaitable)."""
 
-_REQUESTS: Final = {
-    "market": rq.MarketOrderRequest,
-    "limit": rq.LimitOrderRequest,
-    "stop": rq.StopOrderRequest,
-    "stop_limit": rq.StopLimitOrderRequest,
-    "trailing_stop": rq.TrailingStopOrderRequest,
-}
 _DONE: Final = frozenset({"filled", "canceled", "expired", "rejected", "replaced"})
 _ONCE: Final = frozenset({"accepted", "cancelled", "expired", "rejected"})
-
-
-class _TimedTradingClient(TradingClient):
-    """A raw-data ``TradingClient`` with a request timeout (alpaca-py sets none).
-
-    A subclass because the session and the retry wait are alpaca-py's protected attributes.
-    """
-
-    def __init__(self, config: AlpacaConfig) -> None:
-        super().__init__(
-            config.api_key.get_secret_value(),
-            config.secret_key.get_secret_value(),
-            paper=config.paper,
-            raw_data=True,
-            url_override=config.base_url,
-        )
-        session = self._session
-        session.request = functools.partial(session.request, timeout=config.request_timeout_seconds)  # type: ignore[method-assign]
-        if config.rest_retry_wait_seconds is not None:
-            self._retry_wait = config.rest_retry_wait_seconds
-
-
-def make_trading_client(config: AlpacaConfig) -> TradingClient:
-    """Return a raw-data ``TradingClient`` with a request timeout (alpaca-py sets none)."""
-    return _TimedTradingClient(config)
 
 
 @dataclass
@@ -119,23 +84,6 @@ class AlpacaStats:
     connections: int = 0
     stale: int = 0
     duplicate_submits: int = 0
-
-
-def _status_report(snap: OrderSnapshot) -> BrokerEvent | None:
-    cid, ts = snap.client_order_id, snap.ts
-    if snap.status is OrderStatus.CANCELLED:
-        return OrderCancelled(order_id=cid, ts=ts)
-    if snap.status is OrderStatus.EXPIRED:
-        return OrderExpired(order_id=cid, ts=ts)
-    if snap.status is OrderStatus.REJECTED:
-        return OrderRejected(order_id=cid, ts=ts, reason="rejected by alpaca")
-    if snap.status in (
-        OrderStatus.ACCEPTED,
-        OrderStatus.PARTIALLY_FILLED,
-        OrderStatus.CANCEL_REQUESTED,
-    ):
-        return OrderAccepted(order_id=cid, ts=ts, venue_order_id=snap.venue_order_id)
-    return None
 
 
 class AlpacaBroker:
@@ -221,7 +169,7 @@ class AlpacaBroker:
         cid = order.client_order_id
         try:
             fields = mapping.order_fields(order, trail)
-            request = _REQUESTS[fields.pop("type")](**fields)
+            request = ORDER_REQUESTS[fields.pop("type")](**fields)
         except ValueError as exc:  # includes pydantic's refusal of the request
             self._refused(cid, f"unsupported order: {exc}")
             raise OrderRefused(f"alpaca submit {cid}: {exc}") from exc
@@ -259,7 +207,7 @@ class AlpacaBroker:
 
     def _acknowledged(self, order: OrderMsg) -> None:
         self.venue.remember(order)
-        report = _status_report(mapping.snapshot(order))
+        report = status_report(mapping.snapshot(order))
         if report is not None and not isinstance(report, OrderRejected | OrderCancelled):
             self._emit(report)  # outcomes come from the stream, in order with their fills
 
@@ -413,7 +361,7 @@ class AlpacaBroker:
             )
             self._emit(fill)
         for snap in snaps:
-            report = _status_report(snap)
+            report = status_report(snap)
             if report is not None:
                 self._emit(report)
             if snap.status in (
