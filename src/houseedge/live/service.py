@@ -45,13 +45,12 @@ from typing import Any, Final
 import msgspec
 import structlog
 from aiohttp import web
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from houseedge.errors import HouseEdgeError, RiskRejected
 from houseedge.live._auth import BearerAuth
 from houseedge.live._http import BodyError, decode_body, json_error, json_response
-from houseedge.live._sse import EventHub, StreamSettings, stream_events
+from houseedge.live._service_settings import ServiceSettings
+from houseedge.live._sse import EventHub, stream_events
 from houseedge.live.control import EngineHandle, ManualOrder
 from houseedge.live.observability import CONTENT_TYPE, Observability
 
@@ -61,45 +60,6 @@ log = structlog.get_logger("houseedge.live.service")
 
 StopEngine = Callable[[], Awaitable[object]]
 _MAX_FILLS: Final = 10_000
-
-
-class ServiceSettings(BaseSettings):
-    """The service's settings: ``HOUSEEDGE_SERVICE_*`` environment variables or a TOML table.
-
-    The token is read from the environment only (``HOUSEEDGE_SERVICE_TOKEN``); a config file
-    that sets it is ignored, so it never sits in a file next to the code.
-
-    Examples
-    --------
-    >>> settings = ServiceSettings(port=0, token=SecretStr("t"))
-    >>> settings.host, settings.port, settings.token
-    ('127.0.0.1', 0, SecretStr('**********'))
-    """
-
-    model_config = SettingsConfigDict(env_prefix="HOUSEEDGE_SERVICE_", extra="ignore")
-
-    host: str = "127.0.0.1"
-    port: int = Field(default=8787, ge=0, le=65535, description="0: an ephemeral port")
-    token: SecretStr | None = Field(default=None, description="bearer token for mutations")
-    operator: str = Field(default="bearer", description="operator name for authenticated calls")
-    heartbeat: float = Field(default=15.0, gt=0, description="seconds between SSE heartbeats")
-    retry_ms: int = Field(default=2000, ge=0, description="SSE reconnection hint")
-    max_lag: int = Field(default=10_000, ge=1, description="events before a slow SSE client drops")
-    page_size: int = Field(default=500, ge=1, description="journal events per replay read")
-    batch_interval: float = Field(
-        default=0.02, ge=0, description="seconds a stream waits after a write so events coalesce"
-    )
-    drain_timeout: float = Field(default=10.0, gt=0, description="seconds to stop the engine")
-
-    def stream_settings(self) -> StreamSettings:
-        """Return the ``GET /events`` part of these settings."""
-        return StreamSettings(
-            heartbeat=self.heartbeat,
-            retry_ms=self.retry_ms,
-            max_lag=self.max_lag,
-            page_size=self.page_size,
-            batch_interval=self.batch_interval,
-        )
 
 
 class KillRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
