@@ -19,6 +19,7 @@ import polars as pl
 from houseedge.errors import PolicyError
 from houseedge.research import _sweep_kernel as kernel
 from houseedge.research import _sweep_metrics as closed_form
+from houseedge.research._metric_inputs import ColumnLike
 from houseedge.research.backtest import BacktestResult, backtest
 from houseedge.research.metrics import (
     annual_return,
@@ -30,7 +31,10 @@ from houseedge.research.metrics import (
     total_return,
 )
 
-RETURN_METRICS: dict[str, Callable[..., pl.Expr]] = {
+ReturnMetric = Callable[[ColumnLike, float], pl.Expr]
+"""A return metric of a returns column and the periods per year (ignored by some)."""
+
+RETURN_METRICS: dict[str, ReturnMetric] = {
     "total_return": lambda r, ppy: total_return(r),
     "annual_return": lambda r, ppy: annual_return(r, periods_per_year=ppy),
     "annual_volatility": lambda r, ppy: annual_volatility(r, periods_per_year=ppy),
@@ -131,7 +135,7 @@ def evaluate_shard(shard: Shard, progress: Callable[[int], None] | None = None) 
         params = [shard.params[i] for i in chunk]
         if prepared is not None and decomposition is not None:
             raws = kernel.targets(prepared, decomposition, params)
-            results = [
+            results: list[Outcome] = [
                 _evaluate(prepared, shard, policies[i], raw, tape)
                 for i, raw in zip(chunk, raws, strict=True)
             ]
@@ -140,7 +144,9 @@ def evaluate_shard(shard: Shard, progress: Callable[[int], None] | None = None) 
             results = [_backtest(bars, policies[i], shard.setup) for i in chunk]
         values = [_values(r, shard) for r in results]
         if shard.save is not None:
-            ids = _save(results, shard.save)
+            # Saving is never metrics-only, so every set ran the engine (``strict`` below checks).
+            runs = [r for r in results if isinstance(r, BacktestResult)]
+            ids = _save(runs, shard.save)
             values = [v | {"run_id": run_id} for v, run_id in zip(values, ids, strict=True)]
         rows += [{"index": shard.index[i]} | v for i, v in zip(chunk, values, strict=True)]
         if progress is not None:
