@@ -163,8 +163,11 @@ def run(tape: Tape, setup: Setup, target: Array) -> Fills | None:
 
 def _compound(setup: Setup, p: _Positions) -> Fills | None:
     """Return the fills of fraction-of-equity positions (``_compound.compound``)."""
-    costs, fraction = setup.costs, setup.sizing.fraction  # type: ignore[attr-defined]
-    per_share, rate = costs.commission_per_share, costs.commission_bps * BPS  # type: ignore[attr-defined]
+    costs, sizing = setup.costs, setup.sizing
+    if not isinstance(costs, LinearCostModel) or not isinstance(sizing, FixedFraction):
+        return None  # unreachable after ``covers``; narrows the types for the formulas
+    fraction = sizing.fraction
+    per_share, rate = costs.commission_per_share, costs.commission_bps * BPS
     entry_price, exit_price, closed = p.entry_price, p.exit_price, p.closed
     fee_rate = rate + per_share / entry_price
     units = np.abs(p.wanted) * fraction / (entry_price * (1.0 + fee_rate))
@@ -189,19 +192,21 @@ def _compound(setup: Setup, p: _Positions) -> Fills | None:
     )
 
 
-def _units(setup: Setup, p: _Positions) -> Fills:
+def _units(setup: Setup, p: _Positions) -> Fills | None:
     """Return the fills of fixed-unit positions, as the event loop books them one by one.
 
     The loop's ``cash -= qty * price + fee`` is a running sum, which ``cumsum`` computes in
     the same order; ``LinearCostModel.fee`` is ``max(qty * (per_share + price * bps * 1e-4),
     minimum)``.
     """
-    costs = setup.costs
-    held = setup.sizing.units * p.wanted  # type: ignore[attr-defined]  # FixedUnits.quantity
+    costs, sizing = setup.costs, setup.sizing
+    if not isinstance(costs, LinearCostModel) or not isinstance(sizing, FixedUnits):
+        return None  # unreachable after ``covers``; narrows the types for the formulas
+    held = sizing.units * p.wanted  # FixedUnits.quantity
 
     def fees(qty: Array, price: Array) -> Array:
-        per_unit = costs.commission_per_share + price * costs.commission_bps * BPS  # type: ignore[attr-defined]
-        return np.maximum(qty * per_unit, costs.min_commission)  # type: ignore[attr-defined]
+        per_unit = costs.commission_per_share + price * costs.commission_bps * BPS
+        return np.maximum(qty * per_unit, costs.min_commission)
 
     size = np.abs(held)
     qty = p.pairs(held, -held)
@@ -241,4 +246,4 @@ def final_equity(fills: Fills, tape: Tape, cash: float) -> float | None:
 
 def total_fees(fills: Fills) -> float:
     """Return the fees summed as the orders frame's ``fee`` column sums them."""
-    return pl.Series(fills.fee, dtype=pl.Float64).sum()
+    return float(pl.Series(fills.fee, dtype=pl.Float64).sum())  # a Float64 sum is a float
