@@ -261,7 +261,7 @@ def targets(prepared: Prepared, decomposition: Decomposition, chunk: Sequence[Pa
     if not rest:
         return out
     columns = {name: pl.col(name) for name in prepared.indicators.columns}
-    exprs = []
+    exprs: list[pl.Expr] = []
     for i in rest:
         expr = decomposition.target_from(columns, chunk[i])
         exprs.append((expr.over("symbol") if multi else expr).alias(f"t{i}"))
