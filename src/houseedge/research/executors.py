@@ -142,7 +142,10 @@ class RayExecutor:
             msg = "the Ray executor needs Ray: pip install 'houseedge[ray]'"
             raise ConfigError(msg) from error
         if not ray.is_initialized():
-            ray.init(address=self.address, num_cpus=self.num_cpus, include_dashboard=False)
+            # Library boundary: ray.init's ``**kwargs`` are untyped upstream (ray 2.x stubs).
+            ray.init(  # pyright: ignore[reportUnknownMemberType]
+                address=self.address, num_cpus=self.num_cpus, include_dashboard=False
+            )
         return ray
 
     def map(
