@@ -76,7 +76,8 @@ __all__ = [
 DEFAULT_METRICS = CHEAP_METRICS
 """Metrics a sweep row carries by default (all computed without the full summary)."""
 
-Space = Mapping[str, Sequence[Any] | tuple[float, float] | Callable[[random.Random], Any]]
+SpaceValue = Sequence[Any] | tuple[float, float] | Callable[[random.Random], Any]
+Space = Mapping[str, SpaceValue]
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,9 @@ class SweepResult:
     objective: str
     maximize: bool
     params: tuple[str, ...]
-    skipped: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    skipped: list[tuple[dict[str, Any], str]] = field(
+        default_factory=list[tuple[dict[str, Any], str]]
+    )
 
     def ranked(self) -> pl.DataFrame:
         """Return the rows best first (nulls and NaN last)."""
@@ -169,7 +172,7 @@ def random_params(
     return list(out.values())
 
 
-def _draw(rng: random.Random, spec: Any) -> Any:
+def _draw(rng: random.Random, spec: SpaceValue) -> Any:
     if callable(spec):
         return spec(rng)
     if isinstance(spec, tuple) and len(spec) == 2:  # (low, high)
@@ -183,7 +186,8 @@ def _draw(rng: random.Random, spec: Any) -> Any:
 def _valid(
     policy: Any, sets: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
-    good, skipped = [], []
+    good: list[dict[str, Any]] = []
+    skipped: list[tuple[dict[str, Any], str]] = []
     for p in sets:
         try:
             policy(**p)
@@ -302,10 +306,12 @@ def sweep(
     ]
     task = progress.add_task("sweep", total=len(sets)) if progress is not None else None
     if local:
-        step = None if progress is None else (lambda k: progress.advance(task, k))
+        step: Callable[[int], None] | None = (
+            None if progress is None else (lambda k: progress.advance(task, k))
+        )
         frames = [evaluate_shard(s, step) for s in shards]
     else:
-        done = (
+        done: Callable[[int], None] | None = (
             None if progress is None else (lambda i: progress.advance(task, len(shards[i].index)))
         )
         frames = executor.map(evaluate_shard, shards, done)
