@@ -110,7 +110,8 @@ def _by_count(
 ) -> list[tuple[Any, Any, Any, Any]]:
     if size < 1 or step < 1:
         raise ConfigError(f"window sizes must be >= 1, got {size} and {step}")
-    n, out = times.len(), []
+    n = times.len()
+    out: list[tuple[Any, Any, Any, Any]] = []
     end = _after(times, times[-1])
     for oos_start in range(size, n, step):
         start = 0 if anchored else oos_start - size
@@ -130,7 +131,8 @@ def _by_span(
     span = frame.item(0, "b") - first
     if span.total_seconds() <= 0 or boundary <= first:
         raise ConfigError(f"window spans must be positive, got {size!r} and {step!r}")
-    out, oos_start = [], boundary
+    out: list[tuple[Any, Any, Any, Any]] = []
+    oos_start = boundary
     length = boundary - first
     while oos_start <= last:
         start = first if anchored else oos_start - length
@@ -189,7 +191,9 @@ def walk_forward(
     if not cuts:
         raise ConfigError("no walk-forward window fits the bars")
     task = progress.add_task("walk-forward", total=len(cuts)) if progress is not None else None
-    rows, pieces, wealth = [], [], cash
+    rows: list[dict[str, Any]] = []
+    pieces: list[pl.DataFrame] = []
+    wealth = cash
     for k, (is_start, is_end, oos_start, oos_end) in enumerate(cuts):
         chosen = sweep(
             _slice(bars, is_start, is_end), policy, grid, space=space, n=n, seed=seed,
