@@ -60,7 +60,7 @@ def _kill_loop(tmp_path: Path, rounds: int) -> None:
         published += _run_and_kill(tmp_path, rng)
     summary = _reconcile_only(tmp_path)
     venue = pickle.loads((tmp_path / "venue.pkl").read_bytes())  # noqa: S301 (the test's own)
-    venue_fills = {f.fill_id: f for f in venue["_fills"]}
+    venue_fills = {f.fill_id: f for f in venue["_matcher"].fills}
     with Journal(tmp_path / "live.db", readonly=True) as journal:
         assert journal.integrity_check() == "ok"
         journaled = [f.fill_id for f in journal.fills()]

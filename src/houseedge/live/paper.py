@@ -44,24 +44,13 @@ Replace
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 from houseedge.core.costs import NO_COSTS, CostModel
 from houseedge.core.execution import OrderState, apply
-from houseedge.core.matching import (
-    BarPrices,
-    book_bar,
-    budget,
-    fill_price,
-    fillable,
-    lots_of,
-    print_bar,
-    quote,
-)
+from houseedge.core.matching import lots_of
 from houseedge.core.types import (
-    Bar,
     CancelRejected,
     Fill,
     Order,
@@ -83,12 +72,10 @@ from houseedge.live._paper_book import (
     restatement,
     snapshot,
 )
-from houseedge.live.aggregate import Timeframe
-from houseedge.live.broker import Account, BrokerEvent, MarketEvent, OrderSnapshot, Trade
+from houseedge.live._paper_fills import NANOS_PER_DAY, PaperMatcher, market_sides
+from houseedge.live.broker import Account, BrokerEvent, MarketEvent, OrderSnapshot
 
 __all__ = ["PaperBroker"]
-
-_NANOS_PER_DAY = 86_400 * 1_000_000_000
 
 
 class PaperBroker:
@@ -160,15 +147,12 @@ class PaperBroker:
         self._book = PaperBook(lot_size, ExactSum([float(starting_cash)]))
         self._orders: dict[str, Working] = {}
         self._working: dict[str, Working] = {}  # the open orders, oldest first
-        self._active: dict[str, list[Working]] = {}
         self._pending: deque[Request] = deque()
-        self._inputs: dict[str, Mapping[str, float]] = {}
-        self._fills: list[Fill] = []
         self._queue: asyncio.Queue[BrokerEvent | None] = asyncio.Queue()
         self._out: list[BrokerEvent] = []
         self._market_ns = 0
         self._day = -1
-        self._seq = 0
+        self._matcher = PaperMatcher(self.costs, participation, lot_size, self._book)
 
     @property
     def name(self) -> str:
@@ -283,7 +267,7 @@ class PaperBroker:
         self._emit(work, OrderAccepted(order_id=order.client_order_id, ts=at,
                                        venue_order_id=work.venue_id))  # fmt: skip
         work.since = at
-        self._active.setdefault(order.symbol, []).append(work)
+        self._matcher.active.setdefault(order.symbol, []).append(work)
 
     # -- market data -------------------------------------------------------------------------
 
@@ -297,89 +281,27 @@ class PaperBroker:
         """
         self._out = []
         at = event.ts
-        if isinstance(event, Bar):
-            end = Timeframe.parse(event.timeframe).end(at) if event.timeframe else at
-            prices = (event.open, event.high, event.low)
-            side = (prices, event.volume)
-            sides, last = (side, side), event.close
-        elif isinstance(event, Trade):
-            side = (print_bar(event.price), event.size)
-            end, sides, last = at, (side, side), event.price
-        else:
-            end, last = at, (event.bid + event.ask) / 2
-            sides = (
-                (book_bar(+1, event.bid, event.ask), event.ask_size or math.inf),
-                (book_bar(-1, event.bid, event.ask), event.bid_size or math.inf),
-            )
+        end, (buy, sell), last = market_sides(event)
         self._roll_day(at)
         # Market time only moves past a bar's open once every bar of that open time is in (a
         # later symbol's bar may still come), so requests land by the open, not the end.
         self._land(at if self._clock is None else self._clock())
-        if self._active.get(event.symbol):
-            self._match(event.symbol, at, sides[0], sides[1])
+        if self._matcher.active.get(event.symbol):
+            self._matcher.match(event.symbol, at, buy, sell, self._emit)
         self._book.last[event.symbol] = last
         if inputs is not None:
-            self._inputs[event.symbol] = dict(inputs)
+            self._matcher.inputs[event.symbol] = dict(inputs)
         self._market_ns = max(self._market_ns, end)
         return self._out
 
     def _roll_day(self, at: int) -> None:
-        day = at // _NANOS_PER_DAY
+        day = at // NANOS_PER_DAY
         if day <= self._day:
             return
         self._day = day
         for work in self._open():
             if work.day is not None and work.day < day:
                 self._emit(work, OrderExpired(order_id=work.state.order.client_order_id, ts=at))
-
-    def _match(
-        self, symbol: str, at: int, buy: tuple[BarPrices, float], sell: tuple[BarPrices, float]
-    ) -> None:
-        budgets: dict[int, int] = {}  # by side, or one for both (key 0) on bars and trades
-        closed = False
-        for work in self._active[symbol]:
-            if not work.open or work.since > at:
-                continue
-            order = work.state.order
-            if order.expire_ts is not None and at >= order.expire_ts:
-                self._emit(work, OrderExpired(order_id=order.client_order_id, ts=at))
-                closed = True
-                continue
-            if work.is_day and work.day is None:
-                work.day = at // _NANOS_PER_DAY
-            side = buy if work.sign > 0 else sell
-            at_quote, work.triggered = quote(order.type, work.sign, side[0], work.prices,
-                                             work.triggered)  # fmt: skip
-            if at_quote is not None:
-                key = 0 if buy is sell else work.sign
-                if key not in budgets:
-                    budgets[key] = budget(self.participation, side[1], self.lot)
-                lots = fillable(order.tif, work.lots - work.filled, budgets[key])
-                if lots:
-                    budgets[key] -= lots
-                    self._fill(work, lots, at_quote, at)
-            if work.one_shot and work.open:
-                self._emit(work, OrderExpired(order_id=order.client_order_id, ts=at))
-            closed = closed or not work.open
-        if closed:
-            self._active[symbol] = [w for w in self._active[symbol] if w.open]
-
-    def _fill(self, work: Working, lots: int, at_quote: float, at: int) -> None:
-        order = work.state.order
-        sign = order.side.sign
-        inputs = self._inputs.get(order.symbol, {})
-        price, liquidity = fill_price(self.costs, order.type, sign, at_quote, order.limit_price,
-                                      inputs)  # fmt: skip
-        qty = lots * self.lot
-        fee = self.costs.fee(qty, price)
-        work.filled += lots
-        self._seq += 1
-        fill = Fill(fill_id=f"paper-{self._seq}", order_id=order.client_order_id,
-                    symbol=order.symbol, side=order.side, qty=qty, price=price, fee=fee, ts=at,
-                    liquidity=liquidity)  # fmt: skip
-        self._book.trade(order.symbol, sign * lots, price, fee)
-        self._fills.append(fill)
-        self._emit(work, fill)
 
     # -- reports -----------------------------------------------------------------------------
 
@@ -435,4 +357,4 @@ class PaperBroker:
 
     async def fills_since(self, since_ts: int) -> Sequence[Fill]:
         """Return every fill at or after ``since_ts``, in the order they happened."""
-        return [f for f in self._fills if f.ts >= since_ts]
+        return [f for f in self._matcher.fills if f.ts >= since_ts]
