@@ -17,26 +17,7 @@ from houseedge.core.policies import SmaCross
 from houseedge.core.sizing import FixedFraction, FixedUnits
 from houseedge.research.backtest import backtest
 from houseedge.research.exits import Exits
-
-price = st.one_of(
-    st.sampled_from([99.0, 100.0, 101.0]),
-    st.floats(min_value=50.0, max_value=150.0).map(lambda v: round(v, 2)),
-)
-
-
-@st.composite
-def bars(draw: st.DrawFn) -> pl.DataFrame:
-    """Draw valid bars (low <= open, close <= high), several per day."""
-    n = draw(st.integers(8, 60))
-    rows = []
-    for _ in range(n):
-        open_, close = draw(price), draw(price)
-        high = max(open_, close) + draw(st.sampled_from([0.0, 0.5, 3.0]))
-        low = min(open_, close) - draw(st.sampled_from([0.0, 0.5, 3.0]))
-        rows.append((open_, high, low, close))
-    frame = pl.DataFrame(rows, schema=["open", "high", "low", "close"], orient="row")
-    return frame.with_columns(ts=pl.int_range(pl.len()) * 3_600)
-
+from tests.property.strategies import hourly_bars
 
 SETUPS: dict[str, dict[str, Any]] = {
     "plain": {},
@@ -54,7 +35,7 @@ SETUPS: dict[str, dict[str, Any]] = {
 
 
 @settings(max_examples=60, deadline=None)
-@given(frame=bars(), cut=st.floats(0.1, 1.0), setup=st.sampled_from(sorted(SETUPS)))
+@given(frame=hourly_bars(8, 60), cut=st.floats(0.1, 1.0), setup=st.sampled_from(sorted(SETUPS)))
 def test_a_prefix_of_the_bars_gives_the_prefix_of_the_run(
     frame: pl.DataFrame, cut: float, setup: str
 ) -> None:

@@ -22,25 +22,7 @@ from houseedge.core.sizing import FixedFraction, FixedUnits
 from houseedge.research._sweep_shard import CHEAP_METRICS
 from houseedge.research.backtest import backtest
 from houseedge.research.sweep import sweep
-
-# Few distinct prices: averages tie often, so zero targets (sign 0) are drawn too.
-price = st.one_of(
-    st.sampled_from([99.0, 100.0, 101.0]),
-    st.floats(min_value=50.0, max_value=150.0).map(lambda v: round(v, 2)),
-)
-
-
-@st.composite
-def bars(draw: st.DrawFn) -> pl.DataFrame:
-    n = draw(st.integers(2, 70))
-    rows = []
-    for _ in range(n):
-        open_, close = draw(price), draw(price)
-        high = max(open_, close) + draw(st.sampled_from([0.0, 0.5, 3.0]))
-        low = min(open_, close) - draw(st.sampled_from([0.0, 0.5, 3.0]))
-        rows.append((open_, high, low, close))
-    frame = pl.DataFrame(rows, schema=["open", "high", "low", "close"], orient="row")
-    return frame.with_columns(ts=pl.int_range(pl.len()) * 3_600)
+from tests.property.strategies import hourly_bars
 
 
 @st.composite
@@ -70,7 +52,7 @@ sizers = st.one_of(
 
 @settings(max_examples=60, deadline=None)
 @given(
-    frame=bars(),
+    frame=hourly_bars(2, 70),
     model=costs(),
     sizing=sizers,
     policy=st.sampled_from([SmaCross, SmaCross, EmaCross]),
