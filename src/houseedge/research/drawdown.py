@@ -97,10 +97,10 @@ def _worst(returns: pl.Series) -> float:
     with np.errstate(over="ignore"):
         wealth = np.cumprod(returns.fill_null(0.0).to_numpy() + 1.0)
     peak = np.maximum.accumulate(np.maximum(wealth, 1.0))
-    # Polars' min skips NaN (an undefined wealth) as long as anything else is there
     with np.errstate(invalid="ignore", over="ignore"):  # inf / inf is the NaN Polars makes
         below = wealth / peak - 1.0
-    return float(np.nanmin(below)) if not np.isnan(below).all() else float("nan")
+    # fmin skips NaN (an undefined wealth) as Polars' min does: NaN only when all are NaN
+    return float(np.fmin.reduce(below))
 
 
 def _depth(returns: pl.Series) -> float:
