@@ -70,6 +70,30 @@ def _exits(m: Market, p: Plan, exits: ExitFills, finalize: Any, count: int) -> t
     return bar, quote, reason
 
 
+def growth(
+    wanted: Array, side: Array, entry_price: Array, exit_price: Array, closed: Array,
+    costs: LinearCostModel, fraction: float, cash: float,
+) -> tuple[Array, Array, Array, Array, Array, Array]:  # fmt: skip
+    """Return the fraction-of-equity positions' closed form, per unit of equity at entry.
+
+    ``(units, entry_fee, after_entry, exit_fee, growth, wealth)``: each position multiplies
+    the equity by ``growth`` (1 while open), so ``wealth`` (the equity before each position,
+    then the last) is a cumulative product. The engine and the sweep's metrics-only kernel
+    both take their fills from here, so they agree bit for bit.
+    """
+    per_share, rate = costs.commission_per_share, costs.commission_bps * BPS
+    fee_rate = rate + per_share / entry_price
+    # Units per unit of equity, as FixedFraction sizes them.
+    units = np.abs(wanted) * fraction / (entry_price * (1.0 + fee_rate))
+    units *= side
+    entry_fee = np.abs(units) * (per_share + entry_price * rate)
+    after_entry = 1.0 - units * entry_price - entry_fee
+    exit_fee = np.abs(units) * (per_share + exit_price * rate)
+    factor = np.where(closed, after_entry + units * exit_price - exit_fee, 1.0)
+    wealth = cash * np.cumprod(np.concatenate([[1.0], factor]))
+    return units, entry_fee, after_entry, exit_fee, factor, wealth
+
+
 def compound(
     m: Market, p: Plan, exits: ExitFills, costs: LinearCostModel, sizing: FixedFraction,
     *, cash: float, finalize: Any, count: int,
@@ -85,26 +109,18 @@ def compound(
     closed = exit_bar >= 0
     at = np.maximum(exit_bar, 0)
     exit_price = fill_prices(costs, exit_quote, -side, {n: v[at] for n, v in m.costs.items()})
-    per_share, rate = costs.commission_per_share, costs.commission_bps * BPS
-    fee_rate = rate + per_share / entry_price
-    # Units per unit of equity, as FixedFraction sizes them.
-    units = np.abs(m.wanted[entry]) * sizing.fraction / (entry_price * (1.0 + fee_rate))
-    units *= side
-    entry_fee = np.abs(units) * (per_share + entry_price * rate)
-    after_entry = 1.0 - units * entry_price - entry_fee
-    exit_fee = np.abs(units) * (per_share + exit_price * rate)
-    growth = np.where(closed, after_entry + units * exit_price - exit_fee, 1.0)
-    wealth = cash * np.cumprod(np.concatenate([[1.0], growth]))
+    g = growth(m.wanted[entry], side, entry_price, exit_price, closed, costs, sizing.fraction, cash)
+    units, entry_fee, after_entry, exit_fee, growth_, wealth = g
     broke = np.flatnonzero(wealth <= 0)
     k = min(count, int(broke[0])) if broke.size else count
     after, wealth = float(wealth[k]), wealth[:k]
     entry, closed, exit_bar, exit_reason = entry[:k], closed[:k], exit_bar[:k], exit_reason[:k]
     entry_price, exit_price, units = entry_price[:k], exit_price[:k], units[:k]
-    entry_fee, exit_fee, after_entry, growth = (
+    entry_fee, exit_fee, after_entry, growth_ = (
         entry_fee[:k],
         exit_fee[:k],
         after_entry[:k],
-        growth[:k],
+        growth_[:k],
     )
     qty = units * wealth
     bar = np.column_stack([entry, exit_bar]).ravel()
@@ -118,7 +134,7 @@ def compound(
         np.column_stack([entry_fee * wealth, exit_fee * wealth]).ravel()[rows],
         pl.Series(_REASONS, dtype=pl.String).gather(reasons),
         np.column_stack([qty, np.zeros(k)]).ravel()[rows],
-        np.column_stack([after_entry * wealth, wealth * growth]).ravel()[rows],
+        np.column_stack([after_entry * wealth, wealth * growth_]).ravel()[rows],
         np.column_stack([p.risk[:k], np.full(k, np.nan)]).ravel()[rows],
     )
     return fills, k, after

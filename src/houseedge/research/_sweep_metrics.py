@@ -26,6 +26,7 @@ import polars as pl
 
 from houseedge.core.costs import BPS, LinearCostModel, fill_prices
 from houseedge.core.sizing import FixedFraction, FixedUnits
+from houseedge.research._compound import growth as compound_growth
 from houseedge.research._vector_market import COST_PREFIX
 
 if TYPE_CHECKING:
@@ -166,17 +167,10 @@ def _compound(setup: Setup, p: _Positions) -> Fills | None:
     costs, sizing = setup.costs, setup.sizing
     if not isinstance(costs, LinearCostModel) or not isinstance(sizing, FixedFraction):
         return None  # unreachable after ``covers``; narrows the types for the formulas
-    fraction = sizing.fraction
-    per_share, rate = costs.commission_per_share, costs.commission_bps * BPS
-    entry_price, exit_price, closed = p.entry_price, p.exit_price, p.closed
-    fee_rate = rate + per_share / entry_price
-    units = np.abs(p.wanted) * fraction / (entry_price * (1.0 + fee_rate))
-    units *= p.side
-    entry_fee = np.abs(units) * (per_share + entry_price * rate)
-    after_entry = 1.0 - units * entry_price - entry_fee
-    exit_fee = np.abs(units) * (per_share + exit_price * rate)
-    growth = np.where(closed, after_entry + units * exit_price - exit_fee, 1.0)
-    wealth = setup.cash * np.cumprod(np.concatenate([[1.0], growth]))
+    closed = p.closed
+    units, entry_fee, after_entry, exit_fee, growth, wealth = compound_growth(
+        p.wanted, p.side, p.entry_price, p.exit_price, closed, costs, sizing.fraction, setup.cash
+    )
     broke = np.flatnonzero(wealth <= 0)
     if broke.size and broke[0] < p.entry.size:
         return None  # the equity is gone: the event loop sizes what follows
