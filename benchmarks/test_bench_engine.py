@@ -12,9 +12,10 @@ the call of ``broker.submit`` (``Engine.latencies``): the bar's mark, the policy
 window, sizing, the risk check and the order's durable journal commit. Reported twice: with the
 journal on disk, where the commit's fsync dominates (milliseconds on this machine's disk), and
 with the journal on tmpfs (``/dev/shm``: the same code, the fsync costs nothing), which is the
-in-process figure the target applies to. Target: p99 <= 1 ms in process. The tmpfs run also
-reports the order's journal commit alone (``Engine.journal_latencies``: the round trip to the
-journal thread, which durability keeps on the path) and the latency without it.
+in-process figure the target applies to, over 200,000 trades of a fast-flipping SMA 2/5 (a few
+hundred orders, so the p99 is not one sample). Target: p99 <= 1 ms in process. The tmpfs run
+also reports the order's journal commit alone (``Engine.journal_latencies``: durability keeps it
+on the path) and the latency without it.
 
 Run: ``uv run pytest benchmarks/test_bench_engine.py -m benchmark -s``
 """
@@ -122,7 +123,7 @@ def test_engine_throughput_and_bar_to_order_latency(tmp_path: Path) -> None:
 
     shm = Path("/dev/shm")  # noqa: S108 (tmpfs: the in-process figure without the disk's fsync)
     folder = Path(tempfile.mkdtemp(dir=shm)) if shm.is_dir() else tmp_path
-    fast = trades(60_000, seed=2)
+    fast = trades(200_000, seed=2)
     try:
         _, flipping = asyncio.run(_engine_run(fast, folder / "live.db", SmaCross(2, 5)))
     finally:  # tmpfs is memory: leave nothing behind
@@ -131,12 +132,12 @@ def test_engine_throughput_and_bar_to_order_latency(tmp_path: Path) -> None:
     memory = _percentiles(flipping.latencies or [0.0])
     print(f"bar-to-order, journal on tmpfs (in process): {memory}")
     commit = _percentiles(flipping.journal_latencies or [0.0])
-    print(f"  of which the order's journal commit (tmpfs, journal thread): {commit}")
+    print(f"  of which the order's journal commit (tmpfs): {commit}")
     decision = [t - j for t, j in zip(flipping.latencies or [], flipping.journal_latencies or [],
                                       strict=True)]  # fmt: skip
     print(f"  bar-to-order without the journal commit: {_percentiles(decision or [0.0])}")
     assert engine.book.orders_sent >= 10
-    assert memory["n"] >= 50
+    assert memory["n"] >= 200
     # Timing targets are recorded, not asserted: a shared machine makes them flaky.
     print(
         f"verdict: {rate:,.0f} events/s vs target 50,000 "

@@ -6,6 +6,7 @@ import asyncio
 import random
 import sqlite3
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -205,6 +206,82 @@ def test_the_writer_groups_concurrent_writes_and_isolates_failures(tmp_path: Pat
     with Journal(path) as journal:
         assert journal.fill_count() == 150
         assert [e.kind for e in journal.events_after(0)] == ["ok"]  # the broken write left nothing
+
+
+def test_then_callbacks_run_in_commit_order_across_the_thread_and_the_loop(
+    tmp_path: Path,
+) -> None:
+    """Writes on the loop (write_now) and on the journal thread (call) interleave; every
+    ``then`` sees its event ids in one increasing sequence, as SSE resumption needs."""
+    path = tmp_path / "live.db"
+    seen: list[int] = []
+
+    def event(name: str) -> Callable[[Journal], int]:
+        return lambda j: j.append_event(name, {}, ts=0)
+
+    async def run() -> tuple[list[int], list[int]]:
+        async with JournalWriter(path) as writer:
+
+            async def threaded(k: int) -> int:
+                return await writer.call(event(f"t{k}"), lambda i: seen.append(i) or i)
+
+            tasks = [asyncio.ensure_future(threaded(k)) for k in range(200)]
+            inline: list[int] = []
+            for k in range(40):
+                await asyncio.sleep(0)  # let batches commit between the loop's own writes
+                inline.append(writer.write_now(event(f"n{k}"), lambda i: seen.append(i) or i))
+            return await asyncio.gather(*tasks), inline
+
+    threaded_ids, inline_ids = asyncio.run(run())
+    assert sorted(seen) == sorted(threaded_ids + inline_ids) == list(range(1, 241))
+    assert seen == sorted(seen)  # settled in commit (= id) order
+    with Journal(path) as journal:
+        assert [e.id for e in journal.events_after(0, limit=1000)] == list(range(1, 241))
+
+
+def test_a_committed_write_is_followed_up_even_when_its_awaiter_is_cancelled(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "live.db"
+    followed: list[int] = []
+
+    async def run() -> None:
+        async with JournalWriter(path) as writer:
+            task = asyncio.ensure_future(
+                writer.call(lambda j: j.append_event("e", {}, ts=0), followed.append)
+            )
+            await asyncio.sleep(0)  # queued to the journal thread
+            task.cancel()
+            # A write on the loop settles every earlier commit first.
+            await asyncio.sleep(0.05)
+            writer.write_now(lambda j: j.append_event("f", {}, ts=0), followed.append)
+
+    asyncio.run(run())
+    assert followed == [1, 2]
+
+
+def test_write_now_rolls_back_its_error_and_refuses_other_threads(tmp_path: Path) -> None:
+    path = tmp_path / "live.db"
+
+    def broken(j: Journal) -> None:
+        j.append_event("half", {}, ts=0)
+        raise ValueError("boom")
+
+    async def run() -> tuple[int, str]:
+        async with JournalWriter(path) as writer:
+            with pytest.raises(ValueError, match="boom"):
+                writer.write_now(broken)
+            ok = writer.write_now(lambda j: j.append_event("ok", {}, ts=0))
+            with pytest.raises(RuntimeError, match="event loop's thread") as elsewhere:
+                await asyncio.to_thread(writer.write_now, lambda j: j.append_event("x", {}, ts=0))
+        with pytest.raises(RuntimeError, match="not running"):
+            writer.write_now(lambda j: j.append_event("late", {}, ts=0))
+        return ok, str(elsewhere.value)
+
+    ok, _ = asyncio.run(run())
+    assert ok == 1  # the broken write left no event and took no id
+    with Journal(path) as journal:
+        assert [e.kind for e in journal.events_after(0)] == ["ok"]
 
 
 CHILD = """

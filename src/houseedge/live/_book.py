@@ -190,8 +190,10 @@ class Book:
         """Journal events durably, then publish them; return them with their ids."""
         if not events:
             return []
-        ids = await self.writer.call(lambda j: [j.append_event(k, p, t) for k, p, t in events])
-        return self._publish(ids, events)
+        return await self.writer.call(
+            lambda j: [j.append_event(k, p, t) for k, p, t in events],
+            lambda ids: self._publish(ids, events),
+        )
 
     def _publish(self, ids: Sequence[int], events: Sequence[EventSpec]) -> list[PublishedEvent]:
         out = [
@@ -228,22 +230,24 @@ class Book:
         """
         events = [("order", order_payload(OrderState(order=o), p, "new"), o.ts) for o, p in orders]
 
-        def work(journal: Journal) -> tuple[list[bool], list[int]]:
+        def work(journal: Journal) -> tuple[list[bool], list[EventSpec], list[int]]:
             fresh = [journal.record_order(o, policy=p) for o, p in orders]
             kept = [e for e, ok in zip(events, fresh, strict=True) if ok] + list(extra)
             kept += [_duplicate_id(o) for (o, _), ok in zip(orders, fresh, strict=True) if not ok]
-            return fresh, [journal.append_event(k, pl, t) for k, pl, t in kept]
+            return fresh, kept, [journal.append_event(k, pl, t) for k, pl, t in kept]
 
-        fresh, ids = await self.writer.call(work)
-        sent = [(o, p) for (o, p), ok in zip(orders, fresh, strict=True) if ok]
-        for order, policy in sent:
-            self.state.add_order(order, policy=policy)
-            self.open_ids[order.client_order_id] = None
-        kept = [e for e, ok in zip(events, fresh, strict=True) if ok] + list(extra)
-        kept += [_duplicate_id(o) for (o, _), ok in zip(orders, fresh, strict=True) if not ok]
-        self._publish(ids, kept)
-        self.orders_sent += len(sent)
-        return [o for o, _ in sent]
+        def then(written: tuple[list[bool], list[EventSpec], list[int]]) -> list[Order]:
+            fresh, kept, ids = written
+            sent = [(o, p) for (o, p), ok in zip(orders, fresh, strict=True) if ok]
+            for order, policy in sent:
+                self.state.add_order(order, policy=policy)
+                self.open_ids[order.client_order_id] = None
+            self._publish(ids, kept)
+            self.orders_sent += len(sent)
+            return [o for o, _ in sent]
+
+        # On the loop's thread: the decision waits on nothing but its own commit.
+        return self.writer.write_now(work, then)
 
     # -- reports ----------------------------------------------------------------------------
 
@@ -261,10 +265,12 @@ class Book:
                 journal.record_report(report)
             return [journal.append_event(k, p, t) for k, p, t in events]
 
-        ids = await self.writer.call(work)
-        for report in keep:
-            self._apply(report)
-        return self._publish(ids, events)
+        def then(ids: list[int]) -> list[PublishedEvent]:
+            for report in keep:
+                self._apply(report)
+            return self._publish(ids, events)
+
+        return await self.writer.call(work, then)
 
     def _plan(self, reports: Iterable[OrderReport]) -> tuple[list[OrderReport], list[EventSpec]]:
         """Return the reports to journal and their events, from a dry run of the state machine."""

@@ -10,8 +10,12 @@ reads on its own.
 Latency
     ``Engine.latencies`` (when a list) receives, for every order, the seconds from the arrival
     of the market event that closed its bar to its ``broker.submit``; ``Engine.journal_latencies``
-    the part of it spent committing the order to the journal (a durable write on the journal
-    thread: the order must be journaled before it is sent).
+    the part of it spent committing the order to the journal (the order must be journaled
+    before it is sent). The commit runs on the loop's own thread
+    (:meth:`~houseedge.live.journal_writer.JournalWriter.write_now`): handing it to the journal
+    thread and waiting for the answer cost two thread wake-ups and turns for the GIL, several
+    times the commit itself. The loop is blocked while the order commits (microseconds on
+    tmpfs, an fsync on disk), and the decision waits for it either way.
 Garbage collection
     The cyclic collector is held off while a bar is decided (mark, decisions, journal commit,
     submit: a millisecond or so) and runs when it is over: a full collection over a long-lived

@@ -139,6 +139,9 @@ class Journal:
         The database file; created (with its folder) when absent.
     readonly
         Open for reading only (another process may be writing).
+    shared
+        Let threads other than the opening one use the connection (the caller serialises
+        them, as :class:`~houseedge.live.journal_writer.JournalWriter` does with a lock).
 
     Raises
     ------
@@ -146,17 +149,21 @@ class Journal:
         The file is not a journal, or one written by a newer houseedge.
     """
 
-    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False, shared: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
         self._depth = 0
         self._savepoints = 0
         if readonly:
             uri = f"{self.path.absolute().as_uri()}?mode=ro"
-            self._db = sqlite3.connect(uri, uri=True, isolation_level=None)
+            self._db = sqlite3.connect(
+                uri, uri=True, isolation_level=None, check_same_thread=not shared
+            )
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=not shared
+            )
         try:
             self._setup()
         except sqlite3.DatabaseError as exc:
