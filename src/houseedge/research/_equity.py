@@ -227,8 +227,8 @@ def single_symbol(
 
     The same columns as :func:`equity_curve` and :func:`positions`, without per-time grouping
     (one symbol). Cash and position are repeated over their runs in NumPy; the per-bar
-    arithmetic runs in one Polars query (in parallel, and into reused memory: fresh NumPy
-    arrays of 10M bars cost as much in page faults as in arithmetic).
+    arithmetic runs in Polars stages (in parallel, and into reused memory: fresh NumPy
+    arrays of 10M bars cost as much in page faults as in arithmetic), the returns in NumPy.
     """
     n, close = frame.height, frame.get_column("close").to_numpy()
     money, held, filled = _per_bar(n, fills, cash)
@@ -241,29 +241,27 @@ def single_symbol(
     held_now = held != 0
     in_market = held_now | filled
     in_market[1:] |= held_now[:-1]
-    # pct_change's first value is null: the first return is against the starting cash (the
-    # same operations in Python floats, so the same bits as the column's).
-    first = (float(money[0]) + float(held[0]) * float(close[0])) / cash - 1.0 if n else 0.0
-    value, equity = pl.col("held") * pl.col("close"), pl.col("equity")
     columns = {"ts": frame.get_column("ts"), "cash": money, "held": held, "close": close}
-    # Eager stages (the in-memory engine: the streaming one splits columns into morsels, and
-    # a Series' std sums chunk by chunk, so returns keep a Series pct_change's chunks).
+    value = pl.col("position_value")
+    # Eager stages (the in-memory engine: the streaming one splits columns into morsels).
     curve = (
         pl.DataFrame(columns | {"fees": fees, "in_market": in_market})
         .select(
-            "ts", "cash", position_value=value, gross_exposure=value.abs(), fees="fees",
+            "ts", "cash", position_value=pl.col("held") * pl.col("close"), fees="fees",
             # Without borrow a literal column: no zeroed array of every bar.
             borrow=pl.Series(borrow) if borrow_rate else pl.lit(0.0),
             in_market="in_market",
         )
-        # A stage of its own: written as cash + held * close, Polars fuses it into one fma
-        # (other bits than the engine's and the sweep's multiply-then-add).
-        .with_columns(equity=pl.col("cash") + pl.col("position_value"))
-        .with_columns(
-            returns=equity.pct_change().fill_null(first),
-            exposure=pl.col("gross_exposure") / equity,
-        )
+        # The value is a column of its own: written as cash + held * close, Polars fuses the
+        # equity into one fma (other bits than the engine's and the sweep's multiply-then-add).
+        .with_columns(gross_exposure=value.abs(), equity=pl.col("cash") + value)
     )  # fmt: skip
+    with np.errstate(divide="ignore", invalid="ignore"):
+        returns = _returns(curve.get_column("equity").to_numpy(), cash)
+    columns = ("ts", "cash", "position_value", "gross_exposure", "fees", "borrow", "in_market")
+    curve = curve.select(
+        *columns, "equity", returns, exposure=pl.col("gross_exposure") / pl.col("equity")
+    )
 
     def book() -> pl.DataFrame:
         flow = np.bincount(fills.bar, weights=-fills.qty * fills.price - fills.fee, minlength=n)
@@ -275,6 +273,22 @@ def single_symbol(
         )  # fmt: skip
 
     return curve, book
+
+
+def _returns(equity: Array, cash: float) -> pl.Series:
+    """Return ``pl.Series(equity).pct_change().fill_null(first)``: its bits and its chunks.
+
+    Polars computes ``(x - x.shift(1)) / x.shift(1)`` into a chunk after the filled first
+    value; a Series' std sums chunk by chunk, so the layout is kept as well as the values.
+    The first return is against the starting cash (Python floats: the same bits).
+    """
+    first = float(equity[0]) / cash - 1.0 if equity.size else 0.0
+    if equity.size < 2:
+        return pl.Series("returns", equity).pct_change().fill_null(first)
+    rest = np.subtract(equity[1:], equity[:-1])
+    rest /= equity[:-1]
+    head = pl.Series("returns", [first], dtype=pl.Float64)
+    return pl.concat([head, pl.Series("returns", rest)], rechunk=False)
 
 
 def whole_trades(
