@@ -37,7 +37,10 @@ first access.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -287,13 +290,13 @@ def assemble(
     sweep row is the backtest of its parameters by construction.
     """
     orders = fills.frame(frame)
+    trades = _trades_later(frame, orders, fills, execution, finalize)  # first: it may overlap
     if block_starts(frame).size <= 1:
         equity, book = _equity.single_symbol(frame, fills, cash, costs.borrow_rate())
         positions: pl.DataFrame | Deferred[pl.DataFrame] = Deferred(book)
     else:
         positions = _equity.positions(frame, orders, costs.borrow_rate())
         equity = _equity.equity_curve(positions, orders, cash)
-    trades = Deferred(lambda: _trades(frame, orders, fills, execution, finalize))
     params: dict[str, Any] = {
         "policy": policy.name, "policy_params": dict(policy.params()),
         "costs": costs.name, "costs_params": dict(costs.params()),
@@ -310,6 +313,32 @@ def assemble(
         orders, Deferred(lambda: trades.get()[0]), Deferred(lambda: trades.get()[1]),
         equity, positions, params,
     )  # fmt: skip
+
+
+# Below this many bars the trades are built on first access, on the reader's thread.
+_BACKGROUND = 1 << 18
+
+
+@functools.cache
+def _builder(pid: int) -> ThreadPoolExecutor:
+    # One per process (a pool inherited through fork has no live thread and would hang), and
+    # not the window sums' helper: a task queued behind the trades would wait for them.
+    del pid
+    return ThreadPoolExecutor(1, thread_name_prefix="backtest-trades")
+
+
+def _trades_later(
+    frame: pl.DataFrame, orders: pl.DataFrame, fills: Any, execution: str, finalize: Finalize
+) -> Deferred[tuple[pl.DataFrame, pl.DataFrame]]:
+    """Return the trades built on first access; on long runs started at once on another thread.
+
+    The equity frame is built meanwhile (mostly one core), so on two cores the trades cost
+    no wall time; a reader waits for them on first access (an error surfaces there).
+    """
+    if frame.height < _BACKGROUND or (os.cpu_count() or 1) < 2:
+        return Deferred(lambda: _trades(frame, orders, fills, execution, finalize))
+    task = _builder(os.getpid()).submit(_trades, frame, orders, fills, execution, finalize)
+    return Deferred(task.result)
 
 
 def _trades(
