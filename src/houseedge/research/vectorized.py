@@ -85,11 +85,34 @@ def _shift(values: np.ndarray[Any, Any], starts: np.ndarray[Any, Any], fill: flo
     return out
 
 
-def _clean(raw: np.ndarray[Any, Any], allow_short: bool) -> np.ndarray[Any, Any]:
-    """Return the target with null and NaN as flat (and negatives as flat without shorts)."""
+def _targets(
+    raw: np.ndarray[Any, Any], starts: np.ndarray[Any, Any], allow_short: bool, policy: VectorPolicy
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Return the checked target and the wanted exposure (the target one bar later).
+
+    Null and NaN are flat, as negatives without shorts; ``wanted`` is 0 on each symbol's first
+    bar. One buffer holds both: for one symbol ``wanted`` is ``target`` one slot earlier, so the
+    shift costs no pass.
+    """
+    both = np.empty(raw.size + 1)
+    both[0] = 0.0
+    target = both[1:]
+    if not raw.size:
+        return target, both[:-1]
     if not allow_short:
-        return np.fmax(raw, 0.0)  # fmax ignores NaN: one pass cleans and clamps
-    return np.where(raw == raw, raw, 0.0)
+        np.fmax(raw, 0.0, out=target)  # fmax ignores NaN: one pass cleans and clamps
+        _check_targets(target, policy, (0.0, float(target.max())))
+    else:
+        bounds = float(raw.min()), float(raw.max())  # NaN when any value is
+        if bounds[0] == bounds[0]:
+            np.copyto(target, raw)
+        else:
+            np.copyto(target, np.where(raw == raw, raw, 0.0))
+            bounds = float(target.min()), float(target.max())
+        _check_targets(target, policy, bounds)
+    if starts.size == 1:
+        return target, both[:-1]
+    return target, _shift(target, starts, 0.0)
 
 
 def _changes(wanted: np.ndarray[Any, Any], starts: np.ndarray[Any, Any]) -> Any:
@@ -155,9 +178,7 @@ def prepare(
     )
     # Nulls filled in Polars first: to_numpy of a column with nulls takes a slow general path.
     raw = evaluated.get_column("target").cast(pl.Float64).fill_null(0.0).to_numpy()
-    target = _clean(raw, allow_short)
-    _check_targets(target, policy)
-    wanted = _shift(target, starts, 0.0)
+    target, wanted = _targets(raw, starts, allow_short, policy)
     shifted = {c: _shift(evaluated.get_column(c).to_numpy(), starts, np.nan) for c in inputs}
     return frame.with_columns(
         pl.Series("target", target),
@@ -169,9 +190,11 @@ def prepare(
     )
 
 
-def _check_targets(target: np.ndarray[Any, Any], policy: VectorPolicy) -> None:
-    # Two reductions (no temporaries) on the common path; the offending row only on failure.
-    if not target.size or (target.min() >= -1.0 and target.max() <= 1.0):
+def _check_targets(
+    target: np.ndarray[Any, Any], policy: VectorPolicy, bounds: tuple[float, float]
+) -> None:
+    # The bounds come from the cleaning pass; the offending row only on failure.
+    if bounds[0] >= -1.0 and bounds[1] <= 1.0:
         return
     bad = np.flatnonzero(np.abs(target) > 1.0)
     if bad.size:
