@@ -33,7 +33,6 @@ import math
 import operator
 from typing import Any, Literal
 
-import numpy as np
 import polars as pl
 
 from houseedge.core._window_sum import in_halves, window_sums
@@ -99,8 +98,9 @@ def window_means(x: IntoExpr, ns: tuple[int, ...], combine: Any = None) -> pl.Ex
     """Return the exact simple averages of ``x`` over each window length in ``ns``.
 
     The averages share one pass over the data. ``combine`` (an element-wise function of the
-    NumPy arrays of the averages, NaN where null: it may be applied to parts of them) maps them
-    to the one returned column; by default there must be one length and its average is returned.
+    NumPy arrays of the averages, NaN where null: it may be applied to parts of them, and may
+    overwrite them) maps them to the one returned column; by default there must be one length
+    and its average is returned.
 
     Examples
     --------
@@ -112,18 +112,17 @@ def window_means(x: IntoExpr, ns: tuple[int, ...], combine: Any = None) -> pl.Ex
         _positive(n)
 
     def evaluate(series: pl.Series) -> pl.Series:
-        means = window_sums(series.to_numpy(), ns)
-        out = means[0] if combine is None else np.empty(series.len())
+        means = window_sums(series.to_numpy(), ns, means=True)
 
         def part(start: int, stop: int) -> None:
-            parts = [total[start:stop] for total in means]
-            for total, n in zip(parts, ns, strict=True):
-                total /= n  # in place: the sums are fresh arrays (no new 10M-value arrays)
-            if combine is not None:
-                out[start:stop] = combine(*parts)
+            parts = [values[start:stop] for values in means]
+            result = combine(*parts)
+            if result is not parts[0]:  # into the first average's buffer (fresh, read by now)
+                parts[0][:] = result
 
-        in_halves(part, series.len())  # both cores, as the sums (every step is element-wise)
-        return pl.Series(series.name, out, dtype=pl.Float64, nan_to_null=True)
+        if combine is not None:
+            in_halves(part, series.len())  # both cores, as the sums (every step is element-wise)
+        return pl.Series(series.name, means[0], dtype=pl.Float64, nan_to_null=True)
 
     return _expr(x).cast(pl.Float64).map_batches(evaluate, return_dtype=pl.Float64)
 

@@ -120,7 +120,8 @@ class SmaCross(_Cross):
         return _crossing(diff, self.mode, self.signal)
 
     def _level(self, fast: np.ndarray[Any, Any], slow: np.ndarray[Any, Any]) -> Any:
-        side = np.sign(fast - slow)  # NaN (null) while either average is
+        # In place over the fast average (window_means hands over its buffers): no temporaries.
+        side = np.sign(np.subtract(fast, slow, out=fast), out=fast)  # NaN while either is
         # maximum keeps NaN: the warm-up stays null in long-only mode too.
         return side if self.mode == "long_short" else np.maximum(side, 0.0, out=side)
 
