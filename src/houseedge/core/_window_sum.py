@@ -244,3 +244,72 @@ def _non_finite(x: Array, n: int, sums: Array) -> Array:
     sums = np.where(up, np.inf, np.where(down, -np.inf, sums))
     sums[count(np.isnan(x)) | (up & down)] = np.nan
     return sums
+
+
+# Past this many near-ties the exact averages of every window cost less than one each.
+_NEAR_TIES = 4096
+
+
+def mean_side(x: Array, fast: int, slow: int, *, long_only: bool) -> Array | None:
+    """Return the side of ``mean(fast) - mean(slow)`` per window end, as the exact averages give.
+
+    Entry ``t`` is the sign (``long_only``: 1 when positive, else 0) of the difference between
+    the correctly rounded averages of the last ``fast`` and ``slow`` values, NaN for
+    ``t < slow - 1``: what :func:`window_sums` (``means=True``) and :func:`numpy.sign` give,
+    for fewer passes. The sign is read from integer window sums of the values truncated to a
+    fine grid, whose error is bounded; only windows within that bound of a tie (in practice
+    ties alone) are averaged exactly. None when that does not apply (non-finite or extreme
+    values, very long windows, many ties): then compute the averages.
+
+    Examples
+    --------
+    >>> mean_side(np.array([3.0, 2.0, 1.0, 2.0, 3.0, 1.0]), 1, 2, long_only=False).tolist()
+    [nan, -1.0, -1.0, 1.0, 1.0, -1.0]
+    """
+    x = np.asarray(x, dtype=np.float64)
+    least, most = _bounds(x)
+    product = fast * slow
+    bits = 61 - product.bit_length()  # |fast-sum * slow - slow-sum * fast| < 2**62
+    exponent = math.frexp(max(most, -least))[1]  # NaN bounds fail the next check
+    if not (math.isfinite(least) and math.isfinite(most)) or bits < 24 or abs(exponent) > 900:
+        return None
+    # Every value is (h + f) * 2**(exponent - bits), h whole and |f| < 1, so a difference of
+    # window sums scaled by fast * slow is off by less than 2 * product, and each correctly
+    # rounded average by less than product * 2**(bits - 51) in those units.
+    tol = 2 * product * (2 + 2 ** max(bits - 50, 0))
+    out = np.empty(x.size)
+    out[: slow - 1] = np.nan
+    near: dict[int, Array] = {}
+
+    def part(start: int, stop: int) -> None:
+        first = max(start, slow - 1)
+        if first >= stop:
+            return
+        lo = first - slow + 1  # the windows' values from here: no carry between the parts
+        scaled = _scale(x[lo:stop], bits - exponent)
+        prefix = np.empty(scaled.size + 1, np.int64)
+        prefix[0] = 0
+        np.cumsum(scaled, dtype=np.int64, out=prefix[1:])  # truncates each value, then sums
+        ends = prefix[slow:]
+        diff = np.subtract(
+            ends, prefix[slow - fast : -fast], out=scaled.view(np.int64)[: ends.size]
+        )
+        diff *= slow
+        other = np.subtract(ends, prefix[: ends.size])
+        other *= fast
+        diff -= other
+        np.abs(diff, out=other)
+        near[start] = np.flatnonzero(other <= tol) + first
+        if long_only:
+            np.greater(diff, 0, out=out[first:stop])
+        else:
+            np.sign(diff, out=out[first:stop])
+
+    in_halves(part, x.size)
+    ties = np.concatenate(list(near.values())) if near else np.zeros(0, np.int64)
+    if ties.size > _NEAR_TIES:
+        return None
+    for t in ties.tolist():
+        gap = _fsum(x[t - fast + 1 : t + 1]) / fast - _fsum(x[t - slow + 1 : t + 1]) / slow
+        out[t] = float(gap > 0) if long_only else float(np.sign(gap))
+    return out

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from houseedge.core._window_sum import mean_side, window_sums
 from houseedge.core.features import ema, returns, rolling_volatility, window_means
 from houseedge.core.positions import Mode, ParamsMixin, check_mode, legs, require
 from houseedge.core.reversion import BollingerReversion, DonchianBreakout, RsiReversion
@@ -115,15 +116,29 @@ class SmaCross(_Cross):
         # Both averages from one exact pass over the closes (the split into limbs is shared).
         if self.signal == "level":
             # The whole level target in NumPy: a UDF column referenced twice is run twice.
-            return window_means("close", (self.fast, self.slow), self._level)
+            return _sma_side(self.fast, self.slow, long_only=self.mode != "long_short")
         diff = window_means("close", (self.fast, self.slow), np.subtract)
         return _crossing(diff, self.mode, self.signal)
 
-    def _level(self, fast: np.ndarray[Any, Any], slow: np.ndarray[Any, Any]) -> Any:
-        # In place over the fast average (window_means hands over its buffers): no temporaries.
-        side = np.sign(np.subtract(fast, slow, out=fast), out=fast)  # NaN while either is
-        # maximum keeps NaN: the warm-up stays null in long-only mode too.
-        return side if self.mode == "long_short" else np.maximum(side, 0.0, out=side)
+
+def _sma_side(fast: int, slow: int, *, long_only: bool) -> pl.Expr:
+    """Return the side of the exact fast average of ``close`` over the slow one (null: warm-up).
+
+    Long-only: 1 above, else 0. The sign of the exact averages' difference, mostly read from
+    integer window sums (:func:`~houseedge.core._window_sum.mean_side`), else computed.
+    """
+
+    def evaluate(close: pl.Series) -> pl.Series:
+        values = close.to_numpy()
+        side = mean_side(values, fast, slow, long_only=long_only)
+        if side is None:
+            fast_mean, slow_mean = window_sums(values, (fast, slow), means=True)
+            side = np.sign(np.subtract(fast_mean, slow_mean, out=fast_mean), out=fast_mean)
+            if long_only:  # maximum keeps NaN: the warm-up stays null
+                np.maximum(side, 0.0, out=side)
+        return pl.Series(close.name, side, dtype=pl.Float64, nan_to_null=True)
+
+    return pl.col("close").cast(pl.Float64).map_batches(evaluate, return_dtype=pl.Float64)
 
 
 @dataclass(frozen=True)
