@@ -202,22 +202,27 @@ def _excursions(frame: pl.DataFrame, closed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _per_bar(n: int, fills: FillArrays, cash: float) -> tuple[Array, Array, Array]:
-    """Return the trading cash and the position after each bar's last fill, and the fill flags.
+def _per_bar(
+    n: int, fills: FillArrays, cash: float, *, in_market: bool = False
+) -> tuple[Array, Array, Array]:
+    """Return the trading cash and the position after each bar's last fill, and fill flags.
 
-    Both are constant between fills: each value is repeated over its run of bars (one pass
-    writing the output, instead of a running maximum over bar markers and two gathers).
+    ``in_market``: the flags say whether a position was held at some point of each bar. All
+    are constant between fills, so repeated over runs of bars (one pass writing each output).
     """
     bars = fills.bar
-    filled = np.zeros(n, dtype=bool)
-    filled[bars] = True
+    flags = np.zeros(n, dtype=bool)
     if not bars.size:
-        return np.full(n, cash), np.zeros(n), filled
+        return np.full(n, cash), np.zeros(n), flags
     last = np.flatnonzero(np.append(bars[1:] != bars[:-1], True))
     runs = np.diff(bars[last], prepend=0, append=n)
-    held = np.repeat(np.concatenate([[0.0], fills.position_after[last]]), runs)
+    position = np.concatenate([[0.0], fills.position_after[last]])
+    held = np.repeat(position, runs)
     money = np.repeat(np.concatenate([[cash], fills.cash_after[last]]), runs)
-    return money, held, filled
+    if in_market:
+        flags = np.repeat(position != 0, runs)
+    flags[bars] = True
+    return money, held, flags
 
 
 def single_symbol(
@@ -226,21 +231,17 @@ def single_symbol(
     """Return the equity frame of a one-symbol run, and a function building its positions.
 
     The same columns as :func:`equity_curve` and :func:`positions`, without per-time grouping
-    (one symbol). Cash and position are repeated over their runs in NumPy; the per-bar
-    arithmetic runs in Polars stages (in parallel, and into reused memory: fresh NumPy
-    arrays of 10M bars cost as much in page faults as in arithmetic), the returns in NumPy.
+    (one symbol): the per-bar arithmetic in parallel Polars stages into reused memory (fresh
+    NumPy arrays of 10M bars cost as much in page faults as arithmetic), returns in NumPy.
     """
     n, close = frame.height, frame.get_column("close").to_numpy()
-    money, held, filled = _per_bar(n, fills, cash)
+    money, held, in_market = _per_bar(n, fills, cash, in_market=True)
     borrow = np.zeros(0)
     if borrow_rate:
         borrow = np.where(held < 0, -(held * close) * borrow_rate, 0.0)
         money = money - np.cumsum(borrow)
     # Without fills bincount returns integers: keep the columns float.
     fees = np.bincount(fills.bar, weights=fills.fee, minlength=n).astype(np.float64, copy=False)
-    held_now = held != 0
-    in_market = held_now | filled
-    in_market[1:] |= held_now[:-1]
     columns = {"ts": frame.get_column("ts"), "cash": money, "held": held, "close": close}
     value = pl.col("position_value")
     # Eager stages (the in-memory engine: the streaming one splits columns into morsels).
@@ -254,7 +255,11 @@ def single_symbol(
         )
         # The value is a column of its own: written as cash + held * close, Polars fuses the
         # equity into one fma (other bits than the engine's and the sweep's multiply-then-add).
-        .with_columns(gross_exposure=value.abs(), equity=pl.col("cash") + value)
+        .with_columns(
+            # Never short (no -0.0 either) on positive closes: the value is its own absolute.
+            gross_exposure=value if _unsigned(fills, close) else value.abs(),
+            equity=pl.col("cash") + value,
+        )
     )  # fmt: skip
     with np.errstate(divide="ignore", invalid="ignore"):
         returns = _returns(curve.get_column("equity").to_numpy(), cash)
@@ -275,12 +280,16 @@ def single_symbol(
     return curve, book
 
 
-def _returns(equity: Array, cash: float) -> pl.Series:
-    """Return ``pl.Series(equity).pct_change().fill_null(first)``: its bits and its chunks.
+def _unsigned(fills: FillArrays, close: Array) -> bool:
+    """Return whether every position is at least +0.0 and every close above 0 (not NaN)."""
+    return not np.signbit(fills.position_after).any() and bool(close.size and close.min() > 0)
 
-    Polars computes ``(x - x.shift(1)) / x.shift(1)`` into a chunk after the filled first
-    value; a Series' std sums chunk by chunk, so the layout is kept as well as the values.
-    The first return is against the starting cash (Python floats: the same bits).
+
+def _returns(equity: Array, cash: float) -> pl.Series:
+    """Return ``pl.Series(equity).pct_change().fill_null(first)``, bits and chunks alike.
+
+    That is ``(x - prev) / prev`` in a chunk after the first return, against the starting
+    cash (a Series' std sums chunk by chunk, so the layout is kept as well as the values).
     """
     first = float(equity[0]) / cash - 1.0 if equity.size else 0.0
     if equity.size < 2:
