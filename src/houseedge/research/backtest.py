@@ -126,7 +126,7 @@ class BacktestResult:
     @classmethod
     def lazy(
         cls,
-        orders: pl.DataFrame,
+        orders: pl.DataFrame | Deferred[pl.DataFrame],
         trades: pl.DataFrame | Deferred[pl.DataFrame],
         open_trades: pl.DataFrame | Deferred[pl.DataFrame],
         equity: pl.DataFrame,
@@ -289,14 +289,15 @@ def assemble(
     ``simulate`` returned; :func:`backtest` and the sweep's fast path both finish here, so a
     sweep row is the backtest of its parameters by construction.
     """
-    orders = fills.frame(frame)
-    trades = _trades_later(frame, orders, fills, execution, finalize)  # first: it may overlap
-    if block_starts(frame).size <= 1:
+    single = block_starts(frame).size <= 1
+    # One symbol: the equity needs no orders, so orders and trades may overlap it.
+    orders, trades = _orders_and_trades(frame, fills, execution, finalize, overlap=single)
+    if single:
         equity, book = _equity.single_symbol(frame, fills, cash, costs.borrow_rate())
         positions: pl.DataFrame | Deferred[pl.DataFrame] = Deferred(book)
     else:
-        positions = _equity.positions(frame, orders, costs.borrow_rate())
-        equity = _equity.equity_curve(positions, orders, cash)
+        positions = _equity.positions(frame, orders.get(), costs.borrow_rate())
+        equity = _equity.equity_curve(positions, orders.get(), cash)
     params: dict[str, Any] = {
         "policy": policy.name, "policy_params": dict(policy.params()),
         "costs": costs.name, "costs_params": dict(costs.params()),
@@ -327,18 +328,22 @@ def _builder(pid: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(1, thread_name_prefix="backtest-trades")
 
 
-def _trades_later(
-    frame: pl.DataFrame, orders: pl.DataFrame, fills: Any, execution: str, finalize: Finalize
-) -> Deferred[tuple[pl.DataFrame, pl.DataFrame]]:
-    """Return the trades built on first access; on long runs started at once on another thread.
+def _orders_and_trades(
+    frame: pl.DataFrame, fills: Any, execution: str, finalize: Finalize, *, overlap: bool
+) -> tuple[Deferred[pl.DataFrame], Deferred[tuple[pl.DataFrame, pl.DataFrame]]]:
+    """Return the orders and the (closed, open) trades, each built once on first access.
 
-    The equity frame is built meanwhile (mostly one core), so on two cores the trades cost
-    no wall time; a reader waits for them on first access (an error surfaces there).
+    With ``overlap`` on long runs both start at once on another thread, while the caller
+    builds the equity frame (mostly one core): on two cores they cost no wall time. A reader
+    waits for them on first access (an error surfaces there).
     """
-    if frame.height < _BACKGROUND or (os.cpu_count() or 1) < 2:
-        return Deferred(lambda: _trades(frame, orders, fills, execution, finalize))
-    task = _builder(os.getpid()).submit(_trades, frame, orders, fills, execution, finalize)
-    return Deferred(task.result)
+    if overlap and frame.height >= _BACKGROUND and (os.cpu_count() or 1) >= 2:
+        pool = _builder(os.getpid())
+        orders = pool.submit(fills.frame, frame)
+        both = pool.submit(lambda: _trades(frame, orders.result(), fills, execution, finalize))
+        return Deferred(orders.result), Deferred(both.result)
+    built = Deferred(lambda: fills.frame(frame))
+    return built, Deferred(lambda: _trades(frame, built.get(), fills, execution, finalize))
 
 
 def _trades(
