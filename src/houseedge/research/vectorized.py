@@ -86,7 +86,7 @@ def _shift(values: np.ndarray[Any, Any], starts: np.ndarray[Any, Any], fill: flo
 
 
 def _targets(
-    raw: np.ndarray[Any, Any], starts: np.ndarray[Any, Any], allow_short: bool, policy: VectorPolicy
+    column: pl.Series, starts: np.ndarray[Any, Any], allow_short: bool, policy: VectorPolicy
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """Return the checked target and the wanted exposure (the target one bar later).
 
@@ -94,23 +94,27 @@ def _targets(
     bar. One buffer holds both: for one symbol ``wanted`` is ``target`` one slot earlier, so the
     shift costs no pass.
     """
-    both = np.empty(raw.size + 1)
-    both[0] = 0.0
+    # Leading nulls (a warm-up) are left out, not filled: fill_null is a pass of its own, and
+    # to_numpy of a column with nulls takes a slow general path.
+    nulls = column.null_count()
+    lead = nulls if nulls and column.slice(0, nulls).null_count() == nulls else 0
+    raw = (column.fill_null(0.0) if nulls > lead else column.slice(lead)).to_numpy()
+    both = np.empty(column.len() + 1)
+    both[: lead + 1] = 0.0
     target = both[1:]
-    if not raw.size:
-        return target, both[:-1]
-    if not allow_short:
-        np.fmax(raw, 0.0, out=target)  # fmax ignores NaN: one pass cleans and clamps
-        _check_targets(target, policy, (0.0, float(target.max())))
-    else:
+    body = target[lead:]
+    if raw.size and not allow_short:
+        np.fmax(raw, 0.0, out=body)  # fmax ignores NaN: one pass cleans and clamps
+        _check_targets(target, policy, (0.0, float(body.max())))
+    elif raw.size:
         bounds = float(raw.min()), float(raw.max())  # NaN when any value is
         if bounds[0] == bounds[0]:
-            np.copyto(target, raw)
+            np.copyto(body, raw)
         else:
-            np.copyto(target, np.where(raw == raw, raw, 0.0))
-            bounds = float(target.min()), float(target.max())
+            np.copyto(body, np.where(raw == raw, raw, 0.0))
+            bounds = float(body.min()), float(body.max())
         _check_targets(target, policy, bounds)
-    if starts.size == 1:
+    if starts.size <= 1:
         return target, both[:-1]
     return target, _shift(target, starts, 0.0)
 
@@ -171,14 +175,13 @@ def prepare(
     rows = (
         evaluated.get_column("row")
         if row is not None
-        else pl.Series("row", np.arange(frame.height, dtype=np.int64))
+        else pl.int_range(0, frame.height, dtype=pl.Int64, eager=True).alias("row")
     )
     starts = (
         np.flatnonzero(rows.to_numpy() == 0) if multi else np.zeros(min(frame.height, 1), np.int64)
     )
-    # Nulls filled in Polars first: to_numpy of a column with nulls takes a slow general path.
-    raw = evaluated.get_column("target").cast(pl.Float64).fill_null(0.0).to_numpy()
-    target, wanted = _targets(raw, starts, allow_short, policy)
+    column = evaluated.get_column("target").cast(pl.Float64)
+    target, wanted = _targets(column, starts, allow_short, policy)
     shifted = {c: _shift(evaluated.get_column(c).to_numpy(), starts, np.nan) for c in inputs}
     return frame.with_columns(
         pl.Series("target", target),
