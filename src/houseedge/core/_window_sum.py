@@ -286,20 +286,20 @@ def mean_side(x: Array, fast: int, slow: int, *, long_only: bool) -> Array | Non
         if first >= stop:
             return
         lo = first - slow + 1  # the windows' values from here: no carry between the parts
-        scaled = _scale(x[lo:stop], bits - exponent)
-        prefix = np.empty(scaled.size + 1, np.int64)
+        prefix = np.empty(stop - lo + 1, np.int64)
         prefix[0] = 0
-        np.cumsum(scaled, dtype=np.int64, out=prefix[1:])  # truncates each value, then sums
+        # Scaled by a power of two (exact) and truncated by the cast into the prefix buffer.
+        np.multiply(x[lo:stop], 2.0 ** (bits - exponent), out=prefix[1:], casting="unsafe")
+        np.cumsum(prefix[1:], out=prefix[1:])
         ends = prefix[slow:]
-        diff = np.subtract(
-            ends, prefix[slow - fast : -fast], out=scaled.view(np.int64)[: ends.size]
-        )
+        diff = np.subtract(ends, prefix[slow - fast : -fast])
         diff *= slow
         other = np.subtract(ends, prefix[: ends.size])
         other *= fast
         diff -= other
         np.abs(diff, out=other)
-        near[start] = np.flatnonzero(other <= tol) + first
+        if other.size and other.min() <= tol:  # else no near tie: no flags to scan
+            near[start] = np.flatnonzero(other <= tol) + first
         if long_only:
             np.greater(diff, 0, out=out[first:stop])
         else:
