@@ -106,11 +106,14 @@ class FillArrays:
         # The decision bar is the bar before the fill; an end-of-data close (or an exit) is
         # decided on its own bar.
         own = self.reason.is_in(_OWN_BAR).to_numpy()
-        decided = np.where(~own & (rows > 0), stamps[np.maximum(self.bar - 1, 0)], stamps[self.bar])
+        decided = stamps[self.bar - (~own & (rows > 0))]  # one gather: the bar or the one before
+        symbol = bars.get_column("symbol")
         frame = pl.DataFrame(
             {
                 "ts": pl.Series(stamps[self.bar]).cast(ts.dtype),
-                "symbol": bars.get_column("symbol").gather(starts).gather(code),
+                "symbol": pl.repeat(symbol[0], code.size, dtype=symbol.dtype, eager=True)
+                if starts.size == 1
+                else symbol.gather(starts).gather(code),
                 "side": _SIDES.gather((self.qty > 0).astype(np.int8)),
                 "qty": np.abs(self.qty),
                 "price": self.price,

@@ -349,12 +349,15 @@ def _orders_and_trades(
 def _trades(
     frame: pl.DataFrame, orders: pl.DataFrame, fills: Any, execution: str, finalize: Finalize
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    # Fills before their bar's range: exits, finalizing closes at the open, and with next-open
+    # execution every other fill (so then all but finalizing closes at the close).
     reason = orders.get_column("reason")
-    before_range = (
-        ((reason.is_in(EXIT_REASONS) | (reason == "finalize")).not_() & (execution == "next_open"))
-        | reason.is_in(EXIT_REASONS)
-        | ((reason == "finalize") & (finalize == "open"))
-    )
+    if execution != "next_open":
+        before_range = reason.is_in([*EXIT_REASONS, *(["finalize"] * (finalize == "open"))])
+    elif finalize == "open":
+        before_range = pl.repeat(True, reason.len(), eager=True)
+    else:
+        before_range = reason != "finalize"
     pairs = _equity.whole_trades(frame, orders, fills, before_range=before_range.to_numpy())
     if pairs is not None:
         return pairs
