@@ -6,7 +6,9 @@ bars. All-in means the entry buys ``cash / (open * (1 + fee))`` units, so the fe
 the cash and the cash is exactly spent (houseedge: ``FixedFraction(1.0)``, which sizes fees
 included); the exit receives ``qty * open * (1 - fee)``. Equity is marked on the close. The three
 implementations must agree on the trade count, the final equity (rel 1e-9) and the max drawdown
-before any of them is timed.
+before any of them is timed. Each reads its results the way its users would: the bare versions
+return them from their own code; houseedge reads the result's trades, equity and its
+``max_drawdown`` metric over the run's returns.
 
 Run: ``uv run pytest benchmarks/test_bench_backtest.py -m benchmark --benchmark-enable``
 (add ``-m "benchmark and slow"`` for the 10M-bar case).
@@ -28,6 +30,7 @@ from houseedge.core.policies import SmaCross
 from houseedge.core.sizing import FixedFraction
 from houseedge.data.synthetic import synthetic_bars
 from houseedge.research.backtest import backtest
+from houseedge.research.drawdown import max_drawdown
 from houseedge.research.exits import Exits
 
 pytestmark = pytest.mark.benchmark
@@ -199,10 +202,9 @@ def _run(bars: pl.DataFrame, policy: Any, exits: Exits | None = None) -> Outcome
     )  # fmt: skip
     trades = result.trades.height + result.open_trades.height
     # The full metrics summary is lazy (and costs more than the run): read what is compared,
-    # the drawdown from the equity curve as the bare Polars version computes it.
-    equity = pl.col("equity")
-    mdd = result.equity.select((equity / pl.max_horizontal(equity.cum_max(), CASH) - 1).min())
-    return Outcome(trades, result.equity.get_column("equity")[-1], min(mdd.item(), 0.0))
+    # the drawdown by houseedge's own metric over the run's returns (what a user calls).
+    mdd = result.equity.select(max_drawdown("returns")).item()
+    return Outcome(trades, result.equity.get_column("equity")[-1], mdd)
 
 
 def run_houseedge(bars: pl.DataFrame) -> Outcome:

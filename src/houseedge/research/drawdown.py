@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
 
+from houseedge.research._drawdown_scan import worst_ratio
 from houseedge.research._metric_inputs import (
     ColumnLike,
     require_columns,
@@ -88,19 +89,17 @@ def drawdown_depth(returns: ColumnLike = "returns") -> pl.Expr:
 def _worst(returns: pl.Series) -> float:
     """Return the lowest point of :func:`drawdown`, the same floats as its Polars expression.
 
-    One sequential pass in NumPy: Polars' ``cum_prod``/``cum_max`` cost several times NumPy's
-    ``cumprod``/``maximum.accumulate`` here, and these are the same operations in the same
-    order (a running product, a running maximum, one division), so the same bits.
+    One sequential scan in NumPy (:mod:`houseedge.research._drawdown_scan`): Polars'
+    ``cum_prod``/``cum_max`` cost several times NumPy's ``cumprod``/``maximum.accumulate``
+    here, and these are the same operations in the same order (a running product, a running
+    maximum, one division), so the same bits. The chunks are read as they are (no copy into
+    one array).
     """
     if returns.len() == 0:
         return float("nan")
-    with np.errstate(over="ignore"):
-        wealth = np.cumprod(returns.fill_null(0.0).to_numpy() + 1.0)
-    peak = np.maximum.accumulate(np.maximum(wealth, 1.0))
-    with np.errstate(invalid="ignore", over="ignore"):  # inf / inf is the NaN Polars makes
-        below = wealth / peak - 1.0
-    # fmin skips NaN (an undefined wealth) as Polars' min does: NaN only when all are NaN
-    return float(np.fmin.reduce(below))
+    filled = returns.fill_null(0.0) if returns.null_count() else returns
+    least = worst_ratio([chunk.to_numpy() for chunk in filled.get_chunks()])
+    return least - 1.0
 
 
 def _depth(returns: pl.Series) -> float:
