@@ -149,11 +149,11 @@ async def test_sse_muted_and_disconnected(session: Session) -> None:
     fake, broker, got = session
     fake.faults.muted = True  # no events and no heartbeats
     await _trade(broker, 2, "m")
-    await eventually(lambda: broker.stats.stale >= 1, timeout=10)
+    await eventually(lambda: broker.stats.stale >= 1, timeout=30)
     fake.faults.muted = False
-    await eventually(_all_fills(fake, got), timeout=10)
+    await eventually(_all_fills(fake, got), timeout=30)
     await fake.disconnect_streams()
     await _trade(broker, 2, "n")
-    await eventually(_all_fills(fake, got), timeout=10)
+    await eventually(_all_fills(fake, got), timeout=30)
     assert broker.stats.connections >= 3
     assert_exact(fake, got.fills)
