@@ -8,6 +8,8 @@ the series; the two agree unless the very first return is a loss.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
@@ -18,7 +20,6 @@ from houseedge.research._metric_inputs import (
     require_columns,
     returns_column,
     wealth_path,
-    when_observed,
 )
 
 __all__ = [
@@ -65,9 +66,13 @@ def max_drawdown(returns: ColumnLike = "returns") -> pl.Expr:
     >>> round(df.select(max_drawdown()).item(), 4)
     -0.5
     """
-    r = returns_column(returns)
-    worst = r.map_batches(_worst, return_dtype=pl.Float64, returns_scalar=True)
-    return when_observed(r, worst).alias("max_drawdown")
+    # The raw column into one batch function: returns_column's NaN-to-null pass and a
+    # count beside it would cost more than the scan (NaN is looked for, and filled, there).
+    raw = pl.col(returns) if isinstance(returns, str) else returns
+    worst = raw.cast(pl.Float64).map_batches(
+        _observed(_worst), return_dtype=pl.Float64, returns_scalar=True
+    )
+    return worst.alias("max_drawdown")
 
 
 def drawdown_depth(returns: ColumnLike = "returns") -> pl.Expr:
@@ -81,9 +86,22 @@ def drawdown_depth(returns: ColumnLike = "returns") -> pl.Expr:
     >>> pl.DataFrame({"returns": [0.1, 0.2]}).select(drawdown_depth()).item()
     nan
     """
-    r = returns_column(returns)
-    depth = r.map_batches(_depth, return_dtype=pl.Float64, returns_scalar=True)
-    return when_observed(r, depth).alias("drawdown_depth")
+    raw = pl.col(returns) if isinstance(returns, str) else returns
+    depth = raw.cast(pl.Float64).map_batches(
+        _observed(_depth), return_dtype=pl.Float64, returns_scalar=True
+    )
+    return depth.alias("drawdown_depth")
+
+
+def _observed(reduce: Callable[[pl.Series], float]) -> Callable[[pl.Series], float | None]:
+    """Return ``reduce`` over the observed returns (NaN as null), None when there are none."""
+
+    def observed(returns: pl.Series) -> float | None:
+        if returns.is_nan().any():  # NaN is no observation, as null (returns_column's rule)
+            returns = returns.fill_nan(None)
+        return None if returns.null_count() == returns.len() else reduce(returns)
+
+    return observed
 
 
 def _worst(returns: pl.Series) -> float:
