@@ -35,7 +35,18 @@ from typing import Protocol, runtime_checkable
 import msgspec
 
 from houseedge.core.execution import OrderStatus
-from houseedge.core.types import Bar, Fill, Order, OrderReport, Position, Side
+from houseedge.core.types import (
+    Bar,
+    Fill,
+    Order,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderRejected,
+    OrderReport,
+    Position,
+    Side,
+)
 
 
 class Trade(msgspec.Struct, frozen=True, kw_only=True, tag="trade"):
@@ -77,6 +88,41 @@ class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     avg_fill_price: float | None = None
     venue_order_id: str = ""
     ts: int = 0
+
+    def report(self, reason: str) -> OrderReport | None:
+        """Return the report that moves the order to this status; None if there is none.
+
+        Cancelled, expired and rejected (for ``reason``) end it; accepted, partially filled
+        and cancel requested say the venue holds it (an acknowledgement). New, submitted and
+        filled have no report of their own (fills are reported apart, with their ids).
+
+        Examples
+        --------
+        >>> snap = OrderSnapshot(client_order_id="a", symbol="X", side=Side.BUY, qty=1,
+        ...                      status=OrderStatus.PARTIALLY_FILLED, venue_order_id="v1")
+        >>> snap.report("venue")
+        OrderAccepted(order_id='a', ts=0, venue_order_id='v1')
+        >>> snap = OrderSnapshot(client_order_id="a", symbol="X", side=Side.BUY, qty=1,
+        ...                      status=OrderStatus.FILLED)
+        >>> snap.report("venue") is None
+        True
+        """
+        oid, ts = self.client_order_id, self.ts
+        status = self.status
+        if status is OrderStatus.CANCELLED:
+            return OrderCancelled(order_id=oid, ts=ts)
+        if status is OrderStatus.EXPIRED:
+            return OrderExpired(order_id=oid, ts=ts)
+        if status is OrderStatus.REJECTED:
+            return OrderRejected(order_id=oid, ts=ts, reason=reason)
+        if status in _HELD:
+            return OrderAccepted(order_id=oid, ts=ts, venue_order_id=self.venue_order_id)
+        return None
+
+
+_HELD = frozenset(
+    {OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.CANCEL_REQUESTED}
+)
 
 
 class Account(msgspec.Struct, frozen=True, kw_only=True):

@@ -34,10 +34,6 @@ from houseedge.core.execution import OrderStatus
 from houseedge.core.types import (
     Fill,
     Order,
-    OrderAccepted,
-    OrderCancelled,
-    OrderExpired,
-    OrderRejected,
     OrderReport,
 )
 from houseedge.live._book import Book, EventSpec, fill_payload
@@ -45,11 +41,6 @@ from houseedge.live.broker import Broker, OrderSnapshot
 
 __all__ = ["reconcile"]
 
-_REPORT = {
-    OrderStatus.CANCELLED: OrderCancelled,
-    OrderStatus.EXPIRED: OrderExpired,
-    OrderStatus.ACCEPTED: OrderAccepted,
-}
 _CLOSED_BY_VENUE = frozenset(
     {OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED, OrderStatus.ACCEPTED}
 )
@@ -141,14 +132,9 @@ async def reconcile(
 
 
 def _status_report(snap: OrderSnapshot) -> OrderReport | None:
-    if snap.status not in _CLOSED_BY_VENUE:
-        return None
-    if snap.status is OrderStatus.REJECTED:
-        return OrderRejected(order_id=snap.client_order_id, ts=snap.ts, reason="reconciled")
-    if snap.status is OrderStatus.ACCEPTED:
-        return OrderAccepted(order_id=snap.client_order_id, ts=snap.ts,
-                             venue_order_id=snap.venue_order_id)  # fmt: skip
-    return _REPORT[snap.status](order_id=snap.client_order_id, ts=snap.ts)
+    # Only what the venue decided on its own (a cancel, an expiry, a rejection, an ack): a
+    # partial fill's status follows from the missing fills reconciliation books first.
+    return snap.report("reconciled") if snap.status in _CLOSED_BY_VENUE else None
 
 
 def _fills_first(reports: list[OrderReport]) -> list[OrderReport]:

@@ -16,8 +16,6 @@ from alpaca.trading import requests as rq
 from alpaca.trading.client import TradingClient
 
 from houseedge.adapters.alpaca.config import AlpacaConfig
-from houseedge.core.execution import OrderStatus
-from houseedge.core.types import OrderAccepted, OrderCancelled, OrderExpired, OrderRejected
 from houseedge.live.broker import BrokerEvent, OrderSnapshot
 
 __all__ = ["ORDER_REQUESTS", "make_trading_client", "status_report"]
@@ -59,17 +57,4 @@ def make_trading_client(config: AlpacaConfig) -> TradingClient:
 
 def status_report(snap: OrderSnapshot) -> BrokerEvent | None:
     """Return the report a REST order snapshot stands for (None when it says nothing new)."""
-    cid, ts = snap.client_order_id, snap.ts
-    if snap.status is OrderStatus.CANCELLED:
-        return OrderCancelled(order_id=cid, ts=ts)
-    if snap.status is OrderStatus.EXPIRED:
-        return OrderExpired(order_id=cid, ts=ts)
-    if snap.status is OrderStatus.REJECTED:
-        return OrderRejected(order_id=cid, ts=ts, reason="rejected by alpaca")
-    if snap.status in (
-        OrderStatus.ACCEPTED,
-        OrderStatus.PARTIALLY_FILLED,
-        OrderStatus.CANCEL_REQUESTED,
-    ):
-        return OrderAccepted(order_id=cid, ts=ts, venue_order_id=snap.venue_order_id)
-    return None
+    return snap.report("rejected by alpaca")

@@ -174,13 +174,12 @@ def snapshot_from_rest(order: RestOrder) -> OrderSnapshot:
 
 
 def status_report(order: RestOrder) -> OrderReport | None:
-    """Return the report that moves an order to its REST status (fills come separately)."""
+    """Return the report that moves an order to its REST status (fills come separately).
+
+    Every status the snapshot has no report for (new, filled) acknowledges the order here: a
+    REST answer means the venue took it.
+    """
     snap = snapshot_from_rest(order)
-    oid, ts = snap.client_order_id, snap.ts
-    if snap.status is OrderStatus.CANCELLED:
-        return OrderCancelled(order_id=oid, ts=ts)
-    if snap.status is OrderStatus.EXPIRED:
-        return OrderExpired(order_id=oid, ts=ts)
-    if snap.status is OrderStatus.REJECTED:
-        return OrderRejected(order_id=oid, ts=ts, reason="venue")
-    return OrderAccepted(order_id=oid, ts=ts, venue_order_id=snap.venue_order_id)
+    return snap.report("venue") or OrderAccepted(
+        order_id=snap.client_order_id, ts=snap.ts, venue_order_id=snap.venue_order_id
+    )
