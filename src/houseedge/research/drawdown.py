@@ -66,13 +66,7 @@ def max_drawdown(returns: ColumnLike = "returns") -> pl.Expr:
     >>> round(df.select(max_drawdown()).item(), 4)
     -0.5
     """
-    # The raw column into one batch function: returns_column's NaN-to-null pass and a
-    # count beside it would cost more than the scan (NaN is looked for, and filled, there).
-    raw = pl.col(returns) if isinstance(returns, str) else returns
-    worst = raw.cast(pl.Float64).map_batches(
-        _observed(_worst), return_dtype=pl.Float64, returns_scalar=True
-    )
-    return worst.alias("max_drawdown")
+    return _over_observed(returns, _worst).alias("max_drawdown")
 
 
 def drawdown_depth(returns: ColumnLike = "returns") -> pl.Expr:
@@ -86,22 +80,23 @@ def drawdown_depth(returns: ColumnLike = "returns") -> pl.Expr:
     >>> pl.DataFrame({"returns": [0.1, 0.2]}).select(drawdown_depth()).item()
     nan
     """
+    return _over_observed(returns, _depth).alias("drawdown_depth")
+
+
+def _over_observed(returns: ColumnLike, reduce: Callable[[pl.Series], float]) -> pl.Expr:
+    """Return ``reduce`` of the observed returns (NaN as null), null when there are none.
+
+    The raw column goes into one batch function: returns_column's NaN-to-null copy and a count
+    beside it would cost more than the drawdown scan (NaN is looked for, and filled, here).
+    """
+
+    def observed(values: pl.Series) -> float | None:
+        if values.is_nan().any():  # NaN is no observation, as null (returns_column's rule)
+            values = values.fill_nan(None)
+        return None if values.null_count() == values.len() else reduce(values)
+
     raw = pl.col(returns) if isinstance(returns, str) else returns
-    depth = raw.cast(pl.Float64).map_batches(
-        _observed(_depth), return_dtype=pl.Float64, returns_scalar=True
-    )
-    return depth.alias("drawdown_depth")
-
-
-def _observed(reduce: Callable[[pl.Series], float]) -> Callable[[pl.Series], float | None]:
-    """Return ``reduce`` over the observed returns (NaN as null), None when there are none."""
-
-    def observed(returns: pl.Series) -> float | None:
-        if returns.is_nan().any():  # NaN is no observation, as null (returns_column's rule)
-            returns = returns.fill_nan(None)
-        return None if returns.null_count() == returns.len() else reduce(returns)
-
-    return observed
+    return raw.cast(pl.Float64).map_batches(observed, return_dtype=pl.Float64, returns_scalar=True)
 
 
 def _worst(returns: pl.Series) -> float:
