@@ -21,6 +21,7 @@ from houseedge.core.policies import (
     SmaCross,
     VolTargetTrend,
 )
+from tests.property.strategies import ohlc
 
 FEATURES: dict[str, pl.Expr] = {
     "ret": f.returns("close"),
@@ -72,14 +73,9 @@ price = st.one_of(
 def bars(draw: st.DrawFn, min_size: int = 1, max_size: int = 40) -> pl.DataFrame:
     """Draw valid OHLCV bars (low <= open, close <= high) on an hourly clock."""
     n = draw(st.integers(min_size, max_size))
-    rows = []
-    for _ in range(n):
-        open_, close = draw(price), draw(price)
-        high = max(open_, close) + draw(st.sampled_from([0.0, 0.01, 0.5]))
-        low = max(min(open_, close) - draw(st.sampled_from([0.0, 0.01, 0.5])), 0.0)
-        rows.append((open_, high, low, close, draw(st.floats(0, 1e6))))
+    volume = pl.Series("volume", [draw(st.floats(0, 1e6)) for _ in range(n)], dtype=pl.Float64)
+    frame = ohlc(draw, n, price, [0.0, 0.01, 0.5]).with_columns(volume)
     start = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=draw(st.integers(0, 10_000)))
-    frame = pl.DataFrame(rows, schema=["open", "high", "low", "close", "volume"], orient="row")
     ts = pl.datetime_range(start, start + timedelta(hours=n - 1), "1h", eager=True)
     return frame.with_columns(symbol=pl.lit("X"), timeframe=pl.lit("1h"), ts=ts).with_columns(
         pl.col("ts").dt.cast_time_unit("ns")
