@@ -26,12 +26,12 @@ import polars as pl
 import pytest
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.policies import SmaCross
-from houseedge.core.sizing import FixedFraction
-from houseedge.data.synthetic import synthetic_bars
-from houseedge.research.backtest import backtest
-from houseedge.research.drawdown import max_drawdown
-from houseedge.research.exits import Exits
+from houseedge.core.policies.builtin import SmaCross
+from houseedge.core.sizing.sizers import FixedFraction
+from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.research.backtest._backtest import backtest
+from houseedge.research.backtest.exits import Exits
+from houseedge.research.metrics.drawdown import max_drawdown
 
 pytestmark = pytest.mark.benchmark
 

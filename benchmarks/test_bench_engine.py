@@ -34,13 +34,13 @@ from pathlib import Path
 
 import pytest
 
-from houseedge.core.policies import SmaCross
-from houseedge.core.risk import RiskLimits
-from houseedge.core.sizing import FixedUnits
+from houseedge.core.broker import Trade
+from houseedge.core.policies.builtin import SmaCross
+from houseedge.core.risk.gate import RiskLimits
+from houseedge.core.sizing.sizers import FixedUnits
 from houseedge.live.aggregate import BarAggregator
-from houseedge.live.broker import Trade
-from houseedge.live.engine import Engine, PolicySpec
-from houseedge.live.paper import PaperBroker
+from houseedge.live.engine._engine import Engine, PolicySpec
+from houseedge.live.paper._broker import PaperBroker
 
 pytestmark = pytest.mark.benchmark
 

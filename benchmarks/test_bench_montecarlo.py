@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from houseedge.research.simulation import PATHS_PER_SEED_BLOCK, IidBootstrap, block_rng, simulate
+from houseedge.research.simulation._simulate import (
+    PATHS_PER_SEED_BLOCK,
+    IidBootstrap,
+    block_rng,
+    simulate,
+)
 
 pytestmark = pytest.mark.benchmark
 

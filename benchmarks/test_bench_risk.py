@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import pytest
 
-from houseedge.core.risk import RiskGate, RiskLimits, SymbolLimits
+from houseedge.core.risk.gate import RiskGate, RiskLimits, SymbolLimits
 from houseedge.core.types import Order, OrderType, Side
 
 pytestmark = pytest.mark.benchmark

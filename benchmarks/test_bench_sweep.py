@@ -29,11 +29,11 @@ import polars as pl
 import pytest
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.policies import SmaCross
-from houseedge.data.store import Store
-from houseedge.data.synthetic import synthetic_bars
-from houseedge.research.executors import RayExecutor
-from houseedge.research.sweep import StoreBars, sweep
+from houseedge.core.policies.builtin import SmaCross
+from houseedge.data.store._store import Store
+from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.research.sweep._grid import StoreBars, sweep
+from houseedge.research.sweep.executors import RayExecutor
 
 pytestmark = pytest.mark.benchmark
 

@@ -26,23 +26,23 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "BacktestResult": "houseedge.research.backtest",
-    "BollingerReversion": "houseedge.core.policies",
-    "BuyAndHold": "houseedge.core.policies",
+    "BollingerReversion": "houseedge.core.policies.builtin",
+    "BuyAndHold": "houseedge.core.policies.builtin",
     "CostModel": "houseedge.core.costs",
-    "DonchianBreakout": "houseedge.core.policies",
-    "EmaCross": "houseedge.core.policies",
-    "FixedFraction": "houseedge.core.sizing",
-    "FixedUnits": "houseedge.core.sizing",
-    "FixedWeights": "houseedge.core.policies",
+    "DonchianBreakout": "houseedge.core.policies.builtin",
+    "EmaCross": "houseedge.core.policies.builtin",
+    "FixedFraction": "houseedge.core.sizing.sizers",
+    "FixedUnits": "houseedge.core.sizing.sizers",
+    "FixedWeights": "houseedge.core.policies.builtin",
     "LinearCostModel": "houseedge.core.costs",
-    "OrderPolicy": "houseedge.core.policy",
-    "RsiReversion": "houseedge.core.policies",
-    "Sizer": "houseedge.core.sizing",
-    "SmaCross": "houseedge.core.policies",
+    "OrderPolicy": "houseedge.core.policies.protocol",
+    "RsiReversion": "houseedge.core.policies.builtin",
+    "Sizer": "houseedge.core.sizing.sizers",
+    "SmaCross": "houseedge.core.policies.builtin",
     "Store": "houseedge.data.store",
-    "TargetWeights": "houseedge.core.sizing",
-    "VectorPolicy": "houseedge.core.policy",
-    "VolTargetTrend": "houseedge.core.policies",
+    "TargetWeights": "houseedge.core.sizing.sizers",
+    "VectorPolicy": "houseedge.core.policies.protocol",
+    "VolTargetTrend": "houseedge.core.policies.builtin",
     "backtest": "houseedge.research.backtest",
     "ingest_file": "houseedge.data.ingest",
     "read_file": "houseedge.data.ingest",
@@ -148,7 +148,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from houseedge.core.costs import CostModel, LinearCostModel
-    from houseedge.core.policies import (
+    from houseedge.core.policies.builtin import (
         BollingerReversion,
         BuyAndHold,
         DonchianBreakout,
@@ -158,8 +158,8 @@ if TYPE_CHECKING:
         SmaCross,
         VolTargetTrend,
     )
-    from houseedge.core.policy import OrderPolicy, VectorPolicy
-    from houseedge.core.sizing import FixedFraction, FixedUnits, Sizer, TargetWeights
+    from houseedge.core.policies.protocol import OrderPolicy, VectorPolicy
+    from houseedge.core.sizing.sizers import FixedFraction, FixedUnits, Sizer, TargetWeights
     from houseedge.data.ingest import ingest_file, read_file
     from houseedge.data.resample import resample_bars
     from houseedge.data.store import Store

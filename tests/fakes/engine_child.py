@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.risk import RiskLimits
+from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.types import Bar, Side
-from houseedge.live.engine import Engine, PolicySpec
+from houseedge.live.engine._engine import Engine, PolicySpec
 from houseedge.live.feeds import IterableFeed
-from houseedge.live.paper import PaperBroker
+from houseedge.live.paper._broker import PaperBroker
 
 MINUTE = 60 * 10**9
 START = 1_704_067_200 * 10**9  # 2024-01-01

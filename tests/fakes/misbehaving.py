@@ -1,6 +1,6 @@
 """Misbehaving order policies: what the risk gate must stop, whatever engine runs them.
 
-Each satisfies :class:`houseedge.core.policy.OrderPolicy` (``decide(portfolio, snapshot,
+Each satisfies :class:`houseedge.core.policies.protocol.OrderPolicy` (``decide(portfolio, snapshot,
 context)``) and builds its orders itself (market orders with ids ``<name>-<n>``), so the same
 objects run in the test harness of ``tests/integration/test_misbehaving_policies.py`` and in the
 live engine. They read ``portfolio.qty(symbol)`` and ``snapshot.price(symbol)`` only.

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TypeVar
 
+from houseedge.core.broker import Broker, BrokerEvent
 from houseedge.core.types import Fill
-from houseedge.live.broker import Broker, BrokerEvent
 
 T = TypeVar("T")
 

@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 
 from houseedge.adapters.alpaca import AlpacaBroker
-from houseedge.core.policies import SmaCross
-from houseedge.core.risk import RiskLimits
-from houseedge.core.sizing import FixedUnits
+from houseedge.core.broker import MarketEvent
+from houseedge.core.policies.builtin import SmaCross
+from houseedge.core.risk.gate import RiskLimits
+from houseedge.core.sizing.sizers import FixedUnits
 from houseedge.core.types import Bar, Side
-from houseedge.live.broker import MarketEvent
 from houseedge.live.control import ManualOrder
-from houseedge.live.engine import Engine, PolicySpec
+from houseedge.live.engine._engine import Engine, PolicySpec
 from houseedge.live.feeds import IterableFeed
-from houseedge.live.journal import Journal
+from houseedge.live.journal._journal import Journal
 from tests.fakes.alpaca import FakeAlpaca
 from tests.fakes.alpaca.harness import config_for, eventually, venue_fill_ids
 

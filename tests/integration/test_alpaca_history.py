@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 from houseedge.adapters.alpaca.factory import alpaca_config, build_broker
 from houseedge.adapters.alpaca.history import fetch_bars, ingest_bars, timeframe_of
 from houseedge.adapters.alpaca.mapping import parse_ts
-from houseedge.cli import app, venue_alias
-from houseedge.data.store import Store
+from houseedge.app.settings import LiveSettings
+from houseedge.cli._app import app, venue_alias
+from houseedge.data.store._store import Store
 from houseedge.errors import ConfigError
-from houseedge.live.settings import LiveSettings
 from tests.fakes.alpaca import FakeAlpaca
 from tests.fakes.alpaca.bars import expected_bar
 from tests.fakes.alpaca.harness import config_for

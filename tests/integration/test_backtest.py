@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.sizing import FixedFraction, FixedUnits, TargetWeights
-from houseedge.data.synthetic import synthetic_bars
+from houseedge.core.sizing.sizers import FixedFraction, FixedUnits, TargetWeights
+from houseedge.data.synthetic._market import synthetic_bars
 from houseedge.errors import PolicyError, SchemaMismatch
-from houseedge.research.backtest import backtest
+from houseedge.research.backtest._backtest import backtest
 
 
 class ExprPolicy:

@@ -16,9 +16,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from houseedge.core.sizing import FixedFraction, FixedUnits
-from houseedge.research.backtest import backtest
-from houseedge.research.trade_metrics import expectancy, profit_factor
+from houseedge.core.sizing.sizers import FixedFraction, FixedUnits
+from houseedge.research.backtest._backtest import backtest
+from houseedge.research.metrics.trades import expectancy, profit_factor
 
 
 class CrossEventSma:

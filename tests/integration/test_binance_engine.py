@@ -16,10 +16,10 @@ from pathlib import Path
 
 from houseedge.adapters.binance import BinanceBroker
 from houseedge.adapters.binance.feed import BinanceFeed
-from houseedge.core.policies import SmaCross
-from houseedge.core.sizing import FixedUnits
+from houseedge.core.policies.builtin import SmaCross
+from houseedge.core.sizing.sizers import FixedUnits
 from houseedge.live.control import ManualOrder
-from houseedge.live.engine import Engine, PolicySpec
+from houseedge.live.engine._engine import Engine, PolicySpec
 from tests.fakes.binance.harness import KEY, SECRET, config_for, fake_fill_ids, until
 from tests.fakes.binance.server import FakeBinance
 

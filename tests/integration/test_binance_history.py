@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from houseedge.adapters.binance.feed import BinanceFeed
 from houseedge.adapters.binance.history import ingest_klines
-from houseedge.cli import app
+from houseedge.cli._app import app
 from houseedge.core.types import Bar
-from houseedge.data.store import Store
+from houseedge.data.store._store import Store
 from tests.fakes.binance.harness import KEY, SECRET, config_for, until
 from tests.fakes.binance.server import FakeBinance
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import polars as pl
 
-from houseedge.data.store import Store
-from houseedge.data.synthetic import synthetic_bars
+from houseedge.data.store._store import Store
+from houseedge.data.synthetic._market import synthetic_bars
 
 
 def run(*args: str, store: Path) -> subprocess.CompletedProcess[str]:

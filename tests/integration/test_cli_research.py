@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.policies import SmaCross
-from houseedge.data.store import Store
-from houseedge.data.synthetic import synthetic_bars
-from houseedge.research.backtest import backtest
-from houseedge.research.report import infer_periods_per_year
-from houseedge.research.runs import list_runs, load_run, save_run
+from houseedge.core.policies.builtin import SmaCross
+from houseedge.data.store._store import Store
+from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.research.backtest._backtest import backtest
+from houseedge.research.report._tearsheet import infer_periods_per_year
+from houseedge.research.runs._runs import list_runs, load_run, save_run
 
 
 def run(*args: str, store: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -112,7 +112,7 @@ def test_the_demo_research_tour_saves_runs_once_and_writes_a_report(
 ) -> None:
     from rich.console import Console
 
-    from houseedge.demo import DAILY, SWEEP, research_tour
+    from houseedge.cli.demo import DAILY, SWEEP, research_tour
 
     store = Store(tmp_path / "store")
     store.write("bars", synthetic_bars(list(DAILY), periods=300, timeframe="1d", seed=2))

@@ -13,16 +13,16 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from houseedge import cli_live
-from houseedge.core.risk import RiskLimits
+from houseedge.cli import live as cli_live
+from houseedge.core.broker import Trade
+from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.types import Bar, Order
 from houseedge.live import telemetry as telemetry_module
-from houseedge.live.broker import Trade
-from houseedge.live.engine import Engine, PolicySpec
+from houseedge.live.engine._engine import Engine, PolicySpec
 from houseedge.live.feeds import IterableFeed
 from houseedge.live.observability import Observability
-from houseedge.live.paper import PaperBroker
-from houseedge.live.service import Service, ServiceSettings
+from houseedge.live.paper._broker import PaperBroker
+from houseedge.live.service._server import Service, ServiceSettings
 
 SEC = 10**9
 
@@ -195,7 +195,7 @@ def test_live_run_hands_one_observability_to_engine_and_service(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from houseedge import logs
-    from houseedge.live import settings as live_settings
+    from houseedge.app import settings as live_settings
 
     handed: dict[str, Any] = {}
     monkeypatch.setattr(logs, "configure", lambda **kw: None)

@@ -5,7 +5,7 @@ The bars go into a tmp :class:`Store`, come back through :class:`StoreReplayFeed
 ties by symbol), and every fill the engine journals is compared with the backtest's orders:
 time, symbol, side, quantity, price and fee, exactly (no tolerance). Sizing is
 :class:`FixedUnits` (price-independent, so a decision can size what the backtest sizes at the
-fill; see ``houseedge.research._vector_orders``).
+fill; see ``houseedge.research.backtest.orders``).
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ import polars as pl
 import pytest
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.policies import DonchianBreakout, EmaCross, SmaCross
-from houseedge.core.risk import RiskLimits
-from houseedge.core.sizing import FixedUnits
-from houseedge.data.store import Store
-from houseedge.data.synthetic import synthetic_bars
-from houseedge.live.engine import Engine, PolicySpec
+from houseedge.core.policies.builtin import DonchianBreakout, EmaCross, SmaCross
+from houseedge.core.risk.gate import RiskLimits
+from houseedge.core.sizing.sizers import FixedUnits
+from houseedge.data.store._store import Store
+from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.live.engine._engine import Engine, PolicySpec
 from houseedge.live.feeds import StoreReplayFeed
-from houseedge.live.journal import Journal
-from houseedge.live.paper import PaperBroker
-from houseedge.research.backtest import backtest
+from houseedge.live.journal._journal import Journal
+from houseedge.live.paper._broker import PaperBroker
+from houseedge.research.backtest._backtest import backtest
 
 SYMBOLS = ["AAA", "BBB"]
 COSTS = LinearCostModel(commission_bps=5, min_commission=0.5, spread_bps=4, slippage_bps=1)

@@ -1,7 +1,7 @@
 """Backtest/live parity for the policies the engine follows incrementally, and for one it cannot.
 
 Complements ``test_engine_parity``: the RSI and Bollinger reversions, a cross-signal SMA (all
-with live steppers, see ``houseedge.live._steppers``) and a subclass of SmaCross (no stepper:
+with live steppers, see ``houseedge.live.engine.steppers``) and a subclass of SmaCross (no stepper:
 the Polars target on the ring's window) replayed from the store through the engine and the
 paper broker fill exactly as ``backtest()`` orders. Volatility targeting's fractional targets
 make fractional quantities, which the paper broker rounds down to whole lots and the backtest
@@ -19,17 +19,22 @@ import polars as pl
 import pytest
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.policies import BollingerReversion, RsiReversion, SmaCross, VolTargetTrend
-from houseedge.core.risk import RiskLimits
-from houseedge.core.sizing import FixedUnits
-from houseedge.data.store import Store
-from houseedge.data.synthetic import synthetic_bars
-from houseedge.live._pipeline import VectorRunner
-from houseedge.live.engine import Engine, PolicySpec
+from houseedge.core.policies.builtin import (
+    BollingerReversion,
+    RsiReversion,
+    SmaCross,
+    VolTargetTrend,
+)
+from houseedge.core.risk.gate import RiskLimits
+from houseedge.core.sizing.sizers import FixedUnits
+from houseedge.data.store._store import Store
+from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.live.engine._engine import Engine, PolicySpec
+from houseedge.live.engine.pipeline import VectorRunner
 from houseedge.live.feeds import StoreReplayFeed
-from houseedge.live.journal import Journal
-from houseedge.live.paper import PaperBroker
-from houseedge.research.backtest import backtest
+from houseedge.live.journal._journal import Journal
+from houseedge.live.paper._broker import PaperBroker
+from houseedge.research.backtest._backtest import backtest
 
 SYMBOLS = ["AAA", "BBB"]
 COSTS = LinearCostModel(commission_bps=5, spread_bps=4)

@@ -11,13 +11,13 @@ import polars as pl
 import pytest
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.policies import DonchianBreakout, RsiReversion, SmaCross
-from houseedge.core.sizing import FixedUnits
+from houseedge.core.policies.builtin import DonchianBreakout, RsiReversion, SmaCross
+from houseedge.core.sizing.sizers import FixedUnits
 from houseedge.core.types import Order, Side
-from houseedge.data.synthetic import synthetic_bars
+from houseedge.data.synthetic._market import synthetic_bars
 from houseedge.errors import PolicyError, SchemaMismatch
-from houseedge.research.backtest import backtest
-from houseedge.research.events import EventContext, VectorAsOrders, run_events
+from houseedge.research.backtest._backtest import backtest
+from houseedge.research.events._run import EventContext, VectorAsOrders, run_events
 
 Step = Callable[[Any, Any, EventContext], Sequence[Order] | None]
 DAY = timedelta(days=1)

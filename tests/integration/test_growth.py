@@ -7,8 +7,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from houseedge.core.target_hitting import kelly_binary
-from houseedge.research.growth import fraction_sweep, growth_chart, growth_curve, kelly_fraction
+from houseedge.core.sizing.target_hitting import kelly_binary
+from houseedge.research.simulation.growth import (
+    fraction_sweep,
+    growth_chart,
+    growth_curve,
+    kelly_fraction,
+)
 
 P, B = 0.6, 1.0  # f* = 0.2; the growth curve crosses zero just below 2 f* = 0.4
 N_PATHS, PERIODS = 1_000, 250

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from houseedge.adapters.ib import IbBroker
-from houseedge.core.policies import SmaCross
-from houseedge.core.sizing import FixedUnits
+from houseedge.core.broker import MarketEvent
+from houseedge.core.policies.builtin import SmaCross
+from houseedge.core.sizing.sizers import FixedUnits
 from houseedge.core.types import Bar
-from houseedge.live.broker import MarketEvent
-from houseedge.live.engine import Engine, PolicySpec
+from houseedge.live.engine._engine import Engine, PolicySpec
 from tests.fakes.ib import FakeTws
 from tests.fakes.ib.harness import fast_config, until
 

@@ -11,8 +11,8 @@ import pytest
 
 import houseedge.adapters.ib as ib_adapter
 from houseedge.adapters.ib.errors import CODES, UPSTREAM, classify, translate
+from houseedge.core.broker import Broker
 from houseedge.errors import BrokerError, BrokerUnavailable
-from houseedge.live.broker import Broker
 
 
 def test_public_surface_is_pinned() -> None:

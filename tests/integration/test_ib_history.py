@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from houseedge.adapters.ib.history import fetch_bars, ingest_bars
-from houseedge.data.store import Store
+from houseedge.data.store._store import Store
 from houseedge.errors import BrokerError
 from tests.fakes.ib import FakeTws
 from tests.fakes.ib.harness import tws_and_broker
@@ -75,8 +75,8 @@ def tws_thread() -> Iterator[FakeTws]:
 
 
 def test_cli_ib_ingest_writes_bars(tws_thread: FakeTws, tmp_path: Path) -> None:
-    from houseedge.cli import app
-    from houseedge.cli_ib import register
+    from houseedge.cli._app import app
+    from houseedge.cli.ib import register
 
     if not any(group.name == "ib" for group in app.registered_groups):
         register(app)

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from houseedge.core.types import Order, Side
-from houseedge.live.ledger import Ledger
+from houseedge.live.journal.ledger import Ledger
 from tests.fakes.ib.harness import tws_and_broker, until
 
 

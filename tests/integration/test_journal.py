@@ -23,9 +23,9 @@ from houseedge.core.types import (
     Side,
 )
 from houseedge.errors import FormatError
-from houseedge.live.journal import SCHEMA_VERSION, Journal
-from houseedge.live.journal_writer import JournalWriter
-from houseedge.live.ledger import Ledger
+from houseedge.live.journal._journal import SCHEMA_VERSION, Journal
+from houseedge.live.journal.ledger import Ledger
+from houseedge.live.journal.writer import JournalWriter
 from tests.fakes.crash import kill_midway
 
 
@@ -288,7 +288,7 @@ CHILD = """
 import asyncio, sys
 from houseedge.core.types import Fill
 from houseedge.live.journal import Journal
-from houseedge.live.journal_writer import JournalWriter
+from houseedge.live.journal.writer import JournalWriter
 
 path = sys.argv[1]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from houseedge.core.risk import BreakerState, RiskDecision, RiskEvent, RiskGate, RiskLimits
+from houseedge.core.risk.gate import BreakerState, RiskDecision, RiskEvent, RiskGate, RiskLimits
 from houseedge.core.types import Fill, MarketSnapshot, Order, PortfolioState, Position, Side
 from tests.fakes.misbehaving import (
     FlipFlopper,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import msgspec
 import pytest
 
+from houseedge.core.broker import Broker, BrokerEvent, Quote, Trade
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.execution import OrderState, OrderStatus, apply
 from houseedge.core.types import (
@@ -26,8 +27,7 @@ from houseedge.core.types import (
     OrderSubmitted,
     Side,
 )
-from houseedge.live.broker import Broker, BrokerEvent, Quote, Trade
-from houseedge.live.paper import PaperBroker
+from houseedge.live.paper._broker import PaperBroker
 
 HOUR = 3_600 * 10**9
 DAY = 24 * HOUR

@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 from matplotlib import image
 
-from houseedge.core.policies import SmaCross
-from houseedge.data.synthetic import synthetic_bars
+from houseedge.core.policies.builtin import SmaCross
+from houseedge.data.synthetic._market import synthetic_bars
 from houseedge.errors import SchemaMismatch
-from houseedge.research.backtest import BacktestResult, backtest
-from houseedge.research.report import infer_periods_per_year, write_report
+from houseedge.research.backtest._backtest import BacktestResult, backtest
+from houseedge.research.report._tearsheet import infer_periods_per_year, write_report
 
 SECTION_TITLES = [
     "Overview",

@@ -12,12 +12,12 @@ import polars as pl
 import pytest
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.policies import BuyAndHold, EmaCross, SmaCross
-from houseedge.data.store import Store
-from houseedge.data.synthetic import synthetic_bars
+from houseedge.core.policies.builtin import BuyAndHold, EmaCross, SmaCross
+from houseedge.data.store._store import Store
+from houseedge.data.synthetic._market import synthetic_bars
 from houseedge.errors import DatasetNotFound, InvalidData
-from houseedge.research.backtest import BacktestResult, backtest
-from houseedge.research.runs import bars_fingerprint, list_runs, load_run, save_run, save_runs
+from houseedge.research.backtest._backtest import BacktestResult, backtest
+from houseedge.research.runs._runs import bars_fingerprint, list_runs, load_run, save_run, save_runs
 
 HEADLINE_QUERY = """
     SELECT run_id, params, sharpe_ratio FROM run_metrics

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from houseedge import logs
-from houseedge.live.service import Service, ServiceSettings
+from houseedge.live.service._server import Service, ServiceSettings
 from tests.fakes.fake_engine import FakeEngine
 from tests.fakes.sse_client import frames
 
@@ -377,8 +377,8 @@ def _log_line(process: subprocess.Popen[str], event: str) -> dict:
 
 
 def _live_config(tmp_path: Path) -> Path:
-    from houseedge.data.store import Store
-    from houseedge.data.synthetic import synthetic_bars
+    from houseedge.data.store._store import Store
+    from houseedge.data.synthetic._market import synthetic_bars
 
     Store(tmp_path / "store").write("bars", synthetic_bars(["SYNA"], periods=120, timeframe="1d"))
     config = tmp_path / "live.toml"
@@ -394,7 +394,7 @@ def test_live_run_serves_the_paper_engine_then_drains_and_exports(tmp_path: Path
     """`houseedge live run` on a small store: fills over HTTP and SSE, SIGTERM, exit 0, export."""
     from typer.testing import CliRunner
 
-    from houseedge.cli import app
+    from houseedge.cli._app import app
 
     config = _live_config(tmp_path)
     env = {**os.environ, "HOUSEEDGE_SERVICE_TOKEN": TOKEN}
@@ -438,8 +438,8 @@ async def _watch_live(port: int) -> tuple[list[dict], dict]:
 
 
 def test_the_documented_example_config_loads() -> None:
-    from houseedge.cli_live import service_settings
-    from houseedge.live.settings import LiveSettings
+    from houseedge.app.settings import LiveSettings
+    from houseedge.cli.live import service_settings
 
     path = ROOT / "examples" / "live.toml"
     live = LiveSettings.load(path)
@@ -450,9 +450,9 @@ def test_the_documented_example_config_loads() -> None:
 
 
 def test_a_token_in_the_service_table_is_refused(tmp_path: Path) -> None:
-    from houseedge.cli_live import service_settings
+    from houseedge.app.settings import LiveSettings
+    from houseedge.cli.live import service_settings
     from houseedge.errors import ConfigError
-    from houseedge.live.settings import LiveSettings
 
     path = tmp_path / "live.toml"
     path.write_text('[service]\ntoken = "oops"\n')

@@ -5,18 +5,18 @@ import math
 import polars as pl
 import pytest
 
-from houseedge.core.hybrid_sizing import Hybrid, InputAbove, NearTarget
-from houseedge.core.policies import SmaCross
-from houseedge.core.sizing import Sizer
-from houseedge.core.sizing_inputs import realised_volatility
-from houseedge.core.utility_sizing import (
+from houseedge.core.policies.builtin import SmaCross
+from houseedge.core.sizing.hybrid import Hybrid, InputAbove, NearTarget
+from houseedge.core.sizing.inputs import realised_volatility
+from houseedge.core.sizing.sizers import Sizer
+from houseedge.core.sizing.utility import (
     KellyBinary,
     KellyContinuous,
     TargetHitting,
     VolatilityTarget,
 )
-from houseedge.data.synthetic import synthetic_bars
-from houseedge.research.backtest import backtest
+from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.research.backtest._backtest import backtest
 
 CASH, BARS, MINUTES_PER_YEAR = 100_000.0, 1_500, 525_600.0
 LOOKBACK = 60

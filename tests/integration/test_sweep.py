@@ -11,15 +11,15 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.policies import DonchianBreakout, EmaCross, SmaCross
-from houseedge.core.sizing import FixedFraction
-from houseedge.data.store import Store
-from houseedge.data.synthetic import synthetic_bars
-from houseedge.research import _sweep_kernel as kernel
-from houseedge.research.backtest import backtest
-from houseedge.research.executors import LocalProcessExecutor
-from houseedge.research.runs import load_run
-from houseedge.research.sweep import StoreBars, grid_params, random_params, sweep
+from houseedge.core.policies.builtin import DonchianBreakout, EmaCross, SmaCross
+from houseedge.core.sizing.sizers import FixedFraction
+from houseedge.data.store._store import Store
+from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.research.backtest._backtest import backtest
+from houseedge.research.runs._runs import load_run
+from houseedge.research.sweep import _kernel as kernel
+from houseedge.research.sweep._grid import StoreBars, grid_params, random_params, sweep
+from houseedge.research.sweep.executors import LocalProcessExecutor
 
 COSTS = LinearCostModel(commission_bps=10)
 GRID = {"fast": list(range(2, 22, 2)), "slow": list(range(25, 125, 10))}  # 10 x 10

@@ -11,13 +11,13 @@ import polars as pl
 import pytest
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.policies import SmaCross
-from houseedge.data.store import Store
-from houseedge.data.synthetic import synthetic_bars
+from houseedge.core.policies.builtin import SmaCross
+from houseedge.data.store._store import Store
+from houseedge.data.synthetic._market import synthetic_bars
 from houseedge.errors import ConfigError
-from houseedge.research.backtest import backtest
-from houseedge.research.sweep import sweep
-from houseedge.research.walkforward import walk_forward, windows
+from houseedge.research.backtest._backtest import backtest
+from houseedge.research.sweep._grid import sweep
+from houseedge.research.sweep.walkforward import walk_forward, windows
 
 COSTS = LinearCostModel(commission_bps=5)
 GRID = {"fast": [3, 6, 12], "slow": [20, 40]}

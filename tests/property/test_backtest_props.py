@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from houseedge.core._window_sum import window_sums
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.policies import SmaCross
-from houseedge.core.sizing import FixedFraction, FixedUnits
-from houseedge.research.backtest import backtest
-from houseedge.research.exits import Exits
+from houseedge.core.features.window_sum import window_sums
+from houseedge.core.policies.builtin import SmaCross
+from houseedge.core.sizing.sizers import FixedFraction, FixedUnits
+from houseedge.research.backtest._backtest import backtest
+from houseedge.research.backtest.exits import Exits
 from tests.property.strategies import hourly_bars
 
 SETUPS: dict[str, dict[str, Any]] = {

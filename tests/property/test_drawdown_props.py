@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from houseedge.research import _drawdown_scan as scan_module
-from houseedge.research._metric_inputs import compound_annual, returns_column
-from houseedge.research.drawdown import drawdown, drawdown_depth, max_drawdown
-from houseedge.research.return_metrics import calmar_ratio
+from houseedge.research.metrics import _drawdown_scan as scan_module
+from houseedge.research.metrics.drawdown import drawdown, drawdown_depth, max_drawdown
+from houseedge.research.metrics.inputs import compound_annual, returns_column
+from houseedge.research.metrics.returns import calmar_ratio
 
 RETURN = st.one_of(
     st.none(),

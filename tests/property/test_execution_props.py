@@ -24,7 +24,7 @@ from houseedge.core.types import (
     OrderSubmitted,
     Side,
 )
-from houseedge.research.events import EventContext, run_events
+from houseedge.research.events._run import EventContext, run_events
 
 QTY = 10.0
 SIMPLE = [OrderSubmitted, OrderAccepted, OrderRejected, CancelRequested, CancelRejected,

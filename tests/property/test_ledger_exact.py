@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from houseedge.core.types import Fill, Side
-from houseedge.live.journal import Journal
-from houseedge.live.ledger import Ledger
+from houseedge.live.journal._journal import Journal
+from houseedge.live.journal.ledger import Ledger
 
 SYMBOLS = ("A", "B")
 # sizes and prices on their increments (as venues send them): 0.01 lots, 0.5 ticks

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from houseedge.research.ledger import match_fifo
+from houseedge.research.backtest.ledger import match_fifo
 
 SYMBOLS = ("A", "B")
 

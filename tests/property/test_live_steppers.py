@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from houseedge.core.costs import NO_COSTS
-from houseedge.core.policies import (
+from houseedge.core.policies.builtin import (
     BollingerReversion,
     BuyAndHold,
     DonchianBreakout,
@@ -28,9 +28,9 @@ from houseedge.core.policies import (
     VolTargetTrend,
 )
 from houseedge.core.types import Bar
-from houseedge.live._pipeline import PolicySpec, VectorRunner
-from houseedge.live._ring import BarRing
-from houseedge.live._steppers import stepper_factory
+from houseedge.live.engine._ring import BarRing
+from houseedge.live.engine.pipeline import PolicySpec, VectorRunner
+from houseedge.live.engine.steppers import stepper_factory
 
 MODES = st.sampled_from(["long_only", "long_short"])
 SIGNALS = st.sampled_from(["level", "cross"])

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from houseedge.core import features as f
-from houseedge.core.policies import (
+from houseedge.core.features import indicators as f
+from houseedge.core.policies.builtin import (
     BollingerReversion,
     BuyAndHold,
     DonchianBreakout,

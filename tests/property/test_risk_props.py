@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from houseedge.core.risk import RiskGate, RiskLimits
-from houseedge.core.risk_checks import check_exposure, check_price, check_rate, check_size
+from houseedge.core.risk.checks import check_exposure, check_price, check_rate, check_size
+from houseedge.core.risk.gate import RiskGate, RiskLimits
 from houseedge.core.types import Order, OrderType, Side
 
 LIMITS = RiskLimits(

@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from houseedge.research.simulation import (
+from houseedge.research.simulation._simulate import (
     IidBootstrap,
     StationaryBootstrap,
     WealthRules,

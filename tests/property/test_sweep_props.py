@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.policies import EmaCross, SmaCross
-from houseedge.core.sizing import FixedFraction, FixedUnits
-from houseedge.research._sweep_shard import CHEAP_METRICS
-from houseedge.research.backtest import backtest
-from houseedge.research.sweep import sweep
+from houseedge.core.policies.builtin import EmaCross, SmaCross
+from houseedge.core.sizing.sizers import FixedFraction, FixedUnits
+from houseedge.research.backtest._backtest import backtest
+from houseedge.research.sweep._grid import sweep
+from houseedge.research.sweep._shard import CHEAP_METRICS
 from tests.property.strategies import hourly_bars
 
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from houseedge.core import _window_sum
-from houseedge.core._window_sum import mean_side, window_sums
-from houseedge.core.policies import SmaCross
+from houseedge.core.features import window_sum as _window_sum
+from houseedge.core.features.window_sum import mean_side, window_sums
+from houseedge.core.policies.builtin import SmaCross
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 

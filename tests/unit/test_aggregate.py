@@ -7,10 +7,10 @@ import random
 import polars as pl
 import pytest
 
+from houseedge.core.broker import Quote, Trade
 from houseedge.core.types import Bar
 from houseedge.data.resample import bars_from_trades, resample_bars
 from houseedge.live.aggregate import BarAggregator, Timeframe
-from houseedge.live.broker import Quote, Trade
 
 SECOND = 10**9
 OHLCV = ("symbol", "ts", "open", "high", "low", "close", "volume")

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal, assert_series_equal
 
-from houseedge.core import features as f
+from houseedge.core.features import indicators as f
 from houseedge.errors import PolicyError
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from houseedge.data._parse import checked, numbers
-from houseedge.data._times import gap_label, parse_times, timeframe_of
-from houseedge.data.formats import FORMATS
+from houseedge.data.ingest._parse import checked, numbers
+from houseedge.data.ingest._times import gap_label, parse_times, timeframe_of
+from houseedge.data.ingest.formats import FORMATS
 from houseedge.errors import FormatError, InvalidData, SchemaMismatch
 
 SRC = Path("in.csv")

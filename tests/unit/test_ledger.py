@@ -10,9 +10,9 @@ import pytest
 from houseedge.core.execution import OrderStatus
 from houseedge.core.types import Fill, Order, OrderAccepted, OrderCancelled, Position, Side
 from houseedge.live.instruments import Instrument, Instruments
-from houseedge.live.ledger import Ledger
-from houseedge.live.state import LedgerState
-from houseedge.research.ledger import match_fifo
+from houseedge.live.journal.ledger import Ledger
+from houseedge.live.journal.state import LedgerState
+from houseedge.research.backtest.ledger import match_fifo
 
 _ids = itertools.count()
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from polars.testing import assert_frame_equal
 
-from houseedge.research import _path_kernel
-from houseedge.research.simulation import (
+from houseedge.research.simulation import _kernel as _path_kernel
+from houseedge.research.simulation._simulate import (
     BinaryBet,
     Gbm,
     IidBootstrap,

@@ -7,8 +7,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from houseedge.core.features import ema, rsi, sma
-from houseedge.core.policies import (
+from houseedge.core.features.indicators import ema, rsi, sma
+from houseedge.core.policies.builtin import (
     BollingerReversion,
     BuyAndHold,
     DonchianBreakout,
@@ -18,7 +18,7 @@ from houseedge.core.policies import (
     SmaCross,
     VolTargetTrend,
 )
-from houseedge.core.policy import VectorPolicy
+from houseedge.core.policies.protocol import VectorPolicy
 from houseedge.errors import PolicyError
 
 BUILT_INS: list[Any] = [

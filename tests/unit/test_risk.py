@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from houseedge.core.risk import BreakerState, RiskGate, RiskLimits, SymbolLimits
+from houseedge.core.risk.gate import BreakerState, RiskGate, RiskLimits, SymbolLimits
 from houseedge.core.types import Fill, Order, OrderType, Side
 from houseedge.errors import ConfigError, RiskRejected
 

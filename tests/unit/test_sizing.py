@@ -5,7 +5,13 @@ import sys
 
 import pytest
 
-from houseedge.core.sizing import FixedFraction, FixedUnits, Sizer, SizingRequest, TargetWeights
+from houseedge.core.sizing.sizers import (
+    FixedFraction,
+    FixedUnits,
+    Sizer,
+    SizingRequest,
+    TargetWeights,
+)
 
 
 def _request(**overrides: float | str | int) -> SizingRequest:

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from houseedge.core.costs import LinearCostModel
-from houseedge.core.policies import SmaCross
-from houseedge.core.sizing import FixedFraction, FixedUnits
-from houseedge.data.synthetic import synthetic_bars
-from houseedge.research import _sweep_kernel as kernel
-from houseedge.research import _sweep_metrics as closed_form
-from houseedge.research.backtest import backtest
-from houseedge.research.sweep import sweep
+from houseedge.core.policies.builtin import SmaCross
+from houseedge.core.sizing.sizers import FixedFraction, FixedUnits
+from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.research.backtest._backtest import backtest
+from houseedge.research.sweep import _kernel as kernel
+from houseedge.research.sweep import _metrics as closed_form
+from houseedge.research.sweep._grid import sweep
 
 COSTS = LinearCostModel(commission_bps=10, spread_bps=2)
 

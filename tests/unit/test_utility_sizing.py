@@ -6,10 +6,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from houseedge.core.hybrid_sizing import Condition, Hybrid, InputAbove, NearTarget
-from houseedge.core.sizing import FixedFraction, Sizer, SizingRequest
-from houseedge.core.sizing_inputs import realised_volatility
-from houseedge.core.target_hitting import (
+from houseedge.core.sizing.hybrid import Condition, Hybrid, InputAbove, NearTarget
+from houseedge.core.sizing.inputs import realised_volatility
+from houseedge.core.sizing.sizers import FixedFraction, Sizer, SizingRequest
+from houseedge.core.sizing.target_hitting import (
     binary_log_growth,
     deadline_hit_probability,
     hit_probability,
@@ -19,13 +19,13 @@ from houseedge.core.target_hitting import (
     maximise,
     simulated_hit_probability,
 )
-from houseedge.core.utility_sizing import (
+from houseedge.core.sizing.utility import (
     KellyBinary,
     KellyContinuous,
     TargetHitting,
     VolatilityTarget,
 )
-from houseedge.data.synthetic import synthetic_bars
+from houseedge.data.synthetic._market import synthetic_bars
 
 MU, SIGMA = 0.001, 0.02  # per bar: Kelly f* = 2.5, Kelly growth nu(f*) = 0.00125 per bar
 KELLY = MU / SIGMA**2

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from houseedge.core.costs import NO_COSTS
-from houseedge.core.sizing import FixedUnits
+from houseedge.core.sizing.sizers import FixedUnits
 from houseedge.errors import PolicyError
-from houseedge.research.vectorized import prepare
+from houseedge.research.backtest.vectorized import prepare
 
 
 class Given:

@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from houseedge.core.broker import MarketEvent, Quote, Trade
 from houseedge.core.types import NANOS_PER_SECOND, Bar
-from houseedge.live.broker import MarketEvent, Quote, Trade
 
 __all__ = ["BarAggregator", "Timeframe"]
 

@@ -2,7 +2,7 @@
 
 :class:`StoreReplayFeed` replays bars from a :class:`~houseedge.data.store.Store` in time order
 (ties by symbol) at a chosen speed; :class:`IterableFeed` yields given events (tests, demos). Both
-implement :class:`~houseedge.live.broker.MarketFeed` and can be paused, resumed and stalled, so
+implement :class:`~houseedge.core.broker.MarketFeed` and can be paused, resumed and stalled, so
 tests can drive the engine's staleness handling. :class:`FeedStaleness` is the monotonic timer
 the engine consults to stop trading when no event arrived for a while.
 """
@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 import polars as pl
 
+from houseedge.core.broker import MarketEvent
 from houseedge.core.types import Bar
 from houseedge.data.store import Store
 from houseedge.data.timeparse import TimeLike
-from houseedge.live.broker import MarketEvent
 
 __all__ = ["FeedStaleness", "IterableFeed", "StoreReplayFeed"]
 
@@ -69,7 +69,7 @@ class IterableFeed(_Pacer):
 
     Examples
     --------
-    >>> from houseedge.live.broker import Trade
+    >>> from houseedge.core.broker import Trade
     >>> async def collect(feed):
     ...     return [event.price async for event in feed.events()]
     >>> asyncio.run(collect(IterableFeed([Trade(symbol="X", ts=1, price=10.0, size=1.0),

@@ -1,10 +1,10 @@
-"""Alpaca adapter: the live engine's :class:`~houseedge.live.broker.Broker` on alpaca-py.
+"""Alpaca adapter: the live engine's :class:`~houseedge.core.broker.Broker` on alpaca-py.
 
 Package shape (as every adapter): ``config`` (settings, secrets), ``client`` (the broker),
 ``stream`` (trade_updates over WebSocket or SSE), ``schemas`` (msgspec views of the wire),
 ``mapping`` (wire to core types), ``errors`` (the one translation of third-party exceptions),
 ``reconcile`` (REST gap recovery), ``history`` (historical bars into the store) and ``factory``
-(from :class:`~houseedge.live.settings.LiveSettings`).
+(from :class:`~houseedge.app.settings.LiveSettings`).
 """
 
 from houseedge.adapters.alpaca.client import AlpacaBroker, AlpacaStats

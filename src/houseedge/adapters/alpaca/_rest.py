@@ -16,7 +16,7 @@ from alpaca.trading import requests as rq
 from alpaca.trading.client import TradingClient
 
 from houseedge.adapters.alpaca.config import AlpacaConfig
-from houseedge.live.broker import BrokerEvent, OrderSnapshot
+from houseedge.core.broker import BrokerEvent, OrderSnapshot
 
 __all__ = ["ORDER_REQUESTS", "make_trading_client", "status_report"]
 

@@ -1,4 +1,4 @@
-"""The Alpaca :class:`~houseedge.live.broker.Broker`: alpaca-py's REST and stream clients.
+"""The Alpaca :class:`~houseedge.core.broker.Broker`: alpaca-py's REST and stream clients.
 
 Orders
     ``TradingClient`` (synchronous, so every call runs in a thread) with our
@@ -49,6 +49,7 @@ from houseedge.adapters.alpaca.schemas import (
     decode_update,
 )
 from houseedge.adapters.alpaca.stream import SseUpdates, WebSocketUpdates
+from houseedge.core.broker import Account, BrokerEvent, OrderSnapshot
 from houseedge.core.execution import OrderStatus
 from houseedge.core.types import (
     CancelRejected,
@@ -60,7 +61,6 @@ from houseedge.core.types import (
 )
 from houseedge.errors import BrokerError, BrokerUnavailable
 from houseedge.errors import OrderRejected as OrderRefused
-from houseedge.live.broker import Account, BrokerEvent, OrderSnapshot
 
 __all__ = ["AlpacaBroker", "AlpacaStats", "make_trading_client"]
 
@@ -87,7 +87,7 @@ class AlpacaStats:
 
 
 class AlpacaBroker:
-    """A :class:`~houseedge.live.broker.Broker` trading through Alpaca (see the module doc).
+    """A :class:`~houseedge.core.broker.Broker` trading through Alpaca (see the module doc).
 
     Parameters
     ----------

@@ -28,6 +28,7 @@ from houseedge.adapters.alpaca.schemas import (
     PositionMsg,
     TradeUpdateMsg,
 )
+from houseedge.core.broker import Account, BrokerEvent, OrderSnapshot
 from houseedge.core.execution import OrderStatus
 from houseedge.core.types import (
     CancelRejected,
@@ -42,7 +43,6 @@ from houseedge.core.types import (
     Side,
     TimeInForce,
 )
-from houseedge.live.broker import Account, BrokerEvent, OrderSnapshot
 
 __all__ = [
     "STATUS",

@@ -36,8 +36,8 @@ from houseedge.adapters.alpaca.schemas import (
     decode_activity,
     decode_order,
 )
+from houseedge.core.broker import Account, OrderSnapshot
 from houseedge.core.types import Fill, Position
-from houseedge.live.broker import Account, OrderSnapshot
 
 __all__ = ["Reconciler", "call"]
 

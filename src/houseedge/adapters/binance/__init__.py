@@ -1,7 +1,7 @@
 """Binance (spot; USD-M endpoints switchable) on python-binance: broker, feed, history.
 
 Package shape (as every adapter): :mod:`.config` (settings), :mod:`.client` (the
-:class:`~houseedge.live.broker.Broker`), :mod:`.schemas` (msgspec payloads), :mod:`.mapping`
+:class:`~houseedge.core.broker.Broker`), :mod:`.schemas` (msgspec payloads), :mod:`.mapping`
 (ours ↔ Binance's), :mod:`.errors` (the one translation of python-binance's exceptions), plus
 :mod:`.userstream`, :mod:`.reconcile`, :mod:`.filters`, :mod:`.ratelimit`, :mod:`.feed`,
 :mod:`.history` and :mod:`.factory`.

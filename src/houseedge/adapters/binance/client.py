@@ -1,4 +1,4 @@
-"""``BinanceBroker``: the live engine's :class:`~houseedge.live.broker.Broker` on python-binance.
+"""``BinanceBroker``: the live engine's :class:`~houseedge.core.broker.Broker` on python-binance.
 
 Orders go through signed REST with our ``client_order_id`` as ``newClientOrderId``; the symbol
 filters are checked first (a breach is an ``OrderRejected`` report naming the filter). The
@@ -61,6 +61,7 @@ from houseedge.adapters.binance.schemas import (
     decode_user_event,
 )
 from houseedge.adapters.binance.userstream import UserStream
+from houseedge.core.broker import Account, BrokerEvent, OrderSnapshot
 from houseedge.core.types import (
     CancelRejected,
     Fill,
@@ -71,7 +72,6 @@ from houseedge.core.types import (
     Side,
 )
 from houseedge.errors import ConfigError
-from houseedge.live.broker import Account, BrokerEvent, OrderSnapshot
 from houseedge.live.instruments import Instruments
 
 __all__ = ["BinanceBroker", "client_class", "close_client"]

@@ -1,7 +1,7 @@
 """Binance adapter settings: keys from the environment only, endpoints overridable per market.
 
 Keys are ``SecretStr`` read from ``HOUSEEDGE_BINANCE_API_KEY`` / ``HOUSEEDGE_BINANCE_API_SECRET``
-(or given by the caller, e.g. from :class:`~houseedge.live.settings.LiveSettings`'s
+(or given by the caller, e.g. from :class:`~houseedge.app.settings.LiveSettings`'s
 ``broker_key`` / ``broker_secret``); they are never logged and never read from a file. Every URL
 defaults to Binance's production endpoint of the chosen ``market``; tests point them at
 127.0.0.1.

@@ -24,7 +24,7 @@ _KEYS = frozenset({"api_key", "api_secret"})
 
 
 def config_from_settings(settings: Any) -> BinanceConfig:
-    """Return the Binance config of :class:`~houseedge.live.settings.LiveSettings`.
+    """Return the Binance config of :class:`~houseedge.app.settings.LiveSettings`.
 
     Raises
     ------

@@ -1,9 +1,9 @@
-"""Binance market data as a live :class:`~houseedge.live.broker.MarketFeed`: klines and trades.
+"""Binance market data as a live :class:`~houseedge.core.broker.MarketFeed`: klines and trades.
 
 One combined stream (``/stream?streams=<sym>@kline_<i>/<sym>@trade``) through python-binance's
 ``BinanceSocketManager``. Only *closed* klines become :class:`~houseedge.core.types.Bar` (labelled
 by their open time, so they aggregate and decide like stored bars); trades become
-:class:`~houseedge.live.broker.Trade` when ``feed_trades`` is set. Market streams are URL
+:class:`~houseedge.core.broker.Trade` when ``feed_trades`` is set. Market streams are URL
 subscriptions, so python-binance's own reconnect resumes them; bars closed during the gap are
 fetched over REST (``klines``) and yielded, in order, before the first live bar after it.
 Every price also updates ``marks`` (the broker's, for min-notional checks of market orders).
@@ -25,8 +25,8 @@ from houseedge.adapters.binance.config import BinanceConfig
 from houseedge.adapters.binance.history import kline_bar
 from houseedge.adapters.binance.mapping import NANOS_PER_MS
 from houseedge.adapters.binance.schemas import KlineEvent, MarketPayload, TradeEvent
+from houseedge.core.broker import MarketEvent, Trade
 from houseedge.core.types import Bar
-from houseedge.live.broker import MarketEvent, Trade
 
 __all__ = ["BinanceFeed"]
 

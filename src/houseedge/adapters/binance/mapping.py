@@ -20,6 +20,7 @@ from typing import Any, Final
 from houseedge.adapters.binance.errors import BinanceOrderRejected
 from houseedge.adapters.binance.filters import decimal_text
 from houseedge.adapters.binance.schemas import ExecutionReport, MyTrade, RestOrder
+from houseedge.core.broker import OrderSnapshot
 from houseedge.core.execution import OrderStatus
 from houseedge.core.types import (
     Fill,
@@ -34,7 +35,6 @@ from houseedge.core.types import (
     Side,
     TimeInForce,
 )
-from houseedge.live.broker import OrderSnapshot
 
 __all__ = [
     "STATUS",

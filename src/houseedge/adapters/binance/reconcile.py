@@ -30,9 +30,9 @@ from houseedge.adapters.binance.mapping import (
     status_report,
 )
 from houseedge.adapters.binance.schemas import MyTrade, RestOrder
+from houseedge.core.broker import BrokerEvent, OrderSnapshot
 from houseedge.core.execution import TERMINAL, OrderStatus
 from houseedge.core.types import Fill
-from houseedge.live.broker import BrokerEvent, OrderSnapshot
 
 __all__ = ["Reconciler"]
 

@@ -1,4 +1,4 @@
-"""Interactive Brokers adapter on ib-async: a :class:`~houseedge.live.broker.Broker` for TWS.
+"""Interactive Brokers adapter on ib-async: a :class:`~houseedge.core.broker.Broker` for TWS.
 
 Package shape (as every adapter): ``config`` (:class:`IbConfig`), ``client`` (:class:`IbBroker`),
 ``contracts`` and ``orders`` (our symbols and orders to IB's), ``mapping`` (IB values to ours),

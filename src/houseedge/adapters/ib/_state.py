@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import ib_async
 
 from houseedge.adapters.ib.orders import Trailing
+from houseedge.core.broker import BrokerEvent
 from houseedge.core.types import Fill, Order, OrderReport
-from houseedge.live.broker import BrokerEvent
 
 __all__ = ["Reports", "Tracked"]
 

@@ -1,4 +1,4 @@
-"""The Interactive Brokers :class:`~houseedge.live.broker.Broker` on ib-async.
+"""The Interactive Brokers :class:`~houseedge.core.broker.Broker` on ib-async.
 
 Reports
     Order state comes from ``openOrder``/``orderStatus`` (accepted, cancelled, rejected: each
@@ -46,6 +46,7 @@ from houseedge.adapters.ib.mapping import (
 )
 from houseedge.adapters.ib.orders import Trailing, modified, to_ib_order
 from houseedge.adapters.ib.reconnect import Backoff, open_connection, reconnect
+from houseedge.core.broker import Account, BrokerEvent, OrderSnapshot
 from houseedge.core.types import (
     CancelRejected,
     Fill,
@@ -57,7 +58,6 @@ from houseedge.core.types import (
     Position,
 )
 from houseedge.errors import BrokerError, BrokerUnavailable
-from houseedge.live.broker import Account, BrokerEvent, OrderSnapshot
 
 __all__ = ["IbBroker"]
 
@@ -66,7 +66,7 @@ _LOGGERS = ("ib_async", "ib_async.client", "ib_async.wrapper", "ib_async.ib", "i
 
 
 class IbBroker:
-    """A :class:`~houseedge.live.broker.Broker` trading through TWS or IB Gateway.
+    """A :class:`~houseedge.core.broker.Broker` trading through TWS or IB Gateway.
 
     Parameters
     ----------

@@ -36,7 +36,7 @@ def config_from(table: dict[str, Any] | None = None, env: dict[str, str] | None 
 
 
 def broker_from_settings(settings: Any) -> IbBroker:
-    """Return the IB broker for :class:`~houseedge.live.settings.LiveSettings` (its ``ib`` table).
+    """Return the IB broker for :class:`~houseedge.app.settings.LiveSettings` (its ``ib`` table).
 
     Examples
     --------

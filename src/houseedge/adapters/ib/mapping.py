@@ -10,9 +10,9 @@ from typing import Any, Final
 
 import ib_async
 
+from houseedge.core.broker import Account, OrderSnapshot
 from houseedge.core.execution import OrderStatus
 from houseedge.core.types import Fill, Liquidity, Position, Side
-from houseedge.live.broker import Account, OrderSnapshot
 
 __all__ = [
     "STATUSES",
@@ -158,7 +158,7 @@ def _filled(trade: Any) -> float:
 
 
 def snapshot_from(trade: Any, symbol: str, order_id: str) -> OrderSnapshot:
-    """Return the :class:`~houseedge.live.broker.OrderSnapshot` of an ib-async ``Trade``."""
+    """Return the :class:`~houseedge.core.broker.OrderSnapshot` of an ib-async ``Trade``."""
     avg = float(trade.orderStatus.avgFillPrice or 0)
     completed = (
         getattr(trade.orderState, "completedTime", "") if hasattr(trade, "orderState") else ""

@@ -24,8 +24,8 @@ import ib_async
 
 from houseedge.adapters.ib.errors import BrokerError, translated
 from houseedge.adapters.ib.mapping import client_order_id, fill_from, snapshot_from
+from houseedge.core.broker import OrderSnapshot
 from houseedge.core.types import Fill
-from houseedge.live.broker import OrderSnapshot
 
 if TYPE_CHECKING:
     from houseedge.adapters.ib.client import IbBroker

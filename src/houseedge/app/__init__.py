@@ -1,0 +1,1 @@
+"""Assembly: build a live engine, its broker and feed from settings."""

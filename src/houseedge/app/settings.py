@@ -1,0 +1,340 @@
+"""Live engine settings: pydantic-settings from ``HOUSEEDGE_*`` variables and a TOML file.
+
+Precedence: keyword arguments, then the environment (``HOUSEEDGE_TIMEFRAME=1h``; nested fields
+with ``__``: ``HOUSEEDGE_RISK__MAX_LONG=100``), then the TOML file given to
+:meth:`LiveSettings.load`, then the defaults — which run the paper broker on the demo store, so
+``houseedge live run`` works on a fresh machine. Secrets (the service's bearer token, broker keys)
+are ``SecretStr`` and come only from the environment: a TOML file that holds one is refused.
+
+A ``live.toml``::
+
+    broker = "paper"
+    store = "data/store"
+    symbols = ["SYNA", "SYNB"]
+    timeframe = "1d"
+    replay_speed = 0            # 0: as fast as possible; 1: real time
+    journal = "data/live/journal.db"
+    staleness_seconds = 30
+    drain_timeout = 10
+    cash = 100000
+
+    [costs]                     # LinearCostModel parameters (the paper broker's fills)
+    commission_bps = 1
+
+    [risk]                      # the account's limits: RiskLimits.from_config's table
+    max_gross_notional = 500000
+
+    [[policies]]
+    name = "sma"
+    kind = "sma_cross"          # a built-in policy (POLICIES)
+    params = { fast = 10, slow = 50, mode = "long_short" }
+    sizer = "fixed_units"       # SIZERS
+    sizer_params = { units = 10 }
+    risk = { max_long = 100, max_short = 100 }   # this policy's own budget
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from houseedge.core.costs import LinearCostModel
+from houseedge.core.policies import registry
+from houseedge.core.risk.gate import RiskLimits
+from houseedge.core.sizing.sizers import FixedFraction, FixedUnits, TargetWeights
+from houseedge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from houseedge.live.engine.pipeline import PolicySpec
+
+__all__ = [
+    "POLICIES",
+    "SECRETS",
+    "SIZERS",
+    "CostConfig",
+    "LiveSettings",
+    "PolicyConfig",
+    "build_engine",
+]
+
+POLICIES: Final = registry.POLICIES
+"""Policies a config names by ``kind``: :mod:`houseedge.core.policies.registry`."""
+
+SIZERS: Final[dict[str, Any]] = {
+    "fixed_units": FixedUnits,
+    "fixed_fraction": FixedFraction,
+    "target_weights": TargetWeights,
+}
+"""Sizers a config names."""
+
+SECRETS: Final = frozenset({"api_token", "broker_key", "broker_secret"})
+"""Fields only the environment may set."""
+
+
+class PolicyConfig(BaseModel):
+    """One policy of the engine: a built-in ``kind`` with its parameters, sizer and risk table.
+
+    Examples
+    --------
+    >>> PolicyConfig(name="sma", kind="sma_cross", params={"fast": 5, "slow": 20}).sizer
+    'fixed_units'
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    symbols: list[str] | None = None  # the engine's symbols when None
+    sizer: str = "fixed_units"
+    sizer_params: dict[str, Any] = Field(default_factory=lambda: {"units": 1})
+    risk: dict[str, Any] = Field(default_factory=dict)
+    allow_short: bool | None = None
+
+
+# The defaults come from a default cost model, so the two cannot drift apart.
+_COST_DEFAULTS: Final = LinearCostModel()
+
+
+class CostConfig(BaseModel):
+    """The ``[costs]`` table: the numeric parameters of the paper broker's cost model.
+
+    ``slippage_scale`` (a column of a backtest's bars) has no meaning for live fills, so a
+    config cannot set it; an unknown key is refused, as the cost model would refuse it.
+
+    Examples
+    --------
+    >>> CostConfig(commission_bps=1).cost_model().commission_bps
+    1.0
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    commission_per_share: float = _COST_DEFAULTS.commission_per_share
+    commission_bps: float = _COST_DEFAULTS.commission_bps
+    min_commission: float = _COST_DEFAULTS.min_commission
+    spread_bps: float = _COST_DEFAULTS.spread_bps
+    slippage_bps: float = _COST_DEFAULTS.slippage_bps
+    slippage_fraction: float = _COST_DEFAULTS.slippage_fraction
+    borrow_bps: float = _COST_DEFAULTS.borrow_bps
+    periods_per_year: float = _COST_DEFAULTS.periods_per_year
+
+    def cost_model(self) -> LinearCostModel:
+        """Return the :class:`~houseedge.core.costs.LinearCostModel` these parameters give."""
+        return LinearCostModel(
+            commission_per_share=self.commission_per_share,
+            commission_bps=self.commission_bps,
+            min_commission=self.min_commission,
+            spread_bps=self.spread_bps,
+            slippage_bps=self.slippage_bps,
+            slippage_fraction=self.slippage_fraction,
+            borrow_bps=self.borrow_bps,
+            periods_per_year=self.periods_per_year,
+        )
+
+
+def _default_policies() -> list[PolicyConfig]:
+    return [PolicyConfig(name="sma", kind="sma_cross", params={"fast": 10, "slow": 50})]
+
+
+class LiveSettings(BaseSettings):
+    """Everything ``houseedge live run`` needs (see the module doc for the TOML shape).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["HOUSEEDGE_TIMEFRAME"] = "1h"
+    >>> settings = LiveSettings()
+    >>> settings.broker, settings.timeframe, settings.policies[0].kind
+    ('paper', '1h', 'sma_cross')
+    >>> del os.environ["HOUSEEDGE_TIMEFRAME"]
+    >>> LiveSettings(api_token="s3cret")  # secrets never print
+    LiveSettings(...api_token=SecretStr('**********')...)
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="HOUSEEDGE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    broker: Literal["paper", "alpaca", "binance", "ib"] = "paper"
+    store: Path = Path("data/store")
+    symbols: list[str] = Field(default_factory=lambda: ["SYNA", "SYNB"])
+    timeframe: str = "1d"
+    start: str | None = None
+    end: str | None = None
+    replay_speed: float = Field(default=0.0, ge=0)
+    policies: list[PolicyConfig] = Field(default_factory=_default_policies)
+    risk: dict[str, Any] = Field(default_factory=dict)
+    costs: CostConfig = Field(default_factory=CostConfig)
+    latency_ms: float = Field(default=0.0, ge=0)
+    cash: float = Field(default=100_000.0, gt=0)
+    journal: Path = Path("data/live/journal.db")
+    staleness_seconds: float = Field(default=30.0, gt=0)
+    drain_timeout: float = Field(default=10.0, ge=0)
+    host: str = "127.0.0.1"
+    port: int = 8787
+    api_token: SecretStr | None = None
+    broker_key: SecretStr | None = None
+    broker_secret: SecretStr | None = None
+    # Venue options (never keys: each adapter refuses a secret here), e.g. [binance] symbols.
+    alpaca: dict[str, Any] = Field(default_factory=dict)
+    binance: dict[str, Any] = Field(default_factory=dict)
+    ib: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read keyword arguments, then the environment, then the TOML file (if any)."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = settings_cls.model_config.get("toml_file")
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, **overrides: Any) -> LiveSettings:
+        r"""Return the settings from the environment and the TOML file ``path``.
+
+        Raises
+        ------
+        ConfigError
+            The file is missing or not TOML, it holds a secret, or a value is invalid.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "live.toml"
+        >>> lines = ['timeframe = "1h"', "[[policies]]", 'name = "a"', 'kind = "buy_and_hold"']
+        >>> _ = path.write_text("\n".join(lines))
+        >>> settings = LiveSettings.load(path)
+        >>> settings.timeframe, [p.name for p in settings.policies]
+        ('1h', ['a'])
+        >>> _ = path.write_text('api_token = "oops"')
+        >>> LiveSettings.load(path)
+        Traceback (most recent call last):
+        ...
+        houseedge.errors.ConfigError: live.toml: api_token is a secret: set HOUSEEDGE_API_TOKEN ...
+        """
+        if path is None:
+            return cls(**overrides)
+        path = Path(path)
+        try:
+            table = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            msg = f"{path.name}: cannot read the settings file: {exc}"
+            raise ConfigError(msg) from exc
+        for name in sorted(SECRETS & table.keys()):
+            msg = (
+                f"{path.name}: {name} is a secret: set HOUSEEDGE_{name.upper()} in the "
+                "environment, not in a file"
+            )
+            raise ConfigError(msg)
+        config = cls.model_config.copy()
+        config["toml_file"] = path
+        loaded = type(cls.__name__, (cls,), {"model_config": config})
+        try:
+            return loaded(**overrides)
+        except ValueError as exc:
+            msg = f"{path.name}: invalid settings: {exc}"
+            raise ConfigError(msg) from exc
+
+    def risk_limits(self) -> RiskLimits:
+        """Return the account's risk limits."""
+        return RiskLimits.from_config(self.risk)
+
+    def policy_specs(self) -> list[PolicySpec]:
+        """Return the engine's :class:`~houseedge.live.engine.PolicySpec` list.
+
+        A policy's ``risk`` table overrides the account's (``[risk]``) field by field.
+        """
+        from houseedge.live.engine.pipeline import PolicySpec
+
+        specs: list[PolicySpec] = []
+        for config in self.policies:
+            if config.kind not in POLICIES or config.sizer not in SIZERS:
+                msg = (
+                    f"policy {config.name!r}: unknown kind {config.kind!r} or sizer "
+                    f"{config.sizer!r}; known: {sorted(POLICIES)}, {sorted(SIZERS)}"
+                )
+                raise ConfigError(msg)
+            try:
+                policy = POLICIES[config.kind](**config.params)
+                sizer = SIZERS[config.sizer](**config.sizer_params)
+                limits = RiskLimits.from_config({**self.risk, **config.risk})
+            except (TypeError, ValueError) as exc:
+                msg = f"policy {config.name!r}: {exc}"
+                raise ConfigError(msg) from exc
+            symbols = config.symbols if config.symbols is not None else self.symbols
+            specs.append(PolicySpec(config.name, policy, symbols, sizer=sizer, limits=limits,
+                                    allow_short=config.allow_short))  # fmt: skip
+        return specs
+
+
+def build_engine(settings: LiveSettings, *, observability: Any = None) -> Any:
+    """Return an :class:`~houseedge.live.engine.Engine` with the parts the settings name.
+
+    ``observability`` (an :class:`~houseedge.live.observability.Observability`, the one the
+    service serves on ``GET /metrics``) receives the engine's order latency and traces.
+
+    Examples
+    --------
+    >>> engine = build_engine(LiveSettings(symbols=["SYNA"], store="/tmp/houseedge-no-store"))
+    >>> engine.broker.name, list(engine.specs), engine.staleness_seconds
+    ('paper', ['sma'], 30.0)
+    """
+    from houseedge.live.engine import Engine
+
+    costs = settings.costs.cost_model()
+    broker, feed = _venue(settings, costs)
+    return Engine(broker=broker, feed=feed, policies=settings.policy_specs(),
+                  journal=settings.journal, risk=settings.risk_limits(), cash=settings.cash,
+                  costs=costs, staleness_seconds=settings.staleness_seconds,
+                  drain_timeout=settings.drain_timeout,
+                  observability=observability)  # fmt: skip
+
+
+def _venue(settings: LiveSettings, costs: Any) -> tuple[Any, Any]:
+    """Return the broker the settings name and the feed that goes with it.
+
+    The paper broker replays the store; a venue's adapter brings its own live feed where it has
+    one (Binance) and otherwise replays the store too, so a strategy can be tried on a venue's
+    paper account against stored bars.
+    """
+    from houseedge.data.store import Store
+    from houseedge.live.feeds import StoreReplayFeed
+
+    replay = StoreReplayFeed(Store(settings.store), symbols=settings.symbols,
+                             timeframe=settings.timeframe, start=settings.start, end=settings.end,
+                             speed=settings.replay_speed)  # fmt: skip
+    if settings.broker == "alpaca":
+        from houseedge.adapters.alpaca.factory import build_broker
+
+        return build_broker(settings, **settings.alpaca), replay
+    if settings.broker == "binance":
+        from houseedge.adapters.binance.factory import broker_and_feed
+
+        return broker_and_feed(settings)
+    if settings.broker == "ib":
+        from houseedge.adapters.ib.factory import broker_from_settings
+
+        return broker_from_settings(settings), replay
+    from houseedge.live.paper import PaperBroker
+
+    paper = PaperBroker(costs, latency_ns=round(settings.latency_ms * 1e6),
+                        starting_cash=settings.cash)  # fmt: skip
+    return paper, replay

@@ -1,0 +1,5 @@
+"""The ``houseedge`` command line."""
+
+from houseedge.cli._app import main
+
+__all__ = ["main"]

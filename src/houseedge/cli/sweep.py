@@ -1,0 +1,222 @@
+"""Sweep commands: ``houseedge sweep`` and ``houseedge walkforward``.
+
+Both read bars from the store, take a grid as ``--grid name=start:stop:step`` (inclusive
+range) or ``--grid name=a,b,c``, show a progress bar on the terminal, and print the results.
+``sweep --save`` stores every parameter set as a run; ``walkforward --save`` stores the IS
+sweeps and OOS runs, tagged per window. A bad argument ends with a one-line error (status 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+
+from houseedge.cli.research import (
+    POLICY_NAMES,
+    StoreOption,
+    _bars,  # pyright: ignore[reportPrivateUsage]
+    _convert,  # pyright: ignore[reportPrivateUsage]
+    _costs,  # pyright: ignore[reportPrivateUsage]
+    _open,  # pyright: ignore[reportPrivateUsage]
+    _policy_class,  # pyright: ignore[reportPrivateUsage]
+    _split,  # pyright: ignore[reportPrivateUsage]
+    parse_sizing,
+)
+from houseedge.errors import ConfigError, PolicyError
+
+__all__ = ["parse_grid", "register"]
+
+_HEADLINE = ("total_return", "max_drawdown", "trades")
+
+
+def parse_grid(policy: str, items: Sequence[str]) -> dict[str, list[Any]]:
+    """Return ``{name: values}`` from ``name=start:stop:step`` or ``name=a,b,c`` strings.
+
+    Values take the policy parameter's declared type; ranges include ``stop``.
+
+    Examples
+    --------
+    >>> parse_grid("sma_cross", ["fast=5:20:5", "slow=50,100", "mode=long_short"])
+    {'fast': [5, 10, 15, 20], 'slow': [50, 100], 'mode': ['long_short']}
+    >>> parse_grid("sma_cross", ["fast=5:20"])
+    Traceback (most recent call last):
+    houseedge.errors.PolicyError: sma_cross: --grid 'fast=5:20': expected start:stop:step
+    """
+    cls = _policy_class(policy)
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in fields:
+            raise PolicyError(f"{policy}: unknown parameter in --grid {item!r}; "
+                              f"parameters: {', '.join(sorted(fields))}")  # fmt: skip
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise PolicyError(f"{policy}: --grid {item!r}: expected start:stop:step")
+            start, stop, step = (_convert(policy, key, p.strip(), hints[key]) for p in parts)
+            if not step > 0:
+                raise PolicyError(f"{policy}: --grid {item!r}: step must be positive")
+            values: list[Any] = []
+            value = start
+            while value <= stop + (step * 1e-9 if isinstance(step, float) else 0):
+                values.append(value)
+                value = start + step * len(values)
+            grid[key] = values
+        else:
+            grid[key] = [_convert(policy, key, v.strip(), hints[key]) for v in text.split(",")]
+    if not grid:
+        raise PolicyError(f"{policy}: give at least one --grid name=values")
+    return grid
+
+
+GridOption = Annotated[
+    list[str], typer.Option("--grid", "-g", help="name=start:stop:step or name=a,b,c")
+]
+SymbolsOption = Annotated[
+    list[str], typer.Option("--symbols", "-s", help="symbols, comma-separated or repeated")
+]
+
+
+def _progress() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from houseedge.cli._app import err
+
+    return Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err, transient=True,
+    )  # fmt: skip
+
+
+def _setup(
+    policy: str, grid: list[str], symbols: list[str], timeframe: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    from houseedge.research.report import infer_periods_per_year
+    from houseedge.research.sweep import StoreBars
+    from houseedge.research.sweep.executors import executor_named
+
+    values = parse_grid(policy, grid)
+    cls = _policy_class(policy)
+    sizer = parse_sizing(options["sizing"])
+    executor = executor_named(options["executor"], options["workers"])
+    store, names = _open(options["store"]), _split(symbols)
+    start, end = options["start"], options["end"]
+    bars, _files = _bars(store, names, timeframe, start, end)
+    per_year = infer_periods_per_year(bars.get_column("ts")) or 252.0
+    source = StoreBars(store.root, tuple(names), timeframe, start, end)
+    return {
+        "bars": source if options["executor"] != "inprocess" else bars, "policy": cls,
+        "grid": values, "executor": executor, "sizing": sizer, "cash": options["cash"],
+        "costs": _costs(options["fee_bps"], options["slippage_bps"], per_year),
+        "periods_per_year": per_year, "objective": options["objective"],
+        "maximize": not options["minimize"], "save_to": store if options["save"] else None,
+    }  # fmt: skip
+
+
+def sweep_command(
+    policy: Annotated[str, typer.Argument(help=f"built-in policy: {', '.join(POLICY_NAMES)}")],
+    grid: GridOption,
+    symbols: SymbolsOption,
+    timeframe: Annotated[str, typer.Option(help="bar timeframe in the store")] = "1d",
+    start: Annotated[str | None, typer.Option(help="first bar time (inclusive, UTC)")] = None,
+    end: Annotated[str | None, typer.Option(help="end time (exclusive, UTC)")] = None,
+    objective: Annotated[str, typer.Option(help="metric that ranks the sets")] = "sharpe_ratio",
+    minimize: Annotated[bool, typer.Option(help="lower objective is better")] = False,
+    executor: Annotated[str, typer.Option(help="inprocess, process or ray")] = "inprocess",
+    workers: Annotated[int | None, typer.Option(help="processes or Ray CPUs")] = None,
+    top: Annotated[int, typer.Option(help="rows shown")] = 10,
+    cash: Annotated[float, typer.Option(help="starting cash")] = 100_000.0,
+    fee_bps: Annotated[float, typer.Option(help="commission per fill, bps of notional")] = 0.0,
+    slippage_bps: Annotated[float, typer.Option(help="slippage per fill, bps of price")] = 0.0,
+    sizing: Annotated[str, typer.Option(help="fraction:F[:whole] or units:N")] = "fraction:1.0",
+    save: Annotated[bool, typer.Option(help="store every set as a run")] = False,
+    tag: Annotated[str | None, typer.Option(help="label stored with the runs")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Sweep a built-in policy's parameters over stored bars; print the best sets."""
+    options = dict(locals())
+    kwargs = _setup(policy, grid, symbols, timeframe, options)
+    from houseedge.cli._app import out, print_frame
+    from houseedge.research.sweep import sweep
+
+    bars, cls, values = kwargs.pop("bars"), kwargs.pop("policy"), kwargs.pop("grid")
+    with _progress() as progress:
+        result = sweep(bars, cls, values, progress=progress, tag=tag, **kwargs)
+    title = f"{policy}: {result.frame.height} sets by {objective} on {', '.join(_split(symbols))}"
+    shown = [*result.params, *dict.fromkeys([objective, *_HEADLINE])]
+    if save:
+        shown.append("run_id")
+    print_frame(result.ranked().select(shown), title=title, limit=top)
+    if result.skipped:
+        out.print(f"skipped {len(result.skipped)} sets the policy rejects")
+    if save:
+        out.print(f"saved {result.frame.height} runs")
+
+
+def walkforward_command(
+    policy: Annotated[str, typer.Argument(help=f"built-in policy: {', '.join(POLICY_NAMES)}")],
+    grid: GridOption,
+    symbols: SymbolsOption,
+    in_sample: Annotated[str, typer.Option("--is", help="IS length: bars (500) or span (90d)")],
+    out_of_sample: Annotated[str, typer.Option("--oos", help="OOS length: bars or span")],
+    anchored: Annotated[bool, typer.Option(help="every IS window starts at the first bar")] = False,
+    timeframe: Annotated[str, typer.Option(help="bar timeframe in the store")] = "1d",
+    start: Annotated[str | None, typer.Option(help="first bar time (inclusive, UTC)")] = None,
+    end: Annotated[str | None, typer.Option(help="end time (exclusive, UTC)")] = None,
+    objective: Annotated[str, typer.Option(help="metric that picks the set")] = "sharpe_ratio",
+    minimize: Annotated[bool, typer.Option(help="lower objective is better")] = False,
+    executor: Annotated[str, typer.Option(help="inprocess, process or ray")] = "inprocess",
+    workers: Annotated[int | None, typer.Option(help="processes or Ray CPUs")] = None,
+    cash: Annotated[float, typer.Option(help="starting cash")] = 100_000.0,
+    fee_bps: Annotated[float, typer.Option(help="commission per fill, bps of notional")] = 0.0,
+    slippage_bps: Annotated[float, typer.Option(help="slippage per fill, bps of price")] = 0.0,
+    sizing: Annotated[str, typer.Option(help="fraction:F[:whole] or units:N")] = "fraction:1.0",
+    save: Annotated[bool, typer.Option(help="store the IS sweeps and OOS runs")] = False,
+    tag: Annotated[str, typer.Option(help="tag prefix of the stored runs")] = "walkforward",
+    store: StoreOption = None,
+) -> None:
+    """Walk-forward a built-in policy: choose per IS window, trade OOS, print the windows."""
+    options = dict(locals())
+    lengths = [_length(in_sample, "--is"), _length(out_of_sample, "--oos")]
+    kwargs = _setup(policy, grid, symbols, timeframe, options)
+    from houseedge.cli._app import out, print_frame
+    from houseedge.research.sweep.walkforward import walk_forward
+
+    bars, cls, values = kwargs.pop("bars"), kwargs.pop("policy"), kwargs.pop("grid")
+    with _progress() as progress:
+        result = walk_forward(
+            bars, cls, values, in_sample=lengths[0], out_of_sample=lengths[1],
+            anchored=anchored, progress=progress, tag=tag, **kwargs,
+        )  # fmt: skip
+    day = "%Y-%m-%d %H:%M"
+    table = result.windows.with_columns(
+        oos_start=pl.col("oos_start").dt.strftime(day), oos_end=pl.col("oos_end").dt.strftime(day)
+    ).drop("is_start", "is_end")
+    print_frame(table, title=f"{policy} walk-forward by {objective}")
+    final = result.equity.get_column("equity")
+    out.print(f"stitched OOS equity: {final[-1]:,.2f} from {cash:,.2f}")
+    decay = "n/a" if result.decay is None else f"{result.decay:.3f}"
+    out.print(f"decay (mean OOS/IS {objective}): {decay}")
+
+
+def _length(text: str, option: str) -> int | str:
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if not text or not text[0].isdigit():
+        raise ConfigError(f"{option} {text!r}: expected a bar count (500) or a span (90d)")
+    return text
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``sweep`` and ``walkforward`` to the command line."""
+    app.command("sweep")(sweep_command)
+    app.command("walkforward")(walkforward_command)

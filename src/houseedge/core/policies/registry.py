@@ -1,0 +1,79 @@
+"""The one name -> class registry of policies: the CLI, the service config and sweeps read it.
+
+A name is the policy's stable ``name`` (``"sma_cross"``); a few short aliases are accepted where
+a person types them. Third-party policies join with :func:`register_policy`.
+
+Examples
+--------
+>>> from houseedge.core.policies.registry import policy_class, policy_names
+>>> policy_class("sma_cross").__name__
+'SmaCross'
+>>> "fixed_weights" in policy_names()
+True
+>>> policy_class("smacross")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+houseedge.errors.PolicyError: unknown policy 'smacross'; known policies: bollinger_reversion, ...
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any, Final
+
+from houseedge.core.policies import builtin
+from houseedge.errors import PolicyError
+
+__all__ = ["ALIASES", "POLICIES", "policy_class", "policy_names", "register_policy"]
+
+_POLICIES: dict[str, type[Any]] = {
+    "bollinger_reversion": builtin.BollingerReversion,
+    "buy_and_hold": builtin.BuyAndHold,
+    "donchian_breakout": builtin.DonchianBreakout,
+    "ema_cross": builtin.EmaCross,
+    "fixed_weights": builtin.FixedWeights,
+    "rsi_reversion": builtin.RsiReversion,
+    "sma_cross": builtin.SmaCross,
+    "vol_target_trend": builtin.VolTargetTrend,
+}
+
+POLICIES: Final = MappingProxyType(_POLICIES)
+"""Every registered policy class by name (read-only; add with :func:`register_policy`)."""
+
+ALIASES: Final = MappingProxyType({"donchian": "donchian_breakout"})
+"""Short names a person may type for a registered policy."""
+
+
+def policy_names() -> tuple[str, ...]:
+    """Return the registered policy names, sorted."""
+    return tuple(sorted(_POLICIES))
+
+
+def policy_class(name: str) -> type[Any]:
+    """Return the policy class registered as ``name`` (or one of its aliases).
+
+    Raises
+    ------
+    PolicyError
+        No policy has that name; the message lists the known names.
+    """
+    try:
+        return _POLICIES[ALIASES.get(name, name)]
+    except KeyError:
+        known = ", ".join(policy_names())
+        raise PolicyError(f"unknown policy {name!r}; known policies: {known}") from None
+
+
+def register_policy(name: str, cls: type[Any]) -> None:
+    """Register ``cls`` under ``name`` so configs and the CLI can name it.
+
+    Raises
+    ------
+    PolicyError
+        ``name`` is taken by another class, or is not a lowercase identifier.
+    """
+    if not name.isidentifier() or name != name.lower():
+        raise PolicyError(f"policy name {name!r}: expected a lowercase identifier")
+    current = _POLICIES.get(name)
+    if current is not None and current is not cls:
+        raise PolicyError(f"policy name {name!r} is already registered to {current.__name__}")
+    _POLICIES[name] = cls

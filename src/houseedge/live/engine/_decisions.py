@@ -1,0 +1,264 @@
+"""From a closed bar to orders at the broker: the engine's decision path.
+
+:class:`DecisionMixin` is the part of :class:`~houseedge.live.engine.Engine` that runs on each
+closed bar (see the pipeline in :mod:`houseedge.live.engine`): the ledger's mark and the risk
+gate's monitors, each policy's decision (:mod:`houseedge.live.engine.pipeline`), the pre-trade risk
+check, the orders' journal commit and ``broker.submit``; and the cancels the gate or a policy
+asks for. It is kept apart from the engine's lifecycle, feed and report loops so each module
+reads on its own.
+
+Latency
+    ``Engine.latencies`` (when a list) receives, for every order, the seconds from the arrival
+    of the market event that closed its bar to its ``broker.submit``; ``Engine.journal_latencies``
+    the part of it spent committing the order to the journal (the order must be journaled
+    before it is sent). The commit runs on the loop's own thread
+    (:meth:`~houseedge.live.journal.writer.JournalWriter.write_now`): handing it to the journal
+    thread and waiting for the answer cost two thread wake-ups and turns for the GIL, several
+    times the commit itself. The loop is blocked while the order commits (microseconds on
+    tmpfs, an fsync on disk), and the decision waits for it either way.
+Garbage collection
+    The cyclic collector is held off while a bar is decided (mark, decisions, journal commit,
+    submit: a millisecond or so) and runs when it is over: a full collection over a long-lived
+    process's objects takes milliseconds, and landing inside a decision it would be the
+    decision's latency. Reference counting still frees everything else at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import time
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from houseedge.core.execution import OrderState, OrderStatus
+from houseedge.core.risk.gate import BreakerState, RiskEvent
+from houseedge.core.types import Bar, CancelRequested, Order
+from houseedge.errors import BrokerError, PolicyError
+from houseedge.live.aggregate import Timeframe
+from houseedge.live.engine._book import Book, EventSpec
+from houseedge.live.engine.pipeline import OrderRunner, PolicySpec, VectorRunner
+
+if TYPE_CHECKING:
+    from houseedge.core.broker import Broker
+    from houseedge.core.risk.gate import RiskGate
+    from houseedge.live.journal.ledger import LedgerSnapshot
+    from houseedge.live.observability import Observability
+    from houseedge.live.telemetry import Telemetry
+
+__all__ = ["DecisionMixin"]
+
+
+@contextlib.contextmanager
+def _collections_deferred() -> Generator[None]:
+    """Hold the cyclic garbage collector off inside the block (if it is on at all)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+class DecisionMixin:
+    """The bar → decision → risk → journal → broker path (see the module doc)."""
+
+    if TYPE_CHECKING:
+
+        @property
+        def book(self) -> Book: ...
+
+        broker: Broker
+        gate: RiskGate
+        log: Any
+        specs: dict[str, PolicySpec]
+        runners: dict[str, VectorRunner | OrderRunner]
+        by_symbol: dict[str, list[str]]
+        marks: dict[str, float]
+        latencies: list[float] | None
+        observability: Observability | None
+        _telemetry: Telemetry | None
+        _market_now: int
+        _cancels: list[str]
+        _ready: bool
+        _paused: bool
+        _stale: bool
+        _stopping: bool
+
+        def _now(self) -> int: ...
+        async def _engine_event(self, name: str, **payload: Any) -> None: ...
+
+        # The Desk the runners read (HandleMixin).
+        def position(self, symbol: str, policy: str | None = None) -> float: ...
+        def open_orders(
+            self, policy: str | None = None, symbol: str | None = None
+        ) -> list[OrderState]: ...
+        def new_id(self, policy: str) -> str: ...
+        def account(self) -> tuple[float, float]: ...
+        def request_cancel(self, order_id: str) -> None: ...
+
+    journal_latencies: list[float] | None = None
+    """Seconds each order's journal commit took on the decision path (when a list is set)."""
+    _mark_key: Any = None
+    _mark_snapshot: LedgerSnapshot | None = None
+    _mark_figures: tuple[float, dict[str, float]] = (0.0, {})
+
+    def _ledger_snapshot(self) -> LedgerSnapshot:
+        """Return the ledger's snapshot, the last mark's while no fill has been booked since.
+
+        Only :meth:`_mark` moves the ledger's marks, and it refreshes the cached snapshot when
+        they matter; a fill changes ``book.fills``.
+        """
+        cached = self._mark_snapshot
+        if cached is not None and self._mark_key[0] == len(self.book.fills):
+            return cached
+        return self.book.state.ledger.snapshot()
+
+    async def _on_bar(self, bar: Bar, arrived: float) -> None:
+        end = Timeframe.parse(bar.timeframe).end(bar.ts) if bar.timeframe else bar.ts
+        self._market_now = max(self._market_now, end)
+        self.marks[bar.symbol] = bar.close
+        names = self.by_symbol.get(bar.symbol, ())
+        for name in names:
+            self.runners[name].append(bar)
+        with _collections_deferred():
+            await self._mark(end)
+            obs = self.observability
+            if obs is None or not any(self._trading(name) for name in names):
+                await self._decide_bar(bar, names, end, arrived)
+            else:
+                with obs.bar_span(bar.symbol, bar.ts):
+                    await self._decide_bar(bar, names, end, arrived)
+        if self._cancels:
+            ids, self._cancels = self._cancels, []
+            await self._cancel(ids, end)
+
+    async def _decide_bar(self, bar: Bar, names: Sequence[str], end: int, arrived: float) -> None:
+        for name in names:
+            if not self._trading(name):
+                continue
+            try:
+                orders = self._decide(self.runners[name], bar, end)
+            except PolicyError as exc:
+                self.log.error("policy.error", policy=name, symbol=bar.symbol, error=str(exc))
+                await self._engine_event("policy_error", policy=name, error=str(exc))
+                continue
+            await self._send(orders, name, end, arrived)
+
+    def _decide(self, runner: VectorRunner | OrderRunner, bar: Bar, end: int) -> list[Order]:
+        return runner.decide(bar, end, self, self.marks)
+
+    def _trading(self, policy: str) -> bool:
+        # A halted breaker does not stop decisions: the gate refuses them, and says which check.
+        return self._ready and not (self._paused or self._stale or self._stopping)
+
+    async def _mark(self, now: int) -> None:
+        ledger = self.book.state.ledger
+        ledger.mark(self.marks)
+        # The exact snapshot moves only with a fill or the mark of a symbol with a book: reuse
+        # it across bars that change neither (every bar while flat).
+        book, marks = self.book, self.marks
+        key = (
+            len(book.fills),
+            [(s, marks.get(s)) for s in sorted(set[str]().union(*book.traded.values()))],
+        )
+        if key != self._mark_key:
+            snap = ledger.snapshot()
+            pnl = dict.fromkeys(self.specs, 0.0) | {
+                p: float(t.net) for p, t in snap.policies.items() if p in self.specs
+            }
+            self._mark_key, self._mark_snapshot = key, snap
+            self._mark_figures = (float(snap.equity), pnl)
+        equity, pnl = self._mark_figures
+        events = self.gate.on_mark(equity, now, policy_pnl=dict(pnl))
+        if events:
+            await self._risk_events(events, now)
+
+    async def _risk_events(self, events: Sequence[RiskEvent], now: int) -> None:
+        await self.book.events([("risk", msgspec.to_builtins(e), e.ts or now) for e in events])
+        for event in events:
+            self.log.warning("risk.breaker", kind=event.kind, state=str(event.state),
+                             policy=event.policy, detail=event.detail)  # fmt: skip
+            if event.state is BreakerState.HALTED:
+                scope = self.book.open_orders(event.policy or None)
+                await self._cancel([s.order.client_order_id for s in scope], now)
+
+    async def _send(
+        self, orders: Sequence[Order], policy: str, now: int, arrived: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Risk-check, journal and submit orders of one decision; return each outcome."""
+        accepted: list[Order] = []
+        extra: list[EventSpec] = []
+        outcomes: list[dict[str, Any]] = []
+        scope = policy or None
+        for order in orders:
+            figures = self.book.figures(order, scope, self.marks, accepted)
+            decision = self.gate.check(order, now_ns=now, **figures)
+            outcome = {"order_id": order.client_order_id, "accepted": decision.accepted,
+                       "check": decision.check, "detail": decision.detail}  # fmt: skip
+            outcomes.append(outcome)
+            if decision.accepted:
+                accepted.append(order)
+                continue
+            self.log.debug("risk.rejected", policy=policy, symbol=order.symbol,
+                           order_id=order.client_order_id, check=decision.check)  # fmt: skip
+            extra.append(("risk", {"type": "rejected", "policy": policy, **outcome,
+                                   "symbol": order.symbol, "side": str(order.side),
+                                   "qty": float(order.qty)}, now))  # fmt: skip
+        if not accepted and not extra:  # nothing to journal: no round trip to the journal thread
+            return outcomes
+        began = time.perf_counter()
+        fresh = await self.book.record_orders([(o, policy) for o in accepted], extra)
+        if self.journal_latencies is not None and arrived is not None and fresh:
+            self.journal_latencies.append(time.perf_counter() - began)
+        for order in fresh:
+            await self._submit(order, arrived)
+        return outcomes
+
+    async def _submit(self, order: Order, arrived: float | None) -> None:
+        if self.latencies is not None and arrived is not None:
+            self.latencies.append(time.perf_counter() - arrived)
+        telemetry = self._telemetry
+        if telemetry is None:
+            await self._submit_to_broker(order)
+            return
+        oid = order.client_order_id
+        policy = self.book.state.policies.get(oid, "")
+        # The span is current while the broker is called: a venue's client spans nest in it.
+        try:
+            with telemetry.obs.order_span(oid, policy=policy, symbol=order.symbol) as span:
+                telemetry.submitting_order(oid, policy, order.symbol)
+                if not await self._submit_to_broker(order):
+                    span.set_attribute("submit_failed", True)
+        finally:  # the span is remembered once it ends: now its early fills can be its children
+            telemetry.submitted(oid)
+
+    async def _submit_to_broker(self, order: Order) -> bool:
+        try:
+            await self.broker.submit(order)
+        except BrokerError as exc:  # left open: the next reconciliation resolves it
+            self.log.error("order.submit_failed", order_id=order.client_order_id,
+                           symbol=order.symbol, error=str(exc))  # fmt: skip
+            await self._engine_event("submit_failed", order_id=order.client_order_id)
+            return False
+        return True
+
+    async def _cancel(self, order_ids: Sequence[str], now: int) -> int:
+        states = self.book.state.orders
+        ids = [oid for oid in order_ids if oid in self.book.open_ids
+               and states[oid].status is not OrderStatus.CANCEL_REQUESTED]  # fmt: skip
+        if not ids:
+            return 0
+        await self.book.record([CancelRequested(order_id=oid, ts=now) for oid in ids])
+        for oid in ids:
+            await self.broker.cancel(oid)
+        return len(ids)
+
+    async def _cancel_all(self, reason: str) -> int:
+        ids = [s.order.client_order_id for s in self.book.open_orders()]
+        self.log.info("orders.cancel_all", reason=reason, count=len(ids))
+        return await self._cancel(ids, self._now())

@@ -1,0 +1,228 @@
+"""The engine as the service and the policies see it: EngineHandle views, operator commands, desk.
+
+:class:`HandleMixin` is the part of :class:`~houseedge.live.engine.Engine` that only reads the
+book or routes an operator's command through the same risk gate, journal and broker path as a
+policy's orders (``Engine._send``); it is kept apart so the pipeline module stays readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from houseedge.core.types import Order, OrderType, Side, TimeInForce
+from houseedge.live.control import ManualOrder, PublishedEvent
+from houseedge.live.engine._book import Book, fill_payload, order_payload
+
+if TYPE_CHECKING:
+    from houseedge.core.broker import Broker
+    from houseedge.core.risk.gate import RiskEvent, RiskGate
+    from houseedge.live.feeds import FeedStaleness
+    from houseedge.live.journal.ledger import LedgerSnapshot
+
+__all__ = ["HandleMixin"]
+
+
+class HandleMixin:
+    """EngineHandle's views and commands, and the desk runners read (see the module doc)."""
+
+    if TYPE_CHECKING:
+        # Engine.book is a read-only property (the book exists only once started).
+        @property
+        def book(self) -> Book: ...
+
+        broker: Broker
+        gate: RiskGate
+        journal_path: Any
+        log: Any
+        _ready: bool
+        _paused: bool
+        _stale: bool
+        _feed_done: bool
+        _phase: str
+        _book: Book | None
+        _staleness: FeedStaleness
+        _received: int
+        _processed: int
+        _error: BaseException | None
+        _seq: int
+        _cancels: list[str]
+
+        def _now(self) -> int: ...
+        def _ledger_snapshot(self) -> LedgerSnapshot: ...
+        def _in_flight(self) -> list[str]: ...
+        async def _engine_event(self, name: str, **payload: Any) -> None: ...
+        async def _risk_events(self, events: Sequence[RiskEvent], now: int) -> None: ...
+        async def _cancel_all(self, reason: str) -> int: ...
+        async def _send(
+            self, orders: Sequence[Order], policy: str, now: int, arrived: float | None = None
+        ) -> list[dict[str, Any]]: ...
+
+    # -- the Desk runners read --------------------------------------------------------------
+
+    def new_id(self, policy: str) -> str:
+        """Return a fresh client order id ``<policy>.<n>`` (n continues across restarts)."""
+        self._seq += 1
+        return f"{policy or 'manual'}.{self._seq}"
+
+    def position(self, symbol: str, policy: str | None = None) -> float:
+        """Return the filled position in ``symbol`` (of one policy, or of the account)."""
+        return self.book.position(symbol, policy)
+
+    def open_orders(self, policy: str | None = None, symbol: str | None = None) -> list[Any]:
+        """Return the working orders' states (of a policy, of a symbol), oldest first."""
+        return self.book.open_orders(policy, symbol)
+
+    def account(self) -> tuple[float, float]:
+        """Return the ledger's cash and equity at the last marks."""
+        snap = self._ledger_snapshot()
+        return float(snap.cash), float(snap.equity)
+
+    def request_cancel(self, order_id: str) -> None:
+        """Cancel ``order_id`` once the current decision is done."""
+        self._cancels.append(order_id)
+
+    # -- EngineHandle: state ----------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Return True once rebuilt and reconciled, until stopped or failed."""
+        return self._ready
+
+    def health(self) -> Mapping[str, Any]:
+        """Return the engine's phase, broker, feed staleness, breaker and journal figures."""
+        staleness, book = self._staleness, self._book
+        return {
+            "state": "paused" if self._paused and self._phase == "running" else self._phase,
+            "ready": self._ready, "broker": self.broker.name, "paused": self._paused,
+            "feed": {"stale": self._stale, "done": self._feed_done,
+                     "age_s": staleness.age(),
+                     "events": staleness.events},
+            "breaker": str(self.gate.state),
+            "journal": {"path": str(self.journal_path),
+                        "writes": 0 if book is None else book.writer.writes,
+                        "batches": 0 if book is None else book.writer.batches,
+                        "lag": self._received - self._processed},
+            "orders_in_flight": 0 if book is None else len(self._in_flight()),
+            "error": None if self._error is None else repr(self._error),
+        }  # fmt: skip
+
+    def positions(self) -> Sequence[Mapping[str, Any]]:
+        """Return every (policy, symbol) book with quantity, average price and PnL."""
+        snap = self.book.state.ledger.snapshot()
+        return [
+            {"policy": h.policy, "symbol": h.symbol, "qty": float(h.qty),
+             "avg_price": None if h.avg_price is None else float(h.avg_price),
+             "realised": float(h.realised), "fees": float(h.fees),
+             "unrealised": None if h.unrealised is None else float(h.unrealised)}
+            for h in snap.holdings
+        ]  # fmt: skip
+
+    def orders(self, *, open_only: bool = False) -> Sequence[Mapping[str, Any]]:
+        """Return orders with status and filled quantity, oldest first."""
+        state = self.book.state
+        ids = list(self.book.open_ids) if open_only else list(state.orders)
+        return [order_payload(state.orders[i], state.policies.get(i, "")) for i in ids]
+
+    def fills(
+        self, *, since_ts: int | None = None, limit: int = 1000
+    ) -> Sequence[Mapping[str, Any]]:
+        """Return booked fills (at or after ``since_ts``), oldest first, at most ``limit``."""
+        out: list[Mapping[str, Any]] = []
+        for fill, policy in self.book.fills:
+            if since_ts is None or fill.ts >= since_ts:
+                out.append(fill_payload(fill, policy))
+                if len(out) >= limit:
+                    break
+        return out
+
+    def risk(self) -> Mapping[str, Any]:
+        """Return the risk gate's snapshot as plain data."""
+        result: dict[str, Any] = msgspec.to_builtins(self.gate.snapshot())
+        return result
+
+    @property
+    def last_event_id(self) -> int:
+        """Return the id of the newest journaled event."""
+        return 0 if self._book is None else self._book.last_event_id
+
+    def events_after(self, event_id: int, limit: int = 1000) -> Sequence[PublishedEvent]:
+        """Return journaled events with ids above ``event_id``, oldest first."""
+        return [
+            PublishedEvent(id=e.id, kind=e.kind, ts=e.ts, payload=e.payload)
+            for e in self.book.reader.events_after(event_id, limit)
+        ]
+
+    def subscribe(self) -> AsyncIterator[PublishedEvent]:
+        """Return the events published from now on (the stream ends when the engine stops).
+
+        The subscription is registered by this call, before the first ``async for`` step.
+        """
+        return self.book.subscribe()
+
+    # -- EngineHandle: operator commands ----------------------------------------------------
+
+    async def pause(self, *, operator: str) -> Mapping[str, Any]:
+        """Stop policy decisions (orders in flight carry on)."""
+        self._paused = True
+        await self._engine_event("paused", operator=operator)
+        self.log.info("engine.paused", operator=operator)
+        return {"paused": True}
+
+    async def resume(self, *, operator: str) -> Mapping[str, Any]:
+        """Resume policy decisions."""
+        self._paused = False
+        await self._engine_event("resumed", operator=operator)
+        self.log.info("engine.resumed", operator=operator)
+        return {"paused": False}
+
+    async def kill(self, *, operator: str, flatten: bool = False) -> Mapping[str, Any]:
+        """Halt through the kill switch, cancel every open order, flatten when asked."""
+        now = self._now()
+        event = self.gate.kill(flatten, now_ns=now, reason=f"operator {operator}")
+        await self._risk_events([event], now)
+        cancelled = await self._cancel_all("kill")
+        flattened = await self._flatten(now) if flatten else []
+        self.log.warning("engine.killed", operator=operator, flatten=flatten, cancelled=cancelled)
+        return {"state": str(self.gate.state), "cancelled": cancelled, "flatten": flattened}
+
+    async def flatten(self, *, operator: str) -> Mapping[str, Any]:
+        """Cancel working orders and close every position with market orders (risk-checked)."""
+        now = self._now()
+        cancelled = await self._cancel_all("flatten")
+        outcomes = await self._flatten(now)
+        await self._engine_event("flatten", operator=operator, orders=len(outcomes))
+        return {"cancelled": cancelled, "orders": outcomes}
+
+    async def _flatten(self, now: int) -> list[dict[str, Any]]:
+        outcomes: list[dict[str, Any]] = []
+        for policy, symbols in list(self.book.traded.items()):
+            for symbol in sorted(symbols):
+                held = self.book.position(symbol, policy)
+                if held == 0:
+                    continue
+                order = Order(client_order_id=self.new_id(policy or ""), symbol=symbol,
+                              side=Side.SELL if held > 0 else Side.BUY, qty=abs(held),
+                              ts=now, tag="flatten")  # fmt: skip
+                outcomes += await self._send([order], policy or "", now)
+        return outcomes
+
+    async def submit_manual(self, order: ManualOrder, *, operator: str) -> Mapping[str, Any]:
+        """Risk-check (account figures) and submit an operator's order."""
+        now = self._now()
+        try:
+            # A price of 0 means "not given", as for None; an unknown type or tif is a ValueError.
+            made = Order(client_order_id=self.new_id(""), symbol=order.symbol, side=order.side,
+                         qty=order.qty, type=OrderType(order.type), tif=TimeInForce(order.tif),
+                         limit_price=order.limit_price or None,
+                         stop_price=order.stop_price or None, ts=now,
+                         tag=f"manual:{operator}")  # fmt: skip
+        except ValueError as exc:  # an impossible combination (a limit order without a price)
+            return {"order_id": None, "accepted": False, "check": "invalid_order",
+                    "detail": str(exc)}  # fmt: skip
+        (outcome,) = await self._send([made], "", now)
+        self.log.info("order.manual", operator=operator, order_id=made.client_order_id,
+                      symbol=made.symbol, accepted=outcome["accepted"])  # fmt: skip
+        return outcome

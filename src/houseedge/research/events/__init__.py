@@ -1,0 +1,19 @@
+"""The event-driven backtest for order-level policies."""
+
+from houseedge.research.events._market import Market, build_market, sorted_bars
+from houseedge.research.events._run import (
+    EventBacktestResult,
+    EventContext,
+    VectorAsOrders,
+    run_events,
+)
+
+__all__ = [
+    "EventBacktestResult",
+    "EventContext",
+    "Market",
+    "VectorAsOrders",
+    "build_market",
+    "run_events",
+    "sorted_bars",
+]
