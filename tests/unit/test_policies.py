@@ -205,3 +205,35 @@ def test_vol_target_trend_sizes_to_the_target_and_caps() -> None:
 def test_bad_parameters_raise_policy_error(build: Any, match: str) -> None:
     with pytest.raises(PolicyError, match=match):
         build()
+
+
+def test_optional_policy_flags_default_and_reject_non_booleans() -> None:
+    from houseedge.core.policies import allows_short, has_unbounded_state
+    from houseedge.errors import PolicyError
+
+    class Mine:
+        name = "mine"
+        allow_short = "no"
+
+    class LongOnly:
+        allow_short = False
+        unbounded_state = 0
+
+    assert allows_short(object()) is True and has_unbounded_state(object()) is True
+    assert allows_short(LongOnly()) is False and has_unbounded_state(LongOnly()) is False
+    with pytest.raises(PolicyError, match=r"policy 'mine': attribute allow_short is 'no'"):
+        allows_short(Mine())
+
+
+def test_registry_names_every_builtin_and_rejects_clashes() -> None:
+    from houseedge.core.policies import registry
+    from houseedge.errors import PolicyError
+
+    assert registry.policy_class("donchian") is registry.policy_class("donchian_breakout")
+    assert set(registry.policy_names()) >= {"sma_cross", "fixed_weights", "vol_target_trend"}
+    with pytest.raises(PolicyError, match="already registered"):
+        registry.register_policy("sma_cross", dict)
+    with pytest.raises(PolicyError, match="lowercase identifier"):
+        registry.register_policy("Bad Name", dict)
+    with pytest.raises(PolicyError, match="unknown policy 'nope'; known policies: "):
+        registry.policy_class("nope")

@@ -14,6 +14,18 @@ Two shapes, one per engine path:
   (``decide(portfolio, snapshot, context)``); it runs in the event-driven backtest and live.
 
 A user's class satisfies these without importing houseedge: they are ``typing.Protocol``.
+
+Optional attributes
+-------------------
+An engine also reads two attributes a policy may define; the engines read them only through
+:func:`allows_short` and :func:`has_unbounded_state`, which give the defaults below:
+
+``allow_short`` (default ``True``)
+    When false, a negative target is read as flat (0): the policy is long-only in every engine.
+``unbounded_state`` (default ``True``)
+    When false, ``warmup`` is exact: the target on the last ``warmup + 1`` bars equals the
+    full-history target on the last bar, so the live engine may keep a bounded window. When true
+    (the safe default for a user's class) the live engine keeps the whole history.
 """
 
 from __future__ import annotations
@@ -22,6 +34,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
+
+from houseedge.errors import PolicyError
+
+__all__ = ["OrderPolicy", "VectorPolicy", "allows_short", "has_unbounded_state"]
 
 
 @runtime_checkable
@@ -63,3 +79,49 @@ class OrderPolicy(Protocol):
     def decide(self, portfolio: Any, snapshot: Any, context: Any) -> Sequence[Any]:
         """Return the orders to submit after this snapshot (possibly none)."""
         ...
+
+
+def _flag(policy: object, attribute: str, default: bool) -> bool:
+    value = getattr(policy, attribute, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    name = getattr(policy, "name", type(policy).__name__)
+    msg = f"policy {name!r}: attribute {attribute} is {value!r}; expected True or False"
+    raise PolicyError(msg)
+
+
+def allows_short(policy: object) -> bool:
+    """Return whether ``policy`` may hold short positions (its ``allow_short``; default True).
+
+    Raises
+    ------
+    PolicyError
+        ``allow_short`` is set to something other than a boolean.
+
+    Examples
+    --------
+    >>> class LongOnly:
+    ...     allow_short = False
+    >>> allows_short(LongOnly()), allows_short(object())
+    (False, True)
+    """
+    return _flag(policy, "allow_short", True)
+
+
+def has_unbounded_state(policy: object) -> bool:
+    """Return whether ``policy``'s target depends on unboundedly old bars (default True).
+
+    Raises
+    ------
+    PolicyError
+        ``unbounded_state`` is set to something other than a boolean.
+
+    Examples
+    --------
+    >>> from houseedge.core.policies.builtin import EmaCross, SmaCross
+    >>> has_unbounded_state(SmaCross(5, 20)), has_unbounded_state(EmaCross(5, 20))
+    (False, True)
+    """
+    return _flag(policy, "unbounded_state", True)

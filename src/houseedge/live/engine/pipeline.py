@@ -33,7 +33,7 @@ import polars as pl
 
 from houseedge.core.costs import CostModel
 from houseedge.core.execution import OrderState
-from houseedge.core.policies.protocol import VectorPolicy
+from houseedge.core.policies.protocol import VectorPolicy, allows_short, has_unbounded_state
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.sizing.sizers import FixedUnits, Sizer, SizingRequest
 from houseedge.core.types import (
@@ -146,12 +146,12 @@ class VectorRunner:
         policy: VectorPolicy = spec.policy
         self.spec, self.costs = spec, costs
         self.window = max(int(policy.warmup) + 1, spec.window)
-        unbounded = bool(getattr(policy, "unbounded_state", True))
+        unbounded = has_unbounded_state(policy)
         self.history = History(None if unbounded else self.window)
         self._target = policy.target()
         self._inputs = dict(spec.sizer.inputs())
         shorts = spec.allow_short
-        self.allow_short = bool(getattr(policy, "allow_short", True)) if shorts is None else shorts
+        self.allow_short = allows_short(policy) if shorts is None else shorts
         self.last: dict[str, float] = {}
         self._make_stepper = stepper_factory(policy)
         self._steppers: dict[str, Stepper | None] = {}  # None: this symbol is on the Polars path

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 import polars as pl
 
 from houseedge.core.costs import NO_COSTS, CostModel
-from houseedge.core.policies.protocol import VectorPolicy
+from houseedge.core.policies.protocol import VectorPolicy, allows_short
 from houseedge.core.sizing.sizers import FixedFraction, Sizer
 from houseedge.research.backtest import equity as _equity
 from houseedge.research.backtest.exits import EXIT_REASONS, Exits
@@ -257,7 +257,7 @@ def backtest(
         raise ValueError(msg)
     costs = NO_COSTS if costs is None else costs
     sizing = FixedFraction(1.0) if sizing is None else sizing
-    shorts = bool(getattr(policy, "allow_short", True)) if allow_short is None else allow_short
+    shorts = allows_short(policy) if allow_short is None else allow_short
     frame = prepare(
         bars, policy, costs, sizing, execution=execution, allow_short=shorts, exits=exits
     )

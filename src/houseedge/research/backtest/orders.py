@@ -11,7 +11,7 @@ import polars as pl
 
 from houseedge.core.costs import NO_COSTS, CostModel
 from houseedge.core.execution import OrderState
-from houseedge.core.policies.protocol import VectorPolicy
+from houseedge.core.policies.protocol import VectorPolicy, allows_short
 from houseedge.core.sizing.sizers import FixedUnits, Sizer, SizingRequest
 from houseedge.core.types import MarketSnapshot, Order, PortfolioState, Side, TimeInForce
 from houseedge.errors import PolicyError
@@ -105,7 +105,7 @@ class VectorAsOrders:
             raise PolicyError(msg)
         shorts = self.allow_short
         if shorts is None:
-            shorts = bool(getattr(self.policy, "allow_short", True))
+            shorts = allows_short(self.policy)
         return target if shorts else max(target, 0.0)
 
     def _orders(

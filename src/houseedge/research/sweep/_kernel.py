@@ -35,6 +35,7 @@ from houseedge.core.costs import CostModel
 from houseedge.core.features.indicators import ema, sma
 from houseedge.core.features.window_sum import window_sums
 from houseedge.core.policies.builtin import EmaCross, SmaCross, _crossing  # pyright: ignore[reportPrivateUsage]
+from houseedge.core.policies.protocol import allows_short
 from houseedge.core.sizing.sizers import Sizer
 from houseedge.errors import PolicyError
 from houseedge.research.backtest import BacktestResult, assemble
@@ -303,11 +304,7 @@ def _fills(
     """
     raw = raw.astype(np.float64, copy=False)  # a NumPy target may be boolean or int8
     target = np.where(raw == raw, raw, 0.0)  # null and NaN: flat
-    shorts = (
-        bool(getattr(policy, "allow_short", True))
-        if setup.allow_short is None
-        else setup.allow_short
-    )
+    shorts = allows_short(policy) if setup.allow_short is None else setup.allow_short
     if not shorts:
         target = np.maximum(target, 0.0)
     if (np.abs(target) > 1.0).any():

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from houseedge.core.policies.protocol import allows_short
 from houseedge.errors import PolicyError
 from houseedge.research.backtest import BacktestResult, backtest
 from houseedge.research.metrics import (
@@ -176,7 +177,7 @@ def _evaluate(
     # Only the metrics are kept unless the run is saved: skip the result frames then.
     if tape is not None:
         shorts = shard.setup.allow_short
-        shorts = bool(getattr(policy, "allow_short", True)) if shorts is None else shorts
+        shorts = allows_short(policy) if shorts is None else shorts
         target = closed_form.clean(raw, shorts)
         fills = None if target is None else closed_form.run(tape, shard.setup, target)
         if fills is not None:
