@@ -15,15 +15,19 @@ from houseedge.data.store import Store
 from houseedge.data.synthetic import synthetic_bars
 
 
-def run(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
+def houseedge(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "houseedge", *args, "--store", str(store)],
+        [sys.executable, "-m", "houseedge", *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
         env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
     )
+
+
+def run(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
+    return houseedge(*args, "--store", str(store))
 
 
 def test_sql_prints_a_table_and_exports_csv_json_and_parquet(tmp_path: Path) -> None:
@@ -81,14 +85,8 @@ def test_datasets_and_formats_list_what_exists(tmp_path: Path) -> None:
     Store(tmp_path).write("bars", synthetic_bars(["AAA"], periods=7))
     listed = run("datasets", store=tmp_path)
     assert "bars" in listed.stdout and "7" in listed.stdout
-    formats = subprocess.run(
-        [sys.executable, "-m", "houseedge", "formats"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env={"COLUMNS": "200"},
-    )
+    formats = houseedge("formats")
+    assert formats.returncode == 0, formats.stderr
     for name in ("yahoo", "zipline_csvdir", "binance_trades", "truefx", "freqtrade"):
         assert name in formats.stdout
 
@@ -119,19 +117,12 @@ def test_ingest_a_folder_imports_each_file(tmp_path: Path) -> None:
     assert actions.stdout.splitlines() == ["n", "2"]
 
 
-def test_version_prints_the_package_version_and_exits_0(tmp_path: Path) -> None:
-    import houseedge
+def test_version_prints_the_package_version_and_exits_0() -> None:
+    from houseedge import __version__
 
-    shown = subprocess.run(
-        [sys.executable, "-m", "houseedge", "--version"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-    )
+    shown = houseedge("--version")
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.strip() == f"houseedge {houseedge.__version__}"
+    assert shown.stdout.strip() == f"houseedge {__version__}"
 
 
 def test_datasets_counts_every_dataset_on_disk(tmp_path: Path) -> None:
