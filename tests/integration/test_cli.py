@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import polars as pl
+from typer.core import TyperGroup
 
-from houseedge.data.store._store import Store
-from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.data.store import Store
+from houseedge.data.synthetic import synthetic_bars
 
 
-def run(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
+def houseedge(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "houseedge", *args, "--store", str(store)],
+        [sys.executable, "-m", "houseedge", *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
         env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
     )
+
+
+def run(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
+    return houseedge(*args, "--store", str(store))
 
 
 def test_sql_prints_a_table_and_exports_csv_json_and_parquet(tmp_path: Path) -> None:
@@ -79,14 +85,8 @@ def test_datasets_and_formats_list_what_exists(tmp_path: Path) -> None:
     Store(tmp_path).write("bars", synthetic_bars(["AAA"], periods=7))
     listed = run("datasets", store=tmp_path)
     assert "bars" in listed.stdout and "7" in listed.stdout
-    formats = subprocess.run(
-        [sys.executable, "-m", "houseedge", "formats"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        env={"COLUMNS": "200"},
-    )
+    formats = houseedge("formats")
+    assert formats.returncode == 0, formats.stderr
     for name in ("yahoo", "zipline_csvdir", "binance_trades", "truefx", "freqtrade"):
         assert name in formats.stdout
 
@@ -115,3 +115,101 @@ def test_ingest_a_folder_imports_each_file(tmp_path: Path) -> None:
         "sql", "SELECT count(*) AS n FROM corporate_actions", "--format", "csv", store=store
     )
     assert actions.stdout.splitlines() == ["n", "2"]
+
+
+def test_version_prints_the_package_version_and_exits_0() -> None:
+    from houseedge import __version__
+
+    shown = houseedge("--version")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == f"houseedge {__version__}"
+
+
+def test_datasets_counts_every_dataset_on_disk(tmp_path: Path) -> None:
+    from houseedge.core.policies.builtin import SmaCross
+    from houseedge.research.backtest import backtest
+    from houseedge.research.runs import save_run
+    from houseedge.research.simulation import BinaryBet, simulate
+
+    store = Store(tmp_path / "store")
+    bars = synthetic_bars(["AAA"], periods=60, timeframe="1d", seed=4)
+    store.write("bars", bars)
+    save_run(backtest(bars, SmaCross(3, 10)), store, bars=bars)
+    simulate(BinaryBet(p=0.55, payoff=1.0, n_steps=8), n_paths=5, seed=1).save(
+        store, keep_paths=True
+    )
+    names = store.datasets()
+    assert {"bars", "runs", "run_metrics", "run_equity", "mc_runs", "mc_summary", "mc_paths"} <= {
+        *names
+    }
+    expected = {n: store.sql(f'SELECT count(*) AS n FROM "{n}"').item() for n in names}  # noqa: S608
+    assert expected["mc_paths"] == 5 * 8 and expected["runs"] == 1
+
+    listed = run("datasets", store=store.root)
+    assert listed.returncode == 0, listed.stderr
+    rows = {
+        cells[0]: cells[1]
+        for line in listed.stdout.splitlines()
+        if len(cells := [c.strip() for c in line.strip("│ ").split("│")]) == 2
+    }
+    assert rows == {n: f"{count:,}" for n, count in expected.items()}
+
+
+def _commands(group: TyperGroup, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, TyperGroup):
+            found += _commands(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+def test_every_help_is_plain_text_without_rest_markup() -> None:
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from houseedge.cli import app
+
+    root = get_command(app)
+    assert isinstance(root, TyperGroup)
+    paths = _commands(root)
+    assert ("live", "run") in paths and ("backtest",) in paths and ("alpaca", "ingest") in paths
+    for path in paths:
+        shown = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "120"})
+        assert shown.exit_code == 0, (path, shown.output)
+        assert "Usage" in shown.output
+        for markup in ("``", ":func:", ":class:", ":mod:", ":meth:", ":attr:"):
+            assert markup not in shown.output, (path, markup, shown.output)
+
+
+def test_the_cli_package_is_a_tree() -> None:
+    """Groups import only the shared module of the package; nobody imports private names."""
+    import houseedge.cli
+
+    folder = Path(houseedge.cli.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        modules = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        ours = {m for m in modules if m.startswith("houseedge.cli")}
+        if path.stem == "_common":
+            assert not ours, path
+        elif path.stem not in ("__init__", "_app"):
+            assert ours <= {"houseedge.cli._common"}, (path, ours)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not [p for p in private if not p.startswith("__")], (path, private)
+                outside = node.module and not node.module.startswith("houseedge.cli")
+                assert not (outside and "._" in node.module), (path, node.module)  # type: ignore[operator]
+
+
+def test_importing_the_cli_leaves_the_store_and_duckdb_for_later() -> None:
+    """``houseedge --help`` stays fast: the store, DuckDB and research load inside commands."""
+    heavy = ("duckdb", "houseedge.data.store", "houseedge.research.backtest")
+    code = f"import sys, houseedge.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"

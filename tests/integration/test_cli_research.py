@@ -11,14 +11,16 @@ import pytest
 
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.policies.builtin import SmaCross
-from houseedge.data.store._store import Store
-from houseedge.data.synthetic._market import synthetic_bars
-from houseedge.research.backtest._backtest import backtest
-from houseedge.research.report._tearsheet import infer_periods_per_year
-from houseedge.research.runs._runs import list_runs, load_run, save_run
+from houseedge.data.store import Store
+from houseedge.data.synthetic import synthetic_bars
+from houseedge.research.backtest import backtest
+from houseedge.research.report import infer_periods_per_year
+from houseedge.research.runs import list_runs, load_run, save_run
 
 
-def run(*args: str, store: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, store: Path, cwd: Path | None = None, columns: int = 200
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "houseedge", *args, "--store", str(store)],
         capture_output=True,
@@ -26,7 +28,7 @@ def run(*args: str, store: Path, cwd: Path | None = None) -> subprocess.Complete
         timeout=120,
         check=False,
         cwd=cwd,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": str(columns)},
     )
 
 
@@ -41,10 +43,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_backtest_saves_the_run_the_library_would_save(store: Path, tmp_path: Path) -> None:
-    done = run(
-        "backtest", "sma_cross", "--param", "fast=5", "-p", "slow=20", "--symbols", "AAA,BBB",
-        "--fee-bps", "10", "--start", "2018-03-01", "--tag", "cli", store=store,
-    )  # fmt: skip
+    args = "backtest sma_cross --param fast=5 -p slow=20 --symbols AAA,BBB --fee-bps 10"
+    done = run(*args.split(), "--start", "2018-03-01", "--tag", "cli", store=store)
     assert done.returncode == 0, done.stderr
     run_id = re.search(r"run id: (\w+)", done.stdout).group(1)  # type: ignore[union-attr]
     assert "sharpe_ratio" in done.stdout and "max_drawdown" in done.stdout
@@ -125,3 +125,87 @@ def test_the_demo_research_tour_saves_runs_once_and_writes_a_report(
     console.file.close()
     assert "ORDER BY sharpe_ratio DESC" in (tmp_path / "out.txt").read_text()
     assert "sma_cross runs by Sharpe ratio" in capsys.readouterr().out
+
+
+@pytest.fixture
+def prefixed(tmp_path: Path) -> tuple[Path, list[str]]:
+    """Return a store holding three runs, two of whose ids share the prefix 'abc'."""
+    root = tmp_path / "store"
+    target = Store(root)
+    bars = synthetic_bars(["AAA"], periods=120, timeframe="1d", seed=5)
+    target.write("bars", bars)
+    ids = [
+        save_run(backtest(bars, SmaCross(fast, 30)), target, bars=bars, run_id=run_id)
+        for fast, run_id in ((5, "abc1230000000001"), (10, "abc4560000000002"), (15, None))
+    ]
+    return root, ids
+
+
+def test_report_takes_a_unique_prefix_of_a_run_id(
+    prefixed: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    root, ids = prefixed
+    done = run("report", "abc1", store=root, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    page = tmp_path / "reports" / f"{ids[0]}.html"
+    assert page.exists() and ids[0] in page.read_text()
+    whole = run("report", ids[2], "-o", str(tmp_path / "whole.html"), store=root)
+    assert whole.returncode == 0, whole.stderr
+    assert ids[2] in (tmp_path / "whole.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("prefix", "messages"),
+    [
+        ("abc", ["ambiguous", "abc1230000000001", "abc4560000000002"]),
+        ("fff0", ["no run 'fff0'", "no run matches"]),
+        (" ", ["expected a run id or a unique prefix"]),
+    ],
+)
+def test_an_ambiguous_or_unknown_prefix_is_one_line_and_exit_status_2(
+    prefixed: tuple[Path, list[str]], tmp_path: Path, prefix: str, messages: list[str]
+) -> None:
+    done = run("report", prefix, store=prefixed[0], cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert all(m in done.stderr for m in messages), done.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+def test_resolve_run_id_finds_the_one_id_a_prefix_starts(
+    prefixed: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    from houseedge.cli._common import resolve_run_id
+    from houseedge.errors import ConfigError, DatasetNotFound
+
+    root, ids = prefixed
+    target = Store(root)
+    assert resolve_run_id(target, "abc4") == ids[1]
+    assert resolve_run_id(target, ids[2]) == ids[2]
+    assert resolve_run_id(target, f" {ids[0][:6]} ") == ids[0]
+    with pytest.raises(ConfigError, match=r"'abc' is ambiguous: it matches abc1.*, abc4"):
+        resolve_run_id(target, "abc")
+    with pytest.raises(DatasetNotFound, match="no run matches"):
+        resolve_run_id(target, "x'y")  # a quote cannot break the query
+    with pytest.raises(DatasetNotFound, match="no run matches"):
+        resolve_run_id(Store(tmp_path / "empty"), "abc")
+
+
+def test_run_ids_are_whole_on_an_80_column_terminal(prefixed: tuple[Path, list[str]]) -> None:
+    root, ids = prefixed
+    listed = run("runs", store=root, columns=80)
+    assert listed.returncode == 0, listed.stderr
+    assert all(run_id in listed.stdout for run_id in ids), listed.stdout
+    assert max(len(line) for line in listed.stdout.splitlines()) <= 80
+
+    grid = ["-g", "fast=3,4,6", "-g", "slow=20,25", "-s", "AAA", "--save"]
+    swept = run("sweep", "sma_cross", *grid, "--tag", "narrow", store=root, columns=80)
+    assert swept.returncode == 0, swept.stderr
+    saved = list_runs(Store(root), tag="narrow").get_column("run_id").to_list()
+    assert len(saved) == 6 and all(run_id in swept.stdout for run_id in saved), swept.stdout
+
+    windows = ["--is", "60", "--oos", "30", "--save", "--tag", "wf"]
+    walked = run("walkforward", "sma_cross", *grid[:-1], *windows, store=root, columns=80)
+    assert walked.returncode == 0, walked.stderr
+    oos = Store(root).sql("SELECT run_id FROM runs WHERE tag LIKE 'wf:%:oos'")["run_id"]
+    assert oos.len() >= 1 and all(run_id in walked.stdout for run_id in oos), walked.stdout

@@ -1,5 +1,5 @@
-"""The ``houseedge`` command line."""
+"""The ``houseedge`` command line: ``main`` is the console script, ``app`` the Typer app."""
 
-from houseedge.cli._app import main
+from houseedge.cli._app import app, main
 
-__all__ = ["main"]
+__all__ = ["app", "main"]

@@ -50,7 +50,7 @@ def ingest(
     from houseedge.adapters.alpaca.factory import alpaca_config
     from houseedge.adapters.alpaca.history import ingest_bars
     from houseedge.app.settings import LiveSettings
-    from houseedge.cli._app import open_store, out
+    from houseedge.cli._common import open_store, out
 
     names = [s.strip() for s in symbols.split(",") if s.strip()]
     first = _when(start)

@@ -44,7 +44,7 @@ def ingest(
     """Fetch closed klines from Binance and write them to the store's bars."""
     from houseedge.adapters.binance import BinanceConfig
     from houseedge.adapters.binance.history import ingest_klines
-    from houseedge.cli._app import open_store, out
+    from houseedge.cli._common import open_store, out
 
     now = datetime.now(UTC)
     names = [s.strip().upper() for s in symbols.split(",") if s.strip()]

@@ -11,12 +11,25 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import typer
 from rich.console import Console
 
-from houseedge.data.store import Store
-from houseedge.data.synthetic import synthetic_bars
+from houseedge.cli._common import StoreOption, open_store, out, print_frame
+
+if TYPE_CHECKING:
+    from houseedge.data.store import Store
+
+__all__ = [
+    "build_real",
+    "build_synthetic",
+    "demo",
+    "real_data_folder",
+    "register",
+    "research_tour",
+    "run_demo",
+]
 
 Step = tuple[str, Callable[[], Any]]
 
@@ -107,6 +120,8 @@ def real_data_folder() -> Path | None:
 
 def build_synthetic(store: Store) -> int:
     """Write the synthetic demo market: 1-minute crypto-style bars and daily equities."""
+    from houseedge.data.synthetic import synthetic_bars
+
     minute = synthetic_bars(
         ["SYNBTC", "SYNETH", "SYNSOL"],
         periods=30 * 1440,
@@ -156,8 +171,6 @@ def run_demo(store: Store, *, include_real: bool = True, console: Console | None
         queries += REAL_QUERIES
     else:
         console.print("real data: ../shared/data/real not found, synthetic only")
-    from houseedge.cli._app import print_frame
-
     for title, query in queries:
         console.print()
         print_frame(store.sql(query), title=title, limit=12)
@@ -177,11 +190,11 @@ def research_tour(store: Store, console: Console, *, reports: Path = Path("repor
     Saving is idempotent (run ids are content addressed), so a second demo writes nothing.
     Returns the report's path.
     """
-    from houseedge.cli._app import print_frame
     from houseedge.core.costs import LinearCostModel
     from houseedge.core.policies.builtin import SmaCross
     from houseedge.core.sizing.sizers import FixedFraction
     from houseedge.research.backtest import backtest
+    from houseedge.research.report import write_report
     from houseedge.research.runs import save_runs
 
     bars = store.read("bars", symbols=list(DAILY), timeframe="1d")
@@ -193,7 +206,8 @@ def research_tour(store: Store, console: Console, *, reports: Path = Path("repor
     files = store.files("bars", symbols=list(DAILY))
     ids = save_runs(results, store, bars=bars, data_files=files, timeframe="1d", tag="demo")
     best = max(range(len(ids)), key=lambda i: results[i].metrics["sharpe_ratio"] or -1e9)
-    path = results[best].report(reports / "demo_sma_cross.html", title=f"Demo run {ids[best]}")
+    page = reports / "demo_sma_cross.html"
+    path = write_report(results[best], page, title=f"Demo run {ids[best]}")
     console.print()
     console.print(
         f"backtests: {len(ids)} runs of sma_cross on {', '.join(DAILY)} saved "
@@ -202,3 +216,16 @@ def research_tour(store: Store, console: Console, *, reports: Path = Path("repor
     print_frame(store.sql(RUNS_QUERY), title="Runs as data: sma_cross runs by Sharpe ratio")
     console.print(f"[dim]{RUNS_QUERY}[/dim]")
     return path
+
+
+def demo(
+    store: StoreOption = None,
+    real: Annotated[bool, typer.Option(help="also import ../shared/data/real if present")] = True,
+) -> None:
+    """Build a demo store and run a tour of analytics on it."""
+    run_demo(open_store(store), include_real=real, console=out)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``demo`` to the command line."""
+    app.command()(demo)

@@ -44,7 +44,7 @@ def ingest(
     """Fetch historical bars from TWS and write them to the store."""
     from houseedge.adapters.ib import IbBroker, IbConfig
     from houseedge.adapters.ib.history import ingest_bars
-    from houseedge.cli._app import open_store, out
+    from houseedge.cli._common import open_store, out
 
     moment = datetime.fromisoformat(end) if end else None
     if moment is not None and moment.tzinfo is None:

@@ -113,8 +113,12 @@ async def _serve(
     # stream that connects later replays whatever start-up journaled.
     await engine.start()
     try:
-        await run_service(engine, settings, observability=observability,
-                          stop_engine=lambda: engine.stop(timeout=drain_timeout))  # fmt: skip
+        await run_service(
+            engine,
+            settings,
+            observability=observability,
+            stop_engine=lambda: engine.stop(timeout=drain_timeout),
+        )
     except BaseException:
         await engine.stop(timeout=drain_timeout)
         raise

@@ -16,17 +16,28 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
-from houseedge.cli.research import (
-    POLICY_NAMES,
+from houseedge.cli._common import (
+    CashOption,
+    EndOption,
+    FeeOption,
+    PolicyArgument,
+    SizingOption,
+    SlippageOption,
+    StartOption,
     StoreOption,
-    _bars,  # pyright: ignore[reportPrivateUsage]
-    _convert,  # pyright: ignore[reportPrivateUsage]
-    _costs,  # pyright: ignore[reportPrivateUsage]
-    _open,  # pyright: ignore[reportPrivateUsage]
-    _policy_class,  # pyright: ignore[reportPrivateUsage]
-    _split,  # pyright: ignore[reportPrivateUsage]
+    SymbolsOption,
+    TimeframeOption,
+    convert_param,
+    cost_model,
+    err,
+    open_store,
+    out,
     parse_sizing,
+    print_frame,
+    read_bars,
+    split_symbols,
 )
+from houseedge.core.policies.registry import policy_class
 from houseedge.errors import ConfigError, PolicyError
 
 __all__ = ["parse_grid", "register"]
@@ -47,7 +58,7 @@ def parse_grid(policy: str, items: Sequence[str]) -> dict[str, list[Any]]:
     Traceback (most recent call last):
     houseedge.errors.PolicyError: sma_cross: --grid 'fast=5:20': expected start:stop:step
     """
-    cls = _policy_class(policy)
+    cls = policy_class(policy)
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}
     grid: dict[str, list[Any]] = {}
@@ -55,13 +66,15 @@ def parse_grid(policy: str, items: Sequence[str]) -> dict[str, list[Any]]:
         key, sep, text = item.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or key not in fields:
-            raise PolicyError(f"{policy}: unknown parameter in --grid {item!r}; "
-                              f"parameters: {', '.join(sorted(fields))}")  # fmt: skip
+            known = ", ".join(sorted(fields))
+            raise PolicyError(
+                f"{policy}: unknown parameter in --grid {item!r}; parameters: {known}"
+            )
         if ":" in text:
             parts = text.split(":")
             if len(parts) != 3:
                 raise PolicyError(f"{policy}: --grid {item!r}: expected start:stop:step")
-            start, stop, step = (_convert(policy, key, p.strip(), hints[key]) for p in parts)
+            start, stop, step = (convert_param(policy, key, p.strip(), hints[key]) for p in parts)
             if not step > 0:
                 raise PolicyError(f"{policy}: --grid {item!r}: step must be positive")
             values: list[Any] = []
@@ -71,7 +84,7 @@ def parse_grid(policy: str, items: Sequence[str]) -> dict[str, list[Any]]:
                 value = start + step * len(values)
             grid[key] = values
         else:
-            grid[key] = [_convert(policy, key, v.strip(), hints[key]) for v in text.split(",")]
+            grid[key] = [convert_param(policy, key, v.strip(), hints[key]) for v in text.split(",")]
     if not grid:
         raise PolicyError(f"{policy}: give at least one --grid name=values")
     return grid
@@ -80,20 +93,23 @@ def parse_grid(policy: str, items: Sequence[str]) -> dict[str, list[Any]]:
 GridOption = Annotated[
     list[str], typer.Option("--grid", "-g", help="name=start:stop:step or name=a,b,c")
 ]
-SymbolsOption = Annotated[
-    list[str], typer.Option("--symbols", "-s", help="symbols, comma-separated or repeated")
-]
+ObjectiveOption = Annotated[str, typer.Option(help="metric that ranks the sets")]
+MinimizeOption = Annotated[bool, typer.Option(help="lower objective is better")]
+ExecutorOption = Annotated[str, typer.Option(help="inprocess, process or ray")]
+WorkersOption = Annotated[int | None, typer.Option(help="processes or Ray CPUs")]
 
 
 def _progress() -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from houseedge.cli._app import err
-
     return Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True,
-    )  # fmt: skip
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 def _setup(
@@ -104,39 +120,46 @@ def _setup(
     from houseedge.research.sweep.executors import executor_named
 
     values = parse_grid(policy, grid)
-    cls = _policy_class(policy)
+    cls = policy_class(policy)
     sizer = parse_sizing(options["sizing"])
     executor = executor_named(options["executor"], options["workers"])
-    store, names = _open(options["store"]), _split(symbols)
+    store, names = open_store(options["store"]), split_symbols(symbols)
     start, end = options["start"], options["end"]
-    bars, _files = _bars(store, names, timeframe, start, end)
+    bars, _files = read_bars(store, names, timeframe, start, end)
     per_year = infer_periods_per_year(bars.get_column("ts")) or 252.0
+    # Worker processes read the bars themselves; in process, the frame already read is used.
     source = StoreBars(store.root, tuple(names), timeframe, start, end)
     return {
-        "bars": source if options["executor"] != "inprocess" else bars, "policy": cls,
-        "grid": values, "executor": executor, "sizing": sizer, "cash": options["cash"],
-        "costs": _costs(options["fee_bps"], options["slippage_bps"], per_year),
-        "periods_per_year": per_year, "objective": options["objective"],
-        "maximize": not options["minimize"], "save_to": store if options["save"] else None,
-    }  # fmt: skip
+        "bars": source if options["executor"] != "inprocess" else bars,
+        "policy": cls,
+        "grid": values,
+        "executor": executor,
+        "sizing": sizer,
+        "cash": options["cash"],
+        "costs": cost_model(options["fee_bps"], options["slippage_bps"], per_year),
+        "periods_per_year": per_year,
+        "objective": options["objective"],
+        "maximize": not options["minimize"],
+        "save_to": store if options["save"] else None,
+    }
 
 
 def sweep_command(
-    policy: Annotated[str, typer.Argument(help=f"built-in policy: {', '.join(POLICY_NAMES)}")],
+    policy: PolicyArgument,
     grid: GridOption,
     symbols: SymbolsOption,
-    timeframe: Annotated[str, typer.Option(help="bar timeframe in the store")] = "1d",
-    start: Annotated[str | None, typer.Option(help="first bar time (inclusive, UTC)")] = None,
-    end: Annotated[str | None, typer.Option(help="end time (exclusive, UTC)")] = None,
-    objective: Annotated[str, typer.Option(help="metric that ranks the sets")] = "sharpe_ratio",
-    minimize: Annotated[bool, typer.Option(help="lower objective is better")] = False,
-    executor: Annotated[str, typer.Option(help="inprocess, process or ray")] = "inprocess",
-    workers: Annotated[int | None, typer.Option(help="processes or Ray CPUs")] = None,
+    timeframe: TimeframeOption = "1d",
+    start: StartOption = None,
+    end: EndOption = None,
+    objective: ObjectiveOption = "sharpe_ratio",
+    minimize: MinimizeOption = False,
+    executor: ExecutorOption = "inprocess",
+    workers: WorkersOption = None,
     top: Annotated[int, typer.Option(help="rows shown")] = 10,
-    cash: Annotated[float, typer.Option(help="starting cash")] = 100_000.0,
-    fee_bps: Annotated[float, typer.Option(help="commission per fill, bps of notional")] = 0.0,
-    slippage_bps: Annotated[float, typer.Option(help="slippage per fill, bps of price")] = 0.0,
-    sizing: Annotated[str, typer.Option(help="fraction:F[:whole] or units:N")] = "fraction:1.0",
+    cash: CashOption = 100_000.0,
+    fee_bps: FeeOption = 0.0,
+    slippage_bps: SlippageOption = 0.0,
+    sizing: SizingOption = "fraction:1.0",
     save: Annotated[bool, typer.Option(help="store every set as a run")] = False,
     tag: Annotated[str | None, typer.Option(help="label stored with the runs")] = None,
     store: StoreOption = None,
@@ -144,13 +167,13 @@ def sweep_command(
     """Sweep a built-in policy's parameters over stored bars; print the best sets."""
     options = dict(locals())
     kwargs = _setup(policy, grid, symbols, timeframe, options)
-    from houseedge.cli._app import out, print_frame
     from houseedge.research.sweep import sweep
 
     bars, cls, values = kwargs.pop("bars"), kwargs.pop("policy"), kwargs.pop("grid")
     with _progress() as progress:
         result = sweep(bars, cls, values, progress=progress, tag=tag, **kwargs)
-    title = f"{policy}: {result.frame.height} sets by {objective} on {', '.join(_split(symbols))}"
+    names = ", ".join(split_symbols(symbols))
+    title = f"{policy}: {result.frame.height} sets by {objective} on {names}"
     shown = [*result.params, *dict.fromkeys([objective, *_HEADLINE])]
     if save:
         shown.append("run_id")
@@ -162,23 +185,23 @@ def sweep_command(
 
 
 def walkforward_command(
-    policy: Annotated[str, typer.Argument(help=f"built-in policy: {', '.join(POLICY_NAMES)}")],
+    policy: PolicyArgument,
     grid: GridOption,
     symbols: SymbolsOption,
     in_sample: Annotated[str, typer.Option("--is", help="IS length: bars (500) or span (90d)")],
     out_of_sample: Annotated[str, typer.Option("--oos", help="OOS length: bars or span")],
     anchored: Annotated[bool, typer.Option(help="every IS window starts at the first bar")] = False,
-    timeframe: Annotated[str, typer.Option(help="bar timeframe in the store")] = "1d",
-    start: Annotated[str | None, typer.Option(help="first bar time (inclusive, UTC)")] = None,
-    end: Annotated[str | None, typer.Option(help="end time (exclusive, UTC)")] = None,
+    timeframe: TimeframeOption = "1d",
+    start: StartOption = None,
+    end: EndOption = None,
     objective: Annotated[str, typer.Option(help="metric that picks the set")] = "sharpe_ratio",
-    minimize: Annotated[bool, typer.Option(help="lower objective is better")] = False,
-    executor: Annotated[str, typer.Option(help="inprocess, process or ray")] = "inprocess",
-    workers: Annotated[int | None, typer.Option(help="processes or Ray CPUs")] = None,
-    cash: Annotated[float, typer.Option(help="starting cash")] = 100_000.0,
-    fee_bps: Annotated[float, typer.Option(help="commission per fill, bps of notional")] = 0.0,
-    slippage_bps: Annotated[float, typer.Option(help="slippage per fill, bps of price")] = 0.0,
-    sizing: Annotated[str, typer.Option(help="fraction:F[:whole] or units:N")] = "fraction:1.0",
+    minimize: MinimizeOption = False,
+    executor: ExecutorOption = "inprocess",
+    workers: WorkersOption = None,
+    cash: CashOption = 100_000.0,
+    fee_bps: FeeOption = 0.0,
+    slippage_bps: SlippageOption = 0.0,
+    sizing: SizingOption = "fraction:1.0",
     save: Annotated[bool, typer.Option(help="store the IS sweeps and OOS runs")] = False,
     tag: Annotated[str, typer.Option(help="tag prefix of the stored runs")] = "walkforward",
     store: StoreOption = None,
@@ -187,15 +210,21 @@ def walkforward_command(
     options = dict(locals())
     lengths = [_length(in_sample, "--is"), _length(out_of_sample, "--oos")]
     kwargs = _setup(policy, grid, symbols, timeframe, options)
-    from houseedge.cli._app import out, print_frame
     from houseedge.research.sweep.walkforward import walk_forward
 
     bars, cls, values = kwargs.pop("bars"), kwargs.pop("policy"), kwargs.pop("grid")
     with _progress() as progress:
         result = walk_forward(
-            bars, cls, values, in_sample=lengths[0], out_of_sample=lengths[1],
-            anchored=anchored, progress=progress, tag=tag, **kwargs,
-        )  # fmt: skip
+            bars,
+            cls,
+            values,
+            in_sample=lengths[0],
+            out_of_sample=lengths[1],
+            anchored=anchored,
+            progress=progress,
+            tag=tag,
+            **kwargs,
+        )
     day = "%Y-%m-%d %H:%M"
     table = result.windows.with_columns(
         oos_start=pl.col("oos_start").dt.strftime(day), oos_end=pl.col("oos_end").dt.strftime(day)
