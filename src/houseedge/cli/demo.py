@@ -182,6 +182,7 @@ def research_tour(store: Store, console: Console, *, reports: Path = Path("repor
     from houseedge.core.policies.builtin import SmaCross
     from houseedge.core.sizing.sizers import FixedFraction
     from houseedge.research.backtest import backtest
+    from houseedge.research.report import write_report
     from houseedge.research.runs import save_runs
 
     bars = store.read("bars", symbols=list(DAILY), timeframe="1d")
@@ -193,7 +194,8 @@ def research_tour(store: Store, console: Console, *, reports: Path = Path("repor
     files = store.files("bars", symbols=list(DAILY))
     ids = save_runs(results, store, bars=bars, data_files=files, timeframe="1d", tag="demo")
     best = max(range(len(ids)), key=lambda i: results[i].metrics["sharpe_ratio"] or -1e9)
-    path = results[best].report(reports / "demo_sma_cross.html", title=f"Demo run {ids[best]}")
+    title = f"Demo run {ids[best]}"
+    path = write_report(results[best], reports / "demo_sma_cross.html", title=title)
     console.print()
     console.print(
         f"backtests: {len(ids)} runs of sma_cross on {', '.join(DAILY)} saved "

@@ -217,7 +217,7 @@ def backtest_command(
     # imported once the arguments are known to be good: a bad one fails fast
     from houseedge.cli._app import out, print_frame
     from houseedge.research.backtest import backtest
-    from houseedge.research.report import infer_periods_per_year
+    from houseedge.research.report import infer_periods_per_year, write_report
     from houseedge.research.runs import save_run
 
     per_year = infer_periods_per_year(bars.get_column("ts")) or 252.0
@@ -230,7 +230,8 @@ def backtest_command(
     title = f"{chosen.name} {chosen.params()} on {', '.join(names)} ({timeframe})"
     print_frame(_metrics_table(result.metrics), title=title)
     if report is not None:
-        out.print(f"report: {result.report(report, title=f'Run {run_id}: {chosen.name}')}")
+        written = write_report(result, report, title=f"Run {run_id}: {chosen.name}")
+        out.print(f"report: {written}")
     out.print(f"run id: {run_id}")
 
 
@@ -254,10 +255,13 @@ def report_command(
 ) -> None:
     """Write the HTML tearsheet of a stored run (PNG charts beside it)."""
     from houseedge.cli._app import out
+    from houseedge.research.report import write_report
     from houseedge.research.runs import load_run
 
     record = load_run(_open(store), run_id)
-    out.print(f"wrote {record.report(output or Path('reports') / f'{run_id}.html')}")
+    title = f"Run {record.run['run_id']}: {record.run['policy']}"
+    path = write_report(record.result(), output or Path("reports") / f"{run_id}.html", title=title)
+    out.print(f"wrote {path}")
 
 
 def runs_command(

@@ -48,15 +48,13 @@ import polars as pl
 from houseedge.core.costs import NO_COSTS, CostModel
 from houseedge.core.policies.protocol import OrderPolicy
 from houseedge.core.types import OrderAnomaly
-from houseedge.research.backtest import BacktestResult
-from houseedge.research.backtest import equity as _equity
-from houseedge.research.backtest.orders import VectorAsOrders
+from houseedge.research.backtest import BacktestResult, equity_curve, ledger_trades, positions
 from houseedge.research.events._book import Book
 from houseedge.research.events._context import EventContext
 from houseedge.research.events._loop import Finalize, Loop, Working
 from houseedge.research.events._market import build_market, sorted_bars
 
-__all__ = ["EventBacktestResult", "EventContext", "VectorAsOrders", "run_events"]
+__all__ = ["EventBacktestResult", "EventContext", "run_events"]
 
 
 @dataclass(frozen=True)
@@ -142,9 +140,9 @@ def run_events(
     loop = Loop(market, policy, costs, book, participation, latency_bars, finalize)
     loop.run()
     orders = book.frame(frame)
-    positions = _equity.positions(frame, orders, costs.borrow_rate())
-    equity = _equity.equity_curve(positions, orders, cash)
-    closed, still_open = _equity.trades(frame, orders, entry_at_open=True, finalize=finalize)
+    book_frames = positions(frame, orders, costs.borrow_rate())
+    equity = equity_curve(book_frames, orders, cash)
+    closed, still_open = ledger_trades(frame, orders, entry_at_open=True, finalize=finalize)
     params = {
         "policy": policy.name, "policy_params": dict(policy.params()),
         "costs": costs.name, "costs_params": dict(costs.params()),
@@ -153,7 +151,7 @@ def run_events(
         "lot_size": lot_size, "periods_per_year": periods_per_year,
     }  # fmt: skip
     return EventBacktestResult(
-        orders, closed, still_open, equity, positions, params,
+        orders, closed, still_open, equity, book_frames, params,
         order_log=_order_log(loop.orders.values(), frame.schema["ts"]),
         anomalies=_anomalies(loop.anomalies),
     )  # fmt: skip

@@ -126,11 +126,6 @@ class RunRecord:
             self.orders, self.trades, self.open_trades, self.equity, self.positions, params
         )
 
-    def report(self, path: str | Path, **options: Any) -> Path:
-        """Write the run's HTML tearsheet; see :func:`houseedge.research.report.write_report`."""
-        options.setdefault("title", f"Run {self.run['run_id']}: {self.run['policy']}")
-        return self.result().report(path, **options)
-
 
 def _inputs(
     store: Store,

@@ -37,6 +37,7 @@ import polars as pl
 
 from houseedge.errors import ConfigError
 from houseedge.research.backtest import backtest
+from houseedge.research.runs import save_run
 from houseedge.research.sweep._grid import DEFAULT_METRICS, Space, sweep
 from houseedge.research.sweep._shard import RETURN_METRICS, StoreBars, load
 
@@ -216,7 +217,7 @@ def walk_forward(
         row |= {"is_objective": best[objective], "oos_objective": oos_value}
         row["oos_return"] = float(growth[-1] / wealth - 1.0) if growth.len() else 0.0
         if save_to is not None:
-            row["oos_run_id"] = run.save(save_to, tag=f"{tag}:w{k}:oos")
+            row["oos_run_id"] = save_run(run, save_to, tag=f"{tag}:w{k}:oos")
         wealth = float(growth[-1]) if growth.len() else wealth
         rows.append(row)
         if progress is not None:
