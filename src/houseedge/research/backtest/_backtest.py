@@ -21,10 +21,9 @@ Conventions (each one a parameter, not a special case):
 * **Reversal**: a change of sign first closes the position, then sizes the new one from the
   equity that close realised. At one time, every symbol's closing legs fill before any entry.
 * **Sizing** (``sizing``): a :class:`~houseedge.core.sizing.sizers.Sizer` turns the target into
-units,
-  from equity marked at the fill. Default: :class:`~houseedge.core.sizing.sizers.FixedFraction` of
-  1.0
-  with fractional units. backtesting.py's all-in, whole-unit order is
+  units, from equity marked at the fill. Default:
+  :class:`~houseedge.core.sizing.sizers.FixedFraction` of 1.0 with fractional units.
+  backtesting.py's all-in, whole-unit order is
   ``FixedFraction(1 - sys.float_info.epsilon, whole_units=True)``; backtrader's stake of 1 is
   ``FixedUnits(1)``.
 * **Costs** (``costs``): a :class:`~houseedge.core.costs.CostModel`; spread and slippage move the
@@ -37,20 +36,17 @@ units,
   policy's ``allow_short`` attribute when it has one, else allows shorts.
 * **Exits** (``exits``): stops, targets, trailing stops, break-even moves and partial exits,
   path-dependent and without look-ahead; see :mod:`houseedge.research.backtest.exits` for the
-  intra-bar
-  conventions. After an exit the symbol stays flat until its target changes again.
+  intra-bar conventions. After an exit the symbol stays flat until its target changes again.
 * **Rebalancing** (``rebalance``): ``"on_change"`` (default) trades only on changes;
   ``"every_bar"`` or a calendar period (``"1d"``, ``"1w"``, ``"1mo"``) also resizes every held
   position back to its target (the sizer's quantity at that bar) on those bars, so fixed
   weights across symbols stay fixed. A rebalance never reopens a position an exit closed.
 
-Speed: a one-symbol run with fractional :class:`~houseedge.core.sizing.sizers.FixedFraction` sizing
-and
-proportional costs is computed in closed form (equity compounds by one factor per round trip);
-every other run walks only its events. ``trades``, ``open_trades`` and ``positions`` are built on
-first access.
+Speed: a one-symbol run with fractional :class:`~houseedge.core.sizing.sizers.FixedFraction`
+sizing and proportional costs is computed in closed form (equity compounds by one factor per
+round trip); every other run walks only its events. ``trades``, ``open_trades`` and
+``positions`` are built on first access.
 """
-
 
 from __future__ import annotations
 
@@ -135,14 +131,29 @@ def backtest(
         bars, policy, costs, sizing, execution=execution, allow_short=shorts, exits=exits
     )
     fills = simulate(
-        frame, costs, sizing, cash=cash, finalize=finalize, execution=execution, exits=exits,
+        frame,
+        costs,
+        sizing,
+        cash=cash,
+        finalize=finalize,
+        execution=execution,
+        exits=exits,
         rebalance=rebalance,
-    )  # fmt: skip
+    )
     return assemble(
-        frame, fills, policy, cash=cash, costs=costs, sizing=sizing, execution=execution,
-        finalize=finalize, allow_short=shorts, periods_per_year=periods_per_year,
-        rebalance=rebalance, exits=exits,
-    )  # fmt: skip
+        frame,
+        fills,
+        policy,
+        cash=cash,
+        costs=costs,
+        sizing=sizing,
+        execution=execution,
+        finalize=finalize,
+        allow_short=shorts,
+        periods_per_year=periods_per_year,
+        rebalance=rebalance,
+        exits=exits,
+    )
 
 
 def assemble(
@@ -176,22 +187,41 @@ def assemble(
     else:
         book_frames = positions(frame, orders.get(), costs.borrow_rate())
         curve = equity_curve(book_frames, orders.get(), cash)
-    params: dict[str, Any] = {
-        "policy": policy.name, "policy_params": dict(policy.params()),
-        "costs": costs.name, "costs_params": dict(costs.params()),
-        "sizing": sizing.name, "sizing_params": dict(sizing.params()),
-        "execution": execution, "finalize": finalize, "allow_short": allow_short, "cash": cash,
-        "periods_per_year": periods_per_year,
-    }  # fmt: skip
+    options: dict[str, Any] = {
+        "execution": execution,
+        "finalize": finalize,
+        "allow_short": allow_short,
+    }
+    options |= {"cash": cash, "periods_per_year": periods_per_year}
     # Recorded only when used, so runs saved before these options existed read back equal.
     if rebalance != "on_change":
-        params["rebalance"] = rebalance
+        options["rebalance"] = rebalance
     if exits is not None:
-        params["exits"] = exits.params()
+        options["exits"] = exits.params()
+    params = _params(policy, costs, sizing, options)
     return BacktestResult.lazy(
-        orders, Deferred(lambda: trades.get()[0]), Deferred(lambda: trades.get()[1]),
-        curve, book_frames, params,
-    )  # fmt: skip
+        orders,
+        Deferred(lambda: trades.get()[0]),
+        Deferred(lambda: trades.get()[1]),
+        curve,
+        book_frames,
+        params,
+    )
+
+
+def _params(
+    policy: VectorPolicy, costs: CostModel, sizing: Sizer, options: dict[str, Any]
+) -> dict[str, Any]:
+    """Return what defined a run: the policy, costs and sizing with their parameters, options."""
+    return {
+        "policy": policy.name,
+        "policy_params": dict(policy.params()),
+        "costs": costs.name,
+        "costs_params": dict(costs.params()),
+        "sizing": sizing.name,
+        "sizing_params": dict(sizing.params()),
+        **options,
+    }
 
 
 def _check(execution: Execution, finalize: Finalize) -> None:

@@ -61,20 +61,27 @@ def positions(frame: pl.DataFrame, orders: pl.DataFrame, borrow_rate: float) -> 
 
     held = pl.col("position")
     after = _last_per_bar(n, index, orders.get_column("position_after").to_numpy())
-    return frame.select(
-        "symbol", "ts", "close",
-        flow=pl.Series(_scatter(n, index, flow)),
-        fee=pl.Series(_scatter(n, index, fee)),
-        filled=pl.Series(_scatter(n, index, np.ones(len(index))) > 0),
-        position=after,
-    ).with_columns(
-        position=over(held.forward_fill()).fill_null(0.0),
-    ).with_columns(
-        value=held * pl.col("close"),
-        gross=(held * pl.col("close")).abs(),
-        borrow=pl.when(held < 0).then(-held * pl.col("close") * borrow_rate).otherwise(0.0),
-        in_market=(held != 0) | (over(held.shift(1, fill_value=0.0)) != 0) | pl.col("filled"),
-    ).drop("filled")  # fmt: skip
+    return (
+        frame.select(
+            "symbol",
+            "ts",
+            "close",
+            flow=pl.Series(_scatter(n, index, flow)),
+            fee=pl.Series(_scatter(n, index, fee)),
+            filled=pl.Series(_scatter(n, index, np.ones(len(index))) > 0),
+            position=after,
+        )
+        .with_columns(
+            position=over(held.forward_fill()).fill_null(0.0),
+        )
+        .with_columns(
+            value=held * pl.col("close"),
+            gross=(held * pl.col("close")).abs(),
+            borrow=pl.when(held < 0).then(-held * pl.col("close") * borrow_rate).otherwise(0.0),
+            in_market=(held != 0) | (over(held.shift(1, fill_value=0.0)) != 0) | pl.col("filled"),
+        )
+        .drop("filled")
+    )
 
 
 def equity_curve(book: pl.DataFrame, orders: pl.DataFrame, cash: float) -> pl.DataFrame:
@@ -91,13 +98,13 @@ def equity_curve(book: pl.DataFrame, orders: pl.DataFrame, cash: float) -> pl.Da
 
         per_time = (
             book.with_columns(d_value=change("value"), d_gross=change("gross"))
-            .group_by("ts").agg(
-                pl.sum("flow", "fee", "borrow", "d_value", "d_gross"), pl.col("in_market").any()
-            ).sort("ts")
+            .group_by("ts")
+            .agg(pl.sum("flow", "fee", "borrow", "d_value", "d_gross"), pl.col("in_market").any())
+            .sort("ts")
             .with_columns(
                 position_value=pl.col("d_value").cum_sum(), gross=pl.col("d_gross").cum_sum()
             )
-        )  # fmt: skip
+        )
     else:
         per_time = book.select(
             "ts", "flow", "fee", "borrow", "in_market", position_value="value", gross="gross"
@@ -171,7 +178,10 @@ def single_symbol(
     curve = (
         pl.DataFrame(columns | {"fees": fees, "in_market": in_market})
         .select(
-            "ts", "cash", position_value=pl.col("held") * pl.col("close"), fees="fees",
+            "ts",
+            "cash",
+            position_value=pl.col("held") * pl.col("close"),
+            fees="fees",
             # Without borrow a literal column: no zeroed array of every bar.
             borrow=pl.Series(borrow) if borrow_rate else pl.lit(0.0),
             in_market="in_market",
@@ -183,7 +193,7 @@ def single_symbol(
             gross_exposure=value if _unsigned(fills, close) else value.abs(),
             equity=pl.col("cash") + value,
         )
-    )  # fmt: skip
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         returns = _returns(curve.get_column("equity").to_numpy(), cash)
     columns = ("ts", "cash", "position_value", "gross_exposure", "fees", "borrow", "in_market")
@@ -194,11 +204,17 @@ def single_symbol(
     def book() -> pl.DataFrame:
         flow = np.bincount(fills.bar, weights=-fills.qty * fills.price - fills.fee, minlength=n)
         return curve.select(
-            symbol=frame.get_column("symbol"), ts="ts", close=pl.Series(close),
-            flow=pl.Series(flow.astype(np.float64)), fee="fees", position=pl.Series(held),
-            value="position_value", gross="gross_exposure", borrow="borrow",
+            symbol=frame.get_column("symbol"),
+            ts="ts",
+            close=pl.Series(close),
+            flow=pl.Series(flow.astype(np.float64)),
+            fee="fees",
+            position=pl.Series(held),
+            value="position_value",
+            gross="gross_exposure",
+            borrow="borrow",
             in_market="in_market",
-        )  # fmt: skip
+        )
 
     return curve, book
 

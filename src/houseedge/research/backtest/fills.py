@@ -13,13 +13,13 @@ read.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
 
-from houseedge.core.costs import CostModel
-from houseedge.core.sizing.sizers import Sizer
+from houseedge.core.costs import CostModel, LinearCostModel
+from houseedge.core.sizing.sizers import FixedFraction, Sizer
 from houseedge.research.backtest import compound as _compound
 from houseedge.research.backtest._loop import run_loop
 from houseedge.research.backtest.exits import ExitFills, Exits, find_exits
@@ -41,10 +41,16 @@ def _rebalance_flags(
 
 
 def simulate(
-    frame: pl.DataFrame, costs: CostModel, sizing: Sizer, *, cash: float, finalize: Finalize,
-    execution: Execution = "next_open", exits: Exits | None = None,
+    frame: pl.DataFrame,
+    costs: CostModel,
+    sizing: Sizer,
+    *,
+    cash: float,
+    finalize: Finalize,
+    execution: Execution = "next_open",
+    exits: Exits | None = None,
     rebalance: Rebalance = "on_change",
-) -> FillArrays:  # fmt: skip
+) -> FillArrays:
     """Return the fills of a frame from :func:`~houseedge.research.backtest.targets.prepare`.
 
     The fills are in execution order; see the module docstring for the two paths.
@@ -63,19 +69,33 @@ def simulate(
     count = _compound.leading(market, steps, costs, sizing, found)
     if count == 0:
         return run_loop(
-            market, steps, found, costs, sizing, cash=cash, execution=execution,
+            market,
+            steps,
+            found,
+            costs,
+            sizing,
+            cash=cash,
+            execution=execution,
             finalize=finalize,
-        )  # fmt: skip
+        )
+    # leading() counts positions only for these exact types.
+    linear, fraction = cast("LinearCostModel", costs), cast("FixedFraction", sizing)
     head, done, left = _compound.compound(
-        market, steps, found, costs, sizing,  # type: ignore[arg-type]
-        cash=cash, finalize=finalize, count=count,
-    )  # fmt: skip
+        market, steps, found, linear, fraction, cash=cash, finalize=finalize, count=count
+    )
     if done == steps.entry.size:
         return head
     tail = run_loop(
-        market, steps, found, costs, sizing, cash=left, execution=execution,
-        finalize=finalize, start=done,
-    )  # fmt: skip
+        market,
+        steps,
+        found,
+        costs,
+        sizing,
+        cash=left,
+        execution=execution,
+        finalize=finalize,
+        start=done,
+    )
     return head.then(tail)
 
 

@@ -36,9 +36,15 @@ class Fills:
     risk: list[float] = field(default_factory=list[float])
 
     def add(
-        self, bar: int, qty: float, price: float, fee: float, reason: str,
-        after: tuple[float, float], risk: float = math.nan,
-    ) -> None:  # fmt: skip
+        self,
+        bar: int,
+        qty: float,
+        price: float,
+        fee: float,
+        reason: str,
+        after: tuple[float, float],
+        risk: float = math.nan,
+    ) -> None:
         """Record a fill of signed ``qty`` on frame row ``bar``.
 
         ``after`` is the symbol's position and the trading cash after the fill, kept so the
@@ -57,12 +63,15 @@ class Fills:
     def arrays(self) -> FillArrays:
         """Return the fills as arrays (execution order)."""
         return FillArrays(
-            np.array(self.bar, dtype=np.int64), np.array(self.qty, dtype=np.float64),
-            np.array(self.price, dtype=np.float64), np.array(self.fee, dtype=np.float64),
+            np.array(self.bar, dtype=np.int64),
+            np.array(self.qty, dtype=np.float64),
+            np.array(self.price, dtype=np.float64),
+            np.array(self.fee, dtype=np.float64),
             pl.Series(self.reason, dtype=pl.String),
             np.array(self.position_after, dtype=np.float64),
-            np.array(self.cash_after, dtype=np.float64), np.array(self.risk, dtype=np.float64),
-        )  # fmt: skip
+            np.array(self.cash_after, dtype=np.float64),
+            np.array(self.risk, dtype=np.float64),
+        )
 
 
 @dataclass(frozen=True)
@@ -144,15 +153,22 @@ class Market:
             total = np.concatenate([[0.0], np.cumsum(close)])
             cum = total[:-1] - total[starts][code]
         return cls(
-            symbol.gather(starts).to_list(), code, starts, ends,
+            symbol.gather(starts).to_list(),
+            code,
+            starts,
+            ends,
             frame.get_column("ts").to_physical().to_numpy(),
-            frame.get_column("open").to_numpy(), frame.get_column("high").to_numpy(),
-            frame.get_column("low").to_numpy(), close, frame.get_column("quote").to_numpy(),
+            frame.get_column("open").to_numpy(),
+            frame.get_column("high").to_numpy(),
+            frame.get_column("low").to_numpy(),
+            close,
+            frame.get_column("quote").to_numpy(),
             frame.get_column("wanted").to_numpy(),
             cum if borrow else np.broadcast_to(0.0, close.shape),
-            _columns(frame, COST_PREFIX), _columns(frame, SIZE_PREFIX),
+            _columns(frame, COST_PREFIX),
+            _columns(frame, SIZE_PREFIX),
             _columns(frame, EXIT_PREFIX),
-        )  # fmt: skip
+        )
 
     def cost_inputs(self, bar: int) -> dict[str, float]:
         """Return the cost model's inputs on ``bar`` (values at its decision bar)."""
@@ -210,9 +226,14 @@ def plan(m: Market, change: Array, rebalance: Array) -> Plan:
         else np.zeros(0, np.int64)
     )
     return Plan(
-        changes, segment, rebalances, entry, end,
-        np.sign(w[opens]), np.full(entry.size, math.nan),
-    )  # fmt: skip
+        changes,
+        segment,
+        rebalances,
+        entry,
+        end,
+        np.sign(w[opens]),
+        np.full(entry.size, math.nan),
+    )
 
 
 def segments(

@@ -104,7 +104,9 @@ class BacktestResult:
     @cached_property
     def metrics(self) -> dict[str, Any]:
         """Return the scalar metrics (see the class docstring)."""
-        return _scalar_metrics(self.equity, self.trades, self.orders, self.params["periods_per_year"])
+        return _scalar_metrics(
+            self.equity, self.trades, self.orders, self.params["periods_per_year"]
+        )
 
 
 class Deferred(Generic[T]):

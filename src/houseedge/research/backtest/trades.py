@@ -133,14 +133,23 @@ def whole_trades(
     closed = _excursions_at(frame, closed, entry, leave, fills, before_range)
     still = order[opens[~has_exit]]
     still_open = orders[still].select(
-        "symbol", direction=pl.when(pl.col("side") == "buy").then(pl.lit("long"))
-        .otherwise(pl.lit("short")), qty="qty", entry_ts="ts",
-        exit_ts=pl.lit(None, orders.schema["ts"]), entry_price="price",
-        exit_price=pl.lit(None, pl.Float64), entry_row="row", exit_row=pl.lit(None, pl.Int64),
-        fees="fee", pnl=pl.lit(None, pl.Float64), return_pct=pl.lit(None, pl.Float64),
-        r_multiple=pl.lit(None, pl.Float64), mae=pl.lit(None, pl.Float64),
-        mfe=pl.lit(None, pl.Float64), bars_held=pl.lit(None, pl.Int64),
-    )  # fmt: skip
+        "symbol",
+        direction=pl.when(pl.col("side") == "buy").then(pl.lit("long")).otherwise(pl.lit("short")),
+        qty="qty",
+        entry_ts="ts",
+        exit_ts=pl.lit(None, orders.schema["ts"]),
+        entry_price="price",
+        exit_price=pl.lit(None, pl.Float64),
+        entry_row="row",
+        exit_row=pl.lit(None, pl.Int64),
+        fees="fee",
+        pnl=pl.lit(None, pl.Float64),
+        return_pct=pl.lit(None, pl.Float64),
+        r_multiple=pl.lit(None, pl.Float64),
+        mae=pl.lit(None, pl.Float64),
+        mfe=pl.lit(None, pl.Float64),
+        bars_held=pl.lit(None, pl.Int64),
+    )
     return closed, still_open
 
 
@@ -164,20 +173,29 @@ def _pairs(
         {
             "symbol": frame.get_column("symbol").gather(starts).gather(code[entry]),
             "direction": _DIRECTIONS.gather((sign > 0).astype(np.int8)),
-            "qty": qty, "entry_ts": pl.Series(stamps[fills.bar[entry]]).cast(ts.dtype),
+            "qty": qty,
+            "entry_ts": pl.Series(stamps[fills.bar[entry]]).cast(ts.dtype),
             "exit_ts": pl.Series(stamps[fills.bar[leave]]).cast(ts.dtype),
-            "entry_price": fills.price[entry], "exit_price": fills.price[leave],
-            "entry_row": rows[entry], "exit_row": rows[leave],
-            "fees": fees, "pnl": pnl, "return_pct": pnl / (qty * fills.price[entry]),
+            "entry_price": fills.price[entry],
+            "exit_price": fills.price[leave],
+            "entry_row": rows[entry],
+            "exit_row": rows[leave],
+            "fees": fees,
+            "pnl": pnl,
+            "return_pct": pnl / (qty * fills.price[entry]),
             "r_multiple": pl.Series(r, dtype=pl.Float64, nan_to_null=True),
         }
-    )  # fmt: skip
+    )
 
 
 def _excursions_at(
-    frame: pl.DataFrame, closed: pl.DataFrame, entry: Array, leave: Array, fills: FillArrays,
+    frame: pl.DataFrame,
+    closed: pl.DataFrame,
+    entry: Array,
+    leave: Array,
+    fills: FillArrays,
     before_range: Array,
-) -> pl.DataFrame:  # fmt: skip
+) -> pl.DataFrame:
     """Add ``mae, mfe, bars_held`` from the highs and lows the trades were exposed to."""
     start = fills.bar[entry] + np.where(before_range[entry], 0, 1)
     stop = fills.bar[leave] - before_range[leave].astype(np.int64)

@@ -100,9 +100,17 @@ def build_market(frame: pl.DataFrame, costs: CostModel) -> Market:
     times, steps = _grid(ts)
     prices = {c: [column(p, c) for p in parts] for c in ("open", "high", "low", "close", "volume")}
     return Market(
-        symbols=symbols, frame=frame, offsets=offsets, ts=ts, session_end=ends, inputs=inputs,
-        timeframe=timeframe, times=times, steps=steps, **prices,
-    )  # fmt: skip
+        symbols=symbols,
+        frame=frame,
+        offsets=offsets,
+        ts=ts,
+        session_end=ends,
+        inputs=inputs,
+        timeframe=timeframe,
+        times=times,
+        steps=steps,
+        **prices,
+    )
 
 
 def _grid(ts: list[list[int]]) -> tuple[list[int], list[list[tuple[int, int]]]]:

@@ -109,9 +109,13 @@ class VectorAsOrders:
         return target if shorts else max(target, 0.0)
 
     def _orders(
-        self, symbol: str, wanted: float, portfolio: PortfolioState, snapshot: MarketSnapshot,
+        self,
+        symbol: str,
+        wanted: float,
+        portfolio: PortfolioState,
+        snapshot: MarketSnapshot,
         context: Any,
-    ) -> list[Order]:  # fmt: skip
+    ) -> list[Order]:
         states: list[OrderState] = context.open_orders(symbol)
         held = portfolio.qty(symbol) + sum(s.order.side.sign * s.remaining for s in states)
         orders: list[Order] = []
@@ -123,10 +127,15 @@ class VectorAsOrders:
         price = snapshot.price(symbol)
         estimate = self.costs.fill_price(price, 1 if wanted > 0 else -1, {})
         request = SizingRequest(
-            symbol=symbol, target=wanted, price=estimate, equity=portfolio.equity,
-            cash=portfolio.cash, position=held, fee_rate=self.costs.fee_rate(estimate),
+            symbol=symbol,
+            target=wanted,
+            price=estimate,
+            equity=portfolio.equity,
+            cash=portfolio.cash,
+            position=held,
+            fee_rate=self.costs.fee_rate(estimate),
             n_symbols=len(snapshot.last),
-        )  # fmt: skip
+        )
         delta = float(self.sizing.quantity(request)) - held
         if delta != 0:
             orders.append(self._market(context, symbol, delta, "open" if held == 0 else "resize"))
