@@ -63,6 +63,7 @@ PUBLIC: dict[str, list[str]] = {
         "match_fifo",
         "positions",
         "prepare",
+        "require_bar_columns",
         "round_trips",
         "simulate",
     ],

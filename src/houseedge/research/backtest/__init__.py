@@ -18,6 +18,7 @@ from houseedge.research.backtest.frame import (
     Finalize,
     Rebalance,
     block_starts,
+    require_bar_columns,
 )
 from houseedge.research.backtest.ledger import match_fifo, round_trips
 from houseedge.research.backtest.market import FillArrays
@@ -46,6 +47,7 @@ __all__ = [
     "match_fifo",
     "positions",
     "prepare",
+    "require_bar_columns",
     "round_trips",
     "simulate",
 ]

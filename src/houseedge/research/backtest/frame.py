@@ -14,6 +14,8 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from houseedge.errors import SchemaMismatch
+
 Array = np.ndarray[Any, Any]
 
 Execution = Literal["next_open", "next_close"]
@@ -32,6 +34,28 @@ DEFAULT_SYMBOL = "asset"
 
 COST_PREFIX, SIZE_PREFIX, EXIT_PREFIX = "cost:", "size:", "exit:"
 """Prefixes of the cost model's, the sizer's and the exits' input columns."""
+
+BAR_COLUMNS = ("ts", "open", "high", "low", "close")
+"""The columns every backtest needs (``symbol`` is optional: :data:`DEFAULT_SYMBOL`)."""
+
+
+def require_bar_columns(frame: pl.DataFrame, source: str, extra: tuple[str, ...] = ()) -> None:
+    """Raise :class:`~houseedge.errors.SchemaMismatch` naming the first missing bar column.
+
+    Examples
+    --------
+    >>> from houseedge.errors import SchemaMismatch
+    >>> try:
+    ...     require_bar_columns(pl.DataFrame({"ts": [1]}), "backtest")
+    ... except SchemaMismatch as error:
+    ...     print(error.field, error.expected)
+    open ts, open, high, low, close
+    """
+    required = (*BAR_COLUMNS, *extra)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        msg = f"bars lack column(s) {', '.join(missing)}"
+        raise SchemaMismatch(msg, source=source, field=missing[0], expected=", ".join(required))
 
 
 def block_starts(frame: pl.DataFrame) -> Array:

@@ -17,7 +17,7 @@ import polars as pl
 from houseedge.core.costs import CostModel
 from houseedge.core.policies.protocol import VectorPolicy
 from houseedge.core.sizing.sizers import Sizer
-from houseedge.errors import PolicyError, SchemaMismatch
+from houseedge.errors import PolicyError
 from houseedge.research.backtest.exits import Exits
 from houseedge.research.backtest.frame import (
     COST_PREFIX,
@@ -25,9 +25,8 @@ from houseedge.research.backtest.frame import (
     EXIT_PREFIX,
     SIZE_PREFIX,
     Execution,
+    require_bar_columns,
 )
-
-_REQUIRED = ("ts", "open", "high", "low", "close")
 
 
 def _per_symbol(expr: pl.Expr, multi: bool) -> pl.Expr:
@@ -39,12 +38,7 @@ def _sorted_bars(bars: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, bool]
     frame = bars.collect() if isinstance(bars, pl.LazyFrame) else bars
     if frame.n_chunks() > 1:
         frame = frame.rechunk()  # once, so every column reads into NumPy without a copy
-    missing = [c for c in _REQUIRED if c not in frame.columns]
-    if missing:
-        msg = f"bars lack column(s) {', '.join(missing)}"
-        raise SchemaMismatch(
-            msg, source="backtest", field=missing[0], expected=", ".join(_REQUIRED)
-        )
+    require_bar_columns(frame, "backtest")
     if "symbol" not in frame.columns:
         return frame.with_columns(symbol=pl.lit(DEFAULT_SYMBOL)), False
     multi = frame.height > 0 and not _one_value(frame.get_column("symbol"))
