@@ -29,7 +29,7 @@ from houseedge.core.costs import LinearCostModel
 from houseedge.core.policies.builtin import SmaCross
 from houseedge.core.sizing.sizers import FixedFraction
 from houseedge.data.synthetic._market import synthetic_bars
-from houseedge.research.backtest._backtest import backtest
+from houseedge.research.backtest import backtest
 from houseedge.research.backtest.exits import Exits
 from houseedge.research.metrics.drawdown import max_drawdown
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from houseedge.research.simulation._simulate import (
+from houseedge.research.simulation import (
     PATHS_PER_SEED_BLOCK,
     IidBootstrap,
     block_rng,

@@ -12,7 +12,7 @@ from houseedge.core.costs import LinearCostModel
 from houseedge.core.sizing.sizers import FixedFraction, FixedUnits, TargetWeights
 from houseedge.data.synthetic._market import synthetic_bars
 from houseedge.errors import PolicyError, SchemaMismatch
-from houseedge.research.backtest._backtest import backtest
+from houseedge.research.backtest import backtest
 
 
 class ExprPolicy:

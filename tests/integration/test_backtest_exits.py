@@ -13,7 +13,7 @@ from houseedge.core.costs import LinearCostModel
 from houseedge.core.policies.builtin import SmaCross
 from houseedge.core.sizing.sizers import FixedFraction, FixedUnits, SizingRequest, TargetWeights
 from houseedge.data.synthetic._market import synthetic_bars
-from houseedge.research.backtest._backtest import backtest
+from houseedge.research.backtest import backtest
 from houseedge.research.backtest.exits import Exits
 
 

@@ -17,7 +17,7 @@ import polars as pl
 import pytest
 
 from houseedge.core.sizing.sizers import FixedFraction, FixedUnits
-from houseedge.research.backtest._backtest import backtest
+from houseedge.research.backtest import backtest
 from houseedge.research.metrics.trades import expectancy, profit_factor
 
 

@@ -5,7 +5,7 @@ The bars go into a tmp :class:`Store`, come back through :class:`StoreReplayFeed
 ties by symbol), and every fill the engine journals is compared with the backtest's orders:
 time, symbol, side, quantity, price and fee, exactly (no tolerance). Sizing is
 :class:`FixedUnits` (price-independent, so a decision can size what the backtest sizes at the
-fill; see ``houseedge.research.backtest.orders``).
+fill; see ``houseedge.research.events.VectorAsOrders``).
 """
 
 from __future__ import annotations

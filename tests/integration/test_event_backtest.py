@@ -16,8 +16,8 @@ from houseedge.core.sizing.sizers import FixedUnits
 from houseedge.core.types import Order, Side
 from houseedge.data.synthetic._market import synthetic_bars
 from houseedge.errors import PolicyError, SchemaMismatch
-from houseedge.research.backtest._backtest import backtest
-from houseedge.research.events._run import EventContext, VectorAsOrders, run_events
+from houseedge.research.backtest import backtest
+from houseedge.research.events import EventContext, VectorAsOrders, run_events
 
 Step = Callable[[Any, Any, EventContext], Sequence[Order] | None]
 DAY = timedelta(days=1)

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from houseedge.data.store._store import Store
-from houseedge.research.simulation._simulate import BinaryBet, Gbm, simulate
+from houseedge.research.simulation import BinaryBet, Gbm, simulate
 
 
 def test_save_writes_runs_and_summary_queryable_in_sql(tmp_path: Path) -> None:

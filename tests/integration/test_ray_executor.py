@@ -12,7 +12,7 @@ from houseedge.core.costs import LinearCostModel
 from houseedge.core.policies.builtin import SmaCross
 from houseedge.data.store._store import Store
 from houseedge.data.synthetic._market import synthetic_bars
-from houseedge.research.sweep._grid import StoreBars, sweep
+from houseedge.research.sweep import StoreBars, sweep
 from houseedge.research.sweep.executors import RayExecutor
 
 ray = pytest.importorskip("ray")

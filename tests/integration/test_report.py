@@ -17,8 +17,8 @@ from matplotlib import image
 from houseedge.core.policies.builtin import SmaCross
 from houseedge.data.synthetic._market import synthetic_bars
 from houseedge.errors import SchemaMismatch
-from houseedge.research.backtest._backtest import BacktestResult, backtest
-from houseedge.research.report._tearsheet import infer_periods_per_year, write_report
+from houseedge.research.backtest import BacktestResult, backtest
+from houseedge.research.report import infer_periods_per_year, write_report
 
 SECTION_TITLES = [
     "Overview",

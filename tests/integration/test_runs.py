@@ -16,8 +16,8 @@ from houseedge.core.policies.builtin import BuyAndHold, EmaCross, SmaCross
 from houseedge.data.store._store import Store
 from houseedge.data.synthetic._market import synthetic_bars
 from houseedge.errors import DatasetNotFound, InvalidData
-from houseedge.research.backtest._backtest import BacktestResult, backtest
-from houseedge.research.runs._runs import bars_fingerprint, list_runs, load_run, save_run, save_runs
+from houseedge.research.backtest import BacktestResult, backtest
+from houseedge.research.runs import bars_fingerprint, list_runs, load_run, save_run, save_runs
 
 HEADLINE_QUERY = """
     SELECT run_id, params, sharpe_ratio FROM run_metrics
@@ -206,7 +206,7 @@ def test_store_files_and_bars_are_fingerprinted(tmp_path: Path) -> None:
     store.write("bars", bars)
     files = store.files("bars", symbols=["AAA"])
     result: BacktestResult = backtest(bars, SmaCross(5, 20))
-    run_id = result.save(store, bars=bars, data_files=files)
+    run_id = save_run(result, store, bars=bars, data_files=files)
     run = load_run(store, run_id).run
     manifest = orjson.loads(run["data_files"])
     assert [m["path"] for m in manifest] == [f.relative_to(tmp_path).as_posix() for f in files]

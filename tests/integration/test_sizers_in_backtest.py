@@ -16,7 +16,7 @@ from houseedge.core.sizing.utility import (
     VolatilityTarget,
 )
 from houseedge.data.synthetic._market import synthetic_bars
-from houseedge.research.backtest._backtest import backtest
+from houseedge.research.backtest import backtest
 
 CASH, BARS, MINUTES_PER_YEAR = 100_000.0, 1_500, 525_600.0
 LOOKBACK = 60

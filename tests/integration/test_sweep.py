@@ -15,10 +15,10 @@ from houseedge.core.policies.builtin import DonchianBreakout, EmaCross, SmaCross
 from houseedge.core.sizing.sizers import FixedFraction
 from houseedge.data.store._store import Store
 from houseedge.data.synthetic._market import synthetic_bars
-from houseedge.research.backtest._backtest import backtest
-from houseedge.research.runs._runs import load_run
+from houseedge.research.backtest import backtest
+from houseedge.research.runs import load_run
+from houseedge.research.sweep import StoreBars, grid_params, random_params, sweep
 from houseedge.research.sweep import _kernel as kernel
-from houseedge.research.sweep._grid import StoreBars, grid_params, random_params, sweep
 from houseedge.research.sweep.executors import LocalProcessExecutor
 
 COSTS = LinearCostModel(commission_bps=10)

@@ -15,8 +15,8 @@ from houseedge.core.policies.builtin import SmaCross
 from houseedge.data.store._store import Store
 from houseedge.data.synthetic._market import synthetic_bars
 from houseedge.errors import ConfigError
-from houseedge.research.backtest._backtest import backtest
-from houseedge.research.sweep._grid import sweep
+from houseedge.research.backtest import backtest
+from houseedge.research.sweep import sweep
 from houseedge.research.sweep.walkforward import walk_forward, windows
 
 COSTS = LinearCostModel(commission_bps=5)

@@ -15,7 +15,7 @@ from houseedge.core.costs import LinearCostModel
 from houseedge.core.features.window_sum import window_sums
 from houseedge.core.policies.builtin import SmaCross
 from houseedge.core.sizing.sizers import FixedFraction, FixedUnits
-from houseedge.research.backtest._backtest import backtest
+from houseedge.research.backtest import backtest
 from houseedge.research.backtest.exits import Exits
 from tests.property.strategies import hourly_bars
 

@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from houseedge.research.simulation._simulate import (
+from houseedge.research.simulation import (
     IidBootstrap,
     StationaryBootstrap,
     WealthRules,

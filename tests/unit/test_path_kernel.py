@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from polars.testing import assert_frame_equal
 
-from houseedge.research.simulation import _kernel as _path_kernel
-from houseedge.research.simulation._simulate import (
+from houseedge.research.simulation import (
     BinaryBet,
     Gbm,
     IidBootstrap,
@@ -21,6 +20,7 @@ from houseedge.research.simulation._simulate import (
     path_statistics,
     simulate,
 )
+from houseedge.research.simulation import _kernel as _path_kernel
 
 SAMPLE = np.random.default_rng(3).normal(0.0005, 0.02, 200)
 

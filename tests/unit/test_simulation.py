@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from houseedge.research.metrics import max_drawdown
-from houseedge.research.simulation._simulate import (
+from houseedge.research.simulation import (
     BinaryBet,
     BlockBootstrap,
     Gbm,
@@ -249,7 +249,7 @@ def test_parameter_uncertainty_widens_the_outcome_distribution() -> None:
 def test_bootstrap_from_a_backtest_of_trades_and_bars() -> None:
     from houseedge.core.policies.builtin import SmaCross
     from houseedge.data.synthetic._market import synthetic_bars
-    from houseedge.research.backtest._backtest import backtest
+    from houseedge.research.backtest import backtest
 
     bars = synthetic_bars("X", periods=3000, timeframe="1h", seed=3)
     result = backtest(bars, SmaCross(10, 50), cash=10_000)

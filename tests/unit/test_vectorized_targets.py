@@ -11,7 +11,7 @@ import pytest
 from houseedge.core.costs import NO_COSTS
 from houseedge.core.sizing.sizers import FixedUnits
 from houseedge.errors import PolicyError
-from houseedge.research.backtest.vectorized import prepare
+from houseedge.research.backtest import prepare
 
 
 class Given:

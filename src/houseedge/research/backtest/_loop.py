@@ -2,9 +2,9 @@
 
 Only the bars where something can happen are walked, in time order: a change of a symbol's
 wanted exposure, a rebalance bar, an exit found by :mod:`houseedge.research.backtest.exits`, a
-symbol's
-last bar when open positions are finalised. Any :class:`~houseedge.core.sizing.sizers.Sizer` and
-:class:`~houseedge.core.costs.CostModel` work here, called once per fill.
+symbol's last bar when open positions are finalised. Any
+:class:`~houseedge.core.sizing.sizers.Sizer` and :class:`~houseedge.core.costs.CostModel` work
+here, called once per fill.
 """
 
 from __future__ import annotations
@@ -48,9 +48,15 @@ class _Book:
         self.borrowed_to[s] = cum_close
 
     def trade(
-        self, s: int, qty: float, quote: float, inputs: Mapping[str, float], bar: int,
-        reason: str, risk: float = math.nan,
-    ) -> None:  # fmt: skip
+        self,
+        s: int,
+        qty: float,
+        quote: float,
+        inputs: Mapping[str, float],
+        bar: int,
+        reason: str,
+        risk: float = math.nan,
+    ) -> None:
         """Fill ``qty`` (signed) units of symbol ``s`` at ``quote`` moved by the cost model."""
         price = self.costs.fill_price(quote, 1 if qty > 0 else -1, inputs)
         fee = self.costs.fee(abs(qty), price)
@@ -62,17 +68,26 @@ class _Book:
         self.fills.add(bar, qty, price, fee, reason, (self.pos[s], self.cash), risk)
 
     def size(
-        self, s: int, wanted: float, quote: float, equity: float,
+        self,
+        s: int,
+        wanted: float,
+        quote: float,
+        equity: float,
         inputs: tuple[dict[str, float], dict[str, float]],
-    ) -> float:  # fmt: skip
+    ) -> float:
         """Return the signed units the sizer wants for ``wanted`` exposure of symbol ``s``."""
         estimate = self.costs.fill_price(quote, 1 if wanted > 0 else -1, inputs[0])
         request = SizingRequest(
-            symbol=self.symbols[s], target=wanted, price=estimate, equity=equity,
+            symbol=self.symbols[s],
+            target=wanted,
+            price=estimate,
+            equity=equity,
             cash=self.cash - self.borrow_paid,
-            position=self.pos[s], fee_rate=self.costs.fee_rate(estimate),
-            n_symbols=len(self.symbols), inputs=inputs[1],
-        )  # fmt: skip
+            position=self.pos[s],
+            fee_rate=self.costs.fee_rate(estimate),
+            n_symbols=len(self.symbols),
+            inputs=inputs[1],
+        )
         qty = float(self.sizing.quantity(request))
         if qty * wanted < 0 or qty != qty:
             msg = f"sizer {self.sizing.name!r} returned {qty} units for target {wanted}"
@@ -121,15 +136,25 @@ def _events(
     ts = m.ts[bar]
     sorted_ = np.lexsort((m.code[bar], order, ts))
     return _Events(
-        kind[sorted_].tolist(), bar[sorted_].tolist(), ts[sorted_].tolist(),
+        kind[sorted_].tolist(),
+        bar[sorted_].tolist(),
+        ts[sorted_].tolist(),
         extra[sorted_].tolist(),
-    )  # fmt: skip
+    )
 
 
 def run_loop(
-    m: Market, plan: Plan, exits: ExitFills, costs: CostModel, sizing: Sizer, *, cash: float,
-    execution: str, finalize: Any, start: int = 0,
-) -> FillArrays:  # fmt: skip
+    m: Market,
+    plan: Plan,
+    exits: ExitFills,
+    costs: CostModel,
+    sizing: Sizer,
+    *,
+    cash: float,
+    execution: str,
+    finalize: Any,
+    start: int = 0,
+) -> FillArrays:
     """Walk every event in time order; return the fills.
 
     ``start`` skips the positions (segments) before it and every earlier event: the closed

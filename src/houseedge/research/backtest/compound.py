@@ -7,8 +7,9 @@ the equity by a factor that does not depend on it. The equity before each entry 
 cumulative product over trades, and every fill follows with array operations: no loop at all.
 
 The engine takes this path only when each position opens from flat and closes whole (no resize,
-no partial exit, no rebalance); otherwise the event loop in ``research._vector_loop`` runs. Both
-apply the same formulas; they agree to rounding (a product instead of a running update).
+no partial exit, no rebalance); otherwise the event loop in
+:mod:`houseedge.research.backtest._loop` runs. Both apply the same formulas; they agree to
+rounding (a product instead of a running update).
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ import polars as pl
 from houseedge.core.costs import BPS, CostModel, LinearCostModel, fill_prices
 from houseedge.core.sizing.sizers import FixedFraction, Sizer
 from houseedge.research.backtest.exits import EXIT_REASONS, ExitFills
+from houseedge.research.backtest.frame import Array
 from houseedge.research.backtest.market import FillArrays, Market, Plan
-
-Array = np.ndarray[Any, Any]
 
 
 def leading(m: Market, p: Plan, costs: CostModel, sizing: Sizer, exits: ExitFills) -> int:
@@ -70,10 +70,16 @@ def _exits(m: Market, p: Plan, exits: ExitFills, finalize: Any, count: int) -> t
     return bar, quote, reason
 
 
-def growth(
-    wanted: Array, side: Array, entry_price: Array, exit_price: Array, closed: Array,
-    costs: LinearCostModel, fraction: float, cash: float,
-) -> tuple[Array, Array, Array, Array, Array, Array]:  # fmt: skip
+def compound_growth(
+    wanted: Array,
+    side: Array,
+    entry_price: Array,
+    exit_price: Array,
+    closed: Array,
+    costs: LinearCostModel,
+    fraction: float,
+    cash: float,
+) -> tuple[Array, Array, Array, Array, Array, Array]:
     """Return the fraction-of-equity positions' closed form, per unit of equity at entry.
 
     ``(units, entry_fee, after_entry, exit_fee, growth, wealth)``: each position multiplies
@@ -95,9 +101,16 @@ def growth(
 
 
 def compound(
-    m: Market, p: Plan, exits: ExitFills, costs: LinearCostModel, sizing: FixedFraction,
-    *, cash: float, finalize: Any, count: int,
-) -> tuple[FillArrays, int, float]:  # fmt: skip
+    m: Market,
+    p: Plan,
+    exits: ExitFills,
+    costs: LinearCostModel,
+    sizing: FixedFraction,
+    *,
+    cash: float,
+    finalize: Any,
+    count: int,
+) -> tuple[FillArrays, int, float]:
     """Return the fills of the first positions, how many were done, and the cash after them.
 
     At most ``count`` positions; fewer when the equity reaches zero (the loop takes over).
@@ -109,7 +122,9 @@ def compound(
     closed = exit_bar >= 0
     at = np.maximum(exit_bar, 0)
     exit_price = fill_prices(costs, exit_quote, -side, {n: v[at] for n, v in m.costs.items()})
-    g = growth(m.wanted[entry], side, entry_price, exit_price, closed, costs, sizing.fraction, cash)
+    g = compound_growth(
+        m.wanted[entry], side, entry_price, exit_price, closed, costs, sizing.fraction, cash
+    )
     units, entry_fee, after_entry, exit_fee, growth_, wealth = g
     broke = np.flatnonzero(wealth <= 0)
     k = min(count, int(broke[0])) if broke.size else count

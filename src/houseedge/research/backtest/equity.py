@@ -1,26 +1,21 @@
-"""Per-bar positions, cash and equity, and per-trade excursions, rebuilt from the fills.
+"""Stage 4 of a backtest: per-bar positions, cash and equity, rebuilt from the fills.
 
-Everything here is cumulative Polars/NumPy over bars: fills are scattered onto their bars, the
-position is their running sum, cash the running sum of cash flows minus borrow, and equity is
-cash plus positions marked on the close.
+Everything here is cumulative Polars/NumPy over bars. A one-symbol run reads the fills' own
+running cash and position (:func:`single_symbol`); several symbols (and the event-driven
+backtest) scatter the orders onto their bars (:func:`positions`) and sum them per time
+(:func:`equity_curve`). Equity is cash plus positions marked on the close.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
 
-from houseedge.research.backtest.ledger import TRADE_COLUMNS, round_trips
-from houseedge.research.backtest.vectorized import block_starts
-
-if TYPE_CHECKING:
-    from houseedge.research.backtest.market import FillArrays
-
-Array = np.ndarray[Any, Any]
-_DIRECTIONS = pl.Series(["short", "long"], dtype=pl.String)
+from houseedge.research.backtest.frame import Array, symbol_offsets
+from houseedge.research.backtest.market import FillArrays
 
 
 def _scatter(
@@ -29,12 +24,6 @@ def _scatter(
     out = np.zeros(size)
     np.add.at(out, index, values)
     return out
-
-
-def _offsets(frame: pl.DataFrame) -> dict[str, int]:
-    """Return the global index of each symbol's first bar in the (symbol, ts)-sorted frame."""
-    firsts = frame.with_row_index("at").group_by("symbol", maintain_order=True).agg(pl.first("at"))
-    return dict(firsts.iter_rows())
 
 
 def _last_per_bar(
@@ -55,7 +44,7 @@ def positions(frame: pl.DataFrame, orders: pl.DataFrame, borrow_rate: float) -> 
     The position is the loop's own running position after each bar's last fill, carried forward
     (not a re-summed cumulative, which drifts by float dust over many fills).
     """
-    offsets = _offsets(frame)
+    offsets = symbol_offsets(frame)
     index = (
         orders.get_column("symbol").replace_strict(offsets, return_dtype=pl.Int64)
         + orders.get_column("row")
@@ -72,20 +61,27 @@ def positions(frame: pl.DataFrame, orders: pl.DataFrame, borrow_rate: float) -> 
 
     held = pl.col("position")
     after = _last_per_bar(n, index, orders.get_column("position_after").to_numpy())
-    return frame.select(
-        "symbol", "ts", "close",
-        flow=pl.Series(_scatter(n, index, flow)),
-        fee=pl.Series(_scatter(n, index, fee)),
-        filled=pl.Series(_scatter(n, index, np.ones(len(index))) > 0),
-        position=after,
-    ).with_columns(
-        position=over(held.forward_fill()).fill_null(0.0),
-    ).with_columns(
-        value=held * pl.col("close"),
-        gross=(held * pl.col("close")).abs(),
-        borrow=pl.when(held < 0).then(-held * pl.col("close") * borrow_rate).otherwise(0.0),
-        in_market=(held != 0) | (over(held.shift(1, fill_value=0.0)) != 0) | pl.col("filled"),
-    ).drop("filled")  # fmt: skip
+    return (
+        frame.select(
+            "symbol",
+            "ts",
+            "close",
+            flow=pl.Series(_scatter(n, index, flow)),
+            fee=pl.Series(_scatter(n, index, fee)),
+            filled=pl.Series(_scatter(n, index, np.ones(len(index))) > 0),
+            position=after,
+        )
+        .with_columns(
+            position=over(held.forward_fill()).fill_null(0.0),
+        )
+        .with_columns(
+            value=held * pl.col("close"),
+            gross=(held * pl.col("close")).abs(),
+            borrow=pl.when(held < 0).then(-held * pl.col("close") * borrow_rate).otherwise(0.0),
+            in_market=(held != 0) | (over(held.shift(1, fill_value=0.0)) != 0) | pl.col("filled"),
+        )
+        .drop("filled")
+    )
 
 
 def equity_curve(book: pl.DataFrame, orders: pl.DataFrame, cash: float) -> pl.DataFrame:
@@ -102,13 +98,13 @@ def equity_curve(book: pl.DataFrame, orders: pl.DataFrame, cash: float) -> pl.Da
 
         per_time = (
             book.with_columns(d_value=change("value"), d_gross=change("gross"))
-            .group_by("ts").agg(
-                pl.sum("flow", "fee", "borrow", "d_value", "d_gross"), pl.col("in_market").any()
-            ).sort("ts")
+            .group_by("ts")
+            .agg(pl.sum("flow", "fee", "borrow", "d_value", "d_gross"), pl.col("in_market").any())
+            .sort("ts")
             .with_columns(
                 position_value=pl.col("d_value").cum_sum(), gross=pl.col("d_gross").cum_sum()
             )
-        )  # fmt: skip
+        )
     else:
         per_time = book.select(
             "ts", "flow", "fee", "borrow", "in_market", position_value="value", gross="gross"
@@ -136,73 +132,7 @@ def equity_curve(book: pl.DataFrame, orders: pl.DataFrame, cash: float) -> pl.Da
     )
 
 
-def trades(
-    frame: pl.DataFrame, orders: pl.DataFrame, *, entry_at_open: bool, finalize: str | None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Return (closed trades, open trades) with ``mae, mfe, bars_held, r_multiple``.
-
-    Excursions use the highs and lows of the bars the trade was exposed to (a fill at an open
-    exposes its own bar, a fill at a close starts with the next), plus the fill prices.
-    """
-    closed, still_open = round_trips(orders)
-    offsets = _offsets(frame)
-    last = frame.group_by("symbol").agg(last_row=pl.len() - 1)
-    exit_open = (
-        pl.when(pl.col("exit_row") == pl.col("last_row"))
-        .then(pl.lit(finalize == "open") if finalize is not None else pl.lit(entry_at_open))
-        .otherwise(pl.lit(entry_at_open))
-    )
-    closed = closed.join(last, on="symbol", how="left").with_columns(
-        start=pl.col("symbol").replace_strict(offsets, return_dtype=pl.Int64)
-        + pl.col("entry_row")
-        + (0 if entry_at_open else 1),
-        stop=pl.col("symbol").replace_strict(offsets, return_dtype=pl.Int64)
-        + pl.col("exit_row")
-        - exit_open.cast(pl.Int64),
-    )
-    closed = _excursions(frame, closed).drop("start", "stop", "last_row")
-    extra = {"r_multiple": pl.lit(None, pl.Float64)}
-    return (
-        closed.with_columns(**extra),
-        still_open.with_columns(
-            **extra,
-            mae=pl.lit(None, pl.Float64),
-            mfe=pl.lit(None, pl.Float64),
-            bars_held=pl.lit(None, pl.Int64),
-        ),
-    )
-
-
-def _excursions(frame: pl.DataFrame, closed: pl.DataFrame) -> pl.DataFrame:
-    high, low = frame.get_column("high").to_numpy(), frame.get_column("low").to_numpy()
-    spans = (
-        closed.select(trade=pl.int_range(pl.len()), bar=pl.int_ranges("start", pl.col("stop") + 1))
-        .explode("bar")
-        .drop_nulls()
-    )
-    bars = spans.get_column("bar").to_numpy()
-    extremes = (
-        spans.with_columns(high=pl.Series(high[bars]), low=pl.Series(low[bars]))
-        .group_by("trade")
-        .agg(pl.max("high"), pl.min("low"))
-    )
-    long = pl.col("direction") == "long"
-    entry = pl.col("entry_price")
-    hi = pl.max_horizontal("high", "entry_price", "exit_price")
-    lo = pl.min_horizontal("low", "entry_price", "exit_price")
-    return (
-        closed.with_row_index("trade")
-        .join(extremes.with_columns(pl.col("trade").cast(pl.UInt32)), on="trade", how="left")
-        .with_columns(
-            mae=pl.when(long).then(lo / entry - 1.0).otherwise(1.0 - hi / entry),
-            mfe=pl.when(long).then(hi / entry - 1.0).otherwise(1.0 - lo / entry),
-            bars_held=pl.col("exit_row") - pl.col("entry_row"),
-        )
-        .drop("trade", "high", "low")
-    )
-
-
-def _per_bar(
+def holdings_per_bar(
     n: int, fills: FillArrays, cash: float, *, in_market: bool = False
 ) -> tuple[Array, Array, Array]:
     """Return the trading cash and the position after each bar's last fill, and fill flags.
@@ -235,7 +165,7 @@ def single_symbol(
     NumPy arrays of 10M bars cost as much in page faults as arithmetic), returns in NumPy.
     """
     n, close = frame.height, frame.get_column("close").to_numpy()
-    money, held, in_market = _per_bar(n, fills, cash, in_market=True)
+    money, held, in_market = holdings_per_bar(n, fills, cash, in_market=True)
     borrow = np.zeros(0)
     if borrow_rate:
         borrow = np.where(held < 0, -(held * close) * borrow_rate, 0.0)
@@ -248,7 +178,10 @@ def single_symbol(
     curve = (
         pl.DataFrame(columns | {"fees": fees, "in_market": in_market})
         .select(
-            "ts", "cash", position_value=pl.col("held") * pl.col("close"), fees="fees",
+            "ts",
+            "cash",
+            position_value=pl.col("held") * pl.col("close"),
+            fees="fees",
             # Without borrow a literal column: no zeroed array of every bar.
             borrow=pl.Series(borrow) if borrow_rate else pl.lit(0.0),
             in_market="in_market",
@@ -260,7 +193,7 @@ def single_symbol(
             gross_exposure=value if _unsigned(fills, close) else value.abs(),
             equity=pl.col("cash") + value,
         )
-    )  # fmt: skip
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         returns = _returns(curve.get_column("equity").to_numpy(), cash)
     columns = ("ts", "cash", "position_value", "gross_exposure", "fees", "borrow", "in_market")
@@ -271,11 +204,17 @@ def single_symbol(
     def book() -> pl.DataFrame:
         flow = np.bincount(fills.bar, weights=-fills.qty * fills.price - fills.fee, minlength=n)
         return curve.select(
-            symbol=frame.get_column("symbol"), ts="ts", close=pl.Series(close),
-            flow=pl.Series(flow.astype(np.float64)), fee="fees", position=pl.Series(held),
-            value="position_value", gross="gross_exposure", borrow="borrow",
+            symbol=frame.get_column("symbol"),
+            ts="ts",
+            close=pl.Series(close),
+            flow=pl.Series(flow.astype(np.float64)),
+            fee="fees",
+            position=pl.Series(held),
+            value="position_value",
+            gross="gross_exposure",
+            borrow="borrow",
             in_market="in_market",
-        )  # fmt: skip
+        )
 
     return curve, book
 
@@ -298,111 +237,3 @@ def _returns(equity: Array, cash: float) -> pl.Series:
     rest /= equity[:-1]
     head = pl.Series("returns", [first], dtype=pl.Float64)
     return pl.concat([head, pl.Series("returns", rest)], rechunk=False)
-
-
-def whole_trades(
-    frame: pl.DataFrame, orders: pl.DataFrame, fills: FillArrays, *, before_range: Array
-) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-    """Return (closed, open) trades when every fill opens from or closes to flat, else None.
-
-    Then FIFO matching pairs each entry with the next fill of its symbol: no ledger walk.
-    ``before_range`` flags, per fill, fills that came before their bar's range (a next-open
-    entry is exposed to its bar; such an exit, or an intra-bar exit, is not).
-    """
-    starts = block_starts(frame)
-    code = np.searchsorted(starts, fills.bar, side="right") - 1
-    order = np.lexsort((np.arange(code.size), code))  # by symbol, then execution order
-    before = (fills.position_after - fills.qty)[order]
-    after = fills.position_after[order]
-    if not ((before == 0) | (after == 0)).all():
-        return None
-    opens = np.flatnonzero(before == 0)
-    fill_code, code = code, code[order]
-    nxt = np.minimum(opens + 1, max(order.size - 1, 0))
-    has_exit = (opens + 1 < order.size) & (after[nxt] == 0) & (code[nxt] == code[opens])
-    entry, leave = order[opens[has_exit]], order[opens[has_exit] + 1]
-    closed = _pairs(frame, fills, (entry, leave), (starts, fill_code))
-    closed = _excursions_at(frame, closed, entry, leave, fills, before_range)
-    still = order[opens[~has_exit]]
-    still_open = orders[still].select(
-        "symbol", direction=pl.when(pl.col("side") == "buy").then(pl.lit("long"))
-        .otherwise(pl.lit("short")), qty="qty", entry_ts="ts",
-        exit_ts=pl.lit(None, orders.schema["ts"]), entry_price="price",
-        exit_price=pl.lit(None, pl.Float64), entry_row="row", exit_row=pl.lit(None, pl.Int64),
-        fees="fee", pnl=pl.lit(None, pl.Float64), return_pct=pl.lit(None, pl.Float64),
-        r_multiple=pl.lit(None, pl.Float64), mae=pl.lit(None, pl.Float64),
-        mfe=pl.lit(None, pl.Float64), bars_held=pl.lit(None, pl.Int64),
-    )  # fmt: skip
-    return closed, still_open
-
-
-def _pairs(
-    frame: pl.DataFrame, fills: FillArrays, legs: tuple[Array, Array], blocks: tuple[Array, Array]
-) -> pl.DataFrame:
-    """Return the round trips of entry and exit fills ``legs`` (``blocks``: starts and codes)."""
-    entry, leave = legs
-    starts, code = blocks
-    qty = np.abs(fills.qty[entry])
-    sign = np.sign(fills.qty[entry])
-    fees = fills.fee[entry] + fills.fee[leave]
-    pnl = sign * qty * (fills.price[leave] - fills.price[entry]) - fees
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = pnl / (qty * fills.risk[entry])
-    # Times, rows and symbols from the fills' bars by NumPy indexing over the trades only.
-    ts = frame.get_column("ts")
-    stamps = ts.to_physical().to_numpy()
-    rows = fills.bar - starts[code]
-    return pl.DataFrame(
-        {
-            "symbol": frame.get_column("symbol").gather(starts).gather(code[entry]),
-            "direction": _DIRECTIONS.gather((sign > 0).astype(np.int8)),
-            "qty": qty, "entry_ts": pl.Series(stamps[fills.bar[entry]]).cast(ts.dtype),
-            "exit_ts": pl.Series(stamps[fills.bar[leave]]).cast(ts.dtype),
-            "entry_price": fills.price[entry], "exit_price": fills.price[leave],
-            "entry_row": rows[entry], "exit_row": rows[leave],
-            "fees": fees, "pnl": pnl, "return_pct": pnl / (qty * fills.price[entry]),
-            "r_multiple": pl.Series(r, dtype=pl.Float64, nan_to_null=True),
-        }
-    )  # fmt: skip
-
-
-def _excursions_at(
-    frame: pl.DataFrame, closed: pl.DataFrame, entry: Array, leave: Array, fills: FillArrays,
-    before_range: Array,
-) -> pl.DataFrame:  # fmt: skip
-    """Add ``mae, mfe, bars_held`` from the highs and lows the trades were exposed to."""
-    start = fills.bar[entry] + np.where(before_range[entry], 0, 1)
-    stop = fills.bar[leave] - before_range[leave].astype(np.int64)
-    high, low = frame.get_column("high").to_numpy(), frame.get_column("low").to_numpy()
-    empty = start > stop
-    bounds = np.column_stack([np.where(empty, 0, start), np.where(empty, 1, stop + 1)]).ravel()
-    # reduceat's last segment runs to the end: a bound at the end is dropped (no padded copy
-    # of the bars) unless another one also reaches it.
-    bounds = bounds[:-1] if bounds.size and bounds[-1] == high.size else bounds
-    if bounds.size and bounds.max() >= high.size:
-        high, low = np.append(high, np.nan), np.append(low, np.nan)
-    none = np.empty(0)
-    top = np.where(empty, np.nan, np.maximum.reduceat(high, bounds)[::2]) if bounds.size else none
-    bottom = np.where(empty, np.nan, np.minimum.reduceat(low, bounds)[::2]) if bounds.size else none
-    long = pl.col("direction") == "long"
-    entry_price = pl.col("entry_price")
-    hi = pl.max_horizontal(pl.Series(top, dtype=pl.Float64), "entry_price", "exit_price")
-    lo = pl.min_horizontal(pl.Series(bottom, dtype=pl.Float64), "entry_price", "exit_price")
-    return closed.with_columns(
-        mae=pl.when(long).then(lo / entry_price - 1.0).otherwise(1.0 - hi / entry_price),
-        mfe=pl.when(long).then(hi / entry_price - 1.0).otherwise(1.0 - lo / entry_price),
-        bars_held=pl.col("exit_row") - pl.col("entry_row"),
-    ).select(*TRADE_COLUMNS, "mae", "mfe", "bars_held", "r_multiple")
-
-
-def with_risk(closed: pl.DataFrame, orders: pl.DataFrame, fills: FillArrays) -> pl.DataFrame:
-    """Set ``r_multiple`` on ledger trades from the initial risk of their entry fills."""
-    risk = orders.select("symbol", entry_row="row", risk=pl.Series(fills.risk)).filter(
-        pl.col("risk").is_not_nan()
-    )
-    if risk.height == 0:
-        return closed
-    joined = closed.drop("r_multiple").join(risk, on=["symbol", "entry_row"], how="left")
-    return joined.with_columns(r_multiple=pl.col("pnl") / (pl.col("qty") * pl.col("risk"))).drop(
-        "risk"
-    )

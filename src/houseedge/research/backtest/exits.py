@@ -125,11 +125,14 @@ class Exits:
             return str(v) if isinstance(v, pl.Expr) else v
 
         return {
-            "stop_loss": plain(self.stop_loss), "take_profit": plain(self.take_profit),
-            "trailing": plain(self.trailing), "breakeven_at_r": self.breakeven_at_r,
-            "partial": [list(p) for p in self.partial], "same_bar": self.same_bar,
+            "stop_loss": plain(self.stop_loss),
+            "take_profit": plain(self.take_profit),
+            "trailing": plain(self.trailing),
+            "breakeven_at_r": self.breakeven_at_r,
+            "partial": [list(p) for p in self.partial],
+            "same_bar": self.same_bar,
             "entry_bar": self.entry_bar,
-        }  # fmt: skip
+        }
 
 
 @dataclass(frozen=True)
@@ -199,9 +202,14 @@ def _fixed(seg: Segments, rules: Exits, bars: dict[str, Array]) -> ExitFills:
     bar = at[first]
     open_ = bars["open"][bar]
     is_stop = _stop_wins(
-        rules.same_bar, seg.side[who], open_, stop[first], take[first],
-        hit_stop[first], hit_take[first],
-    )  # fmt: skip
+        rules.same_bar,
+        seg.side[who],
+        open_,
+        stop[first],
+        take[first],
+        hit_stop[first],
+        hit_take[first],
+    )
     price = np.where(
         is_stop,
         _fill(seg.side[who], open_, stop[first], worse=True),
@@ -218,9 +226,14 @@ def _fill(side: Array, open_: Array, level: Array, *, worse: bool) -> Array:
 
 
 def _stop_wins(
-    rule: SameBar, side: Array, open_: Array, stop: Array, take: Array, hit_stop: Array,
+    rule: SameBar,
+    side: Array,
+    open_: Array,
+    stop: Array,
+    take: Array,
+    hit_stop: Array,
     hit_take: Array,
-) -> Array:  # fmt: skip
+) -> Array:
     gap_stop = side * open_ <= side * stop
     gap_take = side * open_ >= side * take
     if rule == "stop_first":
@@ -243,15 +256,21 @@ def _dynamic(seg: Segments, rules: Exits, bars: dict[str, Array]) -> ExitFills:
                 column.append(value)  # type: ignore[attr-defined]
     segment, bar, price, fraction, reason = out
     return ExitFills(
-        np.array(segment, dtype=np.int64), np.array(bar, dtype=np.int64),
-        np.array(price, dtype=np.float64), np.array(fraction, dtype=np.float64), reason,
-    )  # fmt: skip
+        np.array(segment, dtype=np.int64),
+        np.array(bar, dtype=np.int64),
+        np.array(price, dtype=np.float64),
+        np.array(fraction, dtype=np.float64),
+        reason,
+    )
 
 
 def _one(
-    seg: Segments, k: int, rules: Exits, partial: list[tuple[float, float]],
+    seg: Segments,
+    k: int,
+    rules: Exits,
+    partial: list[tuple[float, float]],
     bars: dict[str, Array],
-) -> list[tuple[int, float, float, str]]:  # fmt: skip
+) -> list[tuple[int, float, float, str]]:
     """Walk one position in a long-normalised price space (shorts: prices negated)."""
     d, first, last = float(seg.side[k]), int(seg.first[k]), int(seg.last[k])
     window = slice(first, last + 1)
@@ -279,10 +298,17 @@ def _one(
             fills.append((first + i, d * price, fraction, PARTIAL))
     if hits.size:
         side = np.array([1.0])
-        is_stop = bool(_stop_wins(
-            rules.same_bar, side, opens[end : end + 1], stop[end : end + 1],
-            take[end : end + 1], hit_stop[end : end + 1], hit_take[end : end + 1],
-        )[0])  # fmt: skip
+        is_stop = bool(
+            _stop_wins(
+                rules.same_bar,
+                side,
+                opens[end : end + 1],
+                stop[end : end + 1],
+                take[end : end + 1],
+                hit_stop[end : end + 1],
+                hit_take[end : end + 1],
+            )[0]
+        )
         price = min(opens[end], stop[end]) if is_stop else max(opens[end], take[end])
         moved = stop[end] > entry - risk if risk == risk else True
         reason = (TRAIL if moved else STOP) if is_stop else TAKE

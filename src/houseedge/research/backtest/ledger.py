@@ -21,9 +21,19 @@ from typing import Any
 import polars as pl
 
 TRADE_COLUMNS = (
-    "symbol", "direction", "qty", "entry_ts", "exit_ts", "entry_price", "exit_price",
-    "entry_row", "exit_row", "fees", "pnl", "return_pct",
-)  # fmt: skip
+    "symbol",
+    "direction",
+    "qty",
+    "entry_ts",
+    "exit_ts",
+    "entry_price",
+    "exit_price",
+    "entry_row",
+    "exit_row",
+    "fees",
+    "pnl",
+    "return_pct",
+)
 
 
 @dataclass(slots=True)
@@ -48,9 +58,18 @@ def _close(lot: _Lot, qty: float, price: float, ts: Any, row: int | None, fee: f
     pnl = lot.sign * qty * (price - lot.price) - fees
     direction = "long" if lot.sign > 0 else "short"
     return (
-        direction, qty, lot.ts, ts, lot.price, price, lot.row, row, fees, pnl,
+        direction,
+        qty,
+        lot.ts,
+        ts,
+        lot.price,
+        price,
+        lot.row,
+        row,
+        fees,
+        pnl,
         pnl / (qty * lot.price),
-    )  # fmt: skip
+    )
 
 
 def _apply(
@@ -174,9 +193,16 @@ def _frame(rows: list[Row], ts_type: pl.DataType) -> pl.DataFrame:
 
 def _trade_schema(ts_type: pl.DataType) -> dict[str, pl.DataType]:
     return {
-        "symbol": pl.String(), "direction": pl.String(), "qty": pl.Float64(),
-        "entry_ts": ts_type, "exit_ts": ts_type,
-        "entry_price": pl.Float64(), "exit_price": pl.Float64(),
-        "entry_row": pl.Int64(), "exit_row": pl.Int64(),
-        "fees": pl.Float64(), "pnl": pl.Float64(), "return_pct": pl.Float64(),
-    }  # fmt: skip
+        "symbol": pl.String(),
+        "direction": pl.String(),
+        "qty": pl.Float64(),
+        "entry_ts": ts_type,
+        "exit_ts": ts_type,
+        "entry_price": pl.Float64(),
+        "exit_price": pl.Float64(),
+        "entry_row": pl.Int64(),
+        "exit_row": pl.Int64(),
+        "fees": pl.Float64(),
+        "pnl": pl.Float64(),
+        "return_pct": pl.Float64(),
+    }

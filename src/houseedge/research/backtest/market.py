@@ -1,8 +1,9 @@
 """NumPy views of a prepared backtest frame, the plan of events, and fills as columns.
 
-The vectorised engine's two paths (the closed form in ``research._compound`` and the event loop
-in ``research._vector_loop``) read the bars through :class:`Market` and the change, rebalance
-and position (segment) structure through :class:`Plan`, and both return :class:`FillArrays`.
+The fill kernel's two paths (the closed form in :mod:`~houseedge.research.backtest.compound`
+and the event loop in :mod:`houseedge.research.backtest._loop`) read the bars through
+:class:`Market` and the change, rebalance and position (segment) structure through
+:class:`Plan`, and both return :class:`FillArrays`: what the ledger and equity stages read.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ import numpy as np
 import polars as pl
 
 from houseedge.core.costs import CostModel, fill_prices
-from houseedge.research.backtest.exits import EXIT_REASONS, Exits, Segments
+from houseedge.research.backtest.exits import Exits, Segments
+from houseedge.research.backtest.frame import COST_PREFIX, EXIT_PREFIX, SIZE_PREFIX, Array
 
-Array = np.ndarray[Any, Any]
-COST_PREFIX, SIZE_PREFIX, EXIT_PREFIX = "cost:", "size:", "exit:"
 _NONE: dict[str, float] = {}
 
 
@@ -36,9 +36,15 @@ class Fills:
     risk: list[float] = field(default_factory=list[float])
 
     def add(
-        self, bar: int, qty: float, price: float, fee: float, reason: str,
-        after: tuple[float, float], risk: float = math.nan,
-    ) -> None:  # fmt: skip
+        self,
+        bar: int,
+        qty: float,
+        price: float,
+        fee: float,
+        reason: str,
+        after: tuple[float, float],
+        risk: float = math.nan,
+    ) -> None:
         """Record a fill of signed ``qty`` on frame row ``bar``.
 
         ``after`` is the symbol's position and the trading cash after the fill, kept so the
@@ -57,12 +63,15 @@ class Fills:
     def arrays(self) -> FillArrays:
         """Return the fills as arrays (execution order)."""
         return FillArrays(
-            np.array(self.bar, dtype=np.int64), np.array(self.qty, dtype=np.float64),
-            np.array(self.price, dtype=np.float64), np.array(self.fee, dtype=np.float64),
+            np.array(self.bar, dtype=np.int64),
+            np.array(self.qty, dtype=np.float64),
+            np.array(self.price, dtype=np.float64),
+            np.array(self.fee, dtype=np.float64),
             pl.Series(self.reason, dtype=pl.String),
             np.array(self.position_after, dtype=np.float64),
-            np.array(self.cash_after, dtype=np.float64), np.array(self.risk, dtype=np.float64),
-        )  # fmt: skip
+            np.array(self.cash_after, dtype=np.float64),
+            np.array(self.risk, dtype=np.float64),
+        )
 
 
 @dataclass(frozen=True)
@@ -95,55 +104,6 @@ class FillArrays:
             np.concatenate([self.risk, later.risk]),
         )
 
-    def frame(self, bars: pl.DataFrame) -> pl.DataFrame:
-        """Return the fills as the ``orders`` frame, sorted by time (stable)."""
-        # Index arithmetic in NumPy over the fills, not gathers of 1M-bar columns per field.
-        starts = block_starts(bars)
-        code = np.searchsorted(starts, self.bar, side="right") - 1
-        rows = self.bar - starts[code]
-        ts = bars.get_column("ts")
-        stamps = ts.to_physical().to_numpy()
-        # The decision bar is the bar before the fill; an end-of-data close (or an exit) is
-        # decided on its own bar.
-        own = self.reason.is_in(_OWN_BAR).to_numpy()
-        decided = stamps[self.bar - (~own & (rows > 0))]  # one gather: the bar or the one before
-        symbol = bars.get_column("symbol")
-        frame = pl.DataFrame(
-            {
-                "ts": pl.Series(stamps[self.bar]).cast(ts.dtype),
-                "symbol": pl.repeat(symbol[0], code.size, dtype=symbol.dtype, eager=True)
-                if starts.size == 1
-                else symbol.gather(starts).gather(code),
-                "side": _SIDES.gather((self.qty > 0).astype(np.int8)),
-                "qty": np.abs(self.qty),
-                "price": self.price,
-                "fee": self.fee,
-                "reason": self.reason,
-                "decision_ts": pl.Series(decided).cast(ts.dtype),
-                "row": rows,
-                "position_after": self.position_after,
-                "cash_after": self.cash_after,
-            }
-        )
-        ordered = frame.get_column("ts").is_sorted()
-        return frame if ordered else frame.sort("ts", maintain_order=True)
-
-
-_OWN_BAR = ("finalize", *EXIT_REASONS)
-_SIDES = pl.Series(["sell", "buy"], dtype=pl.String)
-
-
-def block_starts(frame: pl.DataFrame) -> Array:
-    """Return the index of each symbol's first bar in a frame from ``vectorized.prepare``.
-
-    ``row`` counts bars within each symbol, so it ends at ``height - 1`` only when one symbol
-    spans the whole frame: an O(1) answer for the common case instead of a pass over rows.
-    """
-    row = frame.get_column("row")
-    if frame.height == 0 or row[-1] == frame.height - 1:
-        return np.zeros(min(frame.height, 1), dtype=np.int64)
-    return np.flatnonzero(row.to_numpy() == 0)
-
 
 def _columns(frame: pl.DataFrame, prefix: str) -> dict[str, Array]:
     return {
@@ -175,7 +135,7 @@ class Market:
 
     @classmethod
     def of(cls, frame: pl.DataFrame, starts: Array, borrow: bool) -> Market:
-        """Read a frame from ``vectorized.prepare`` (sorted by symbol, then time).
+        """Read a prepared frame (sorted by symbol, then time).
 
         ``starts`` holds the index of each symbol's first bar.
         """
@@ -193,15 +153,22 @@ class Market:
             total = np.concatenate([[0.0], np.cumsum(close)])
             cum = total[:-1] - total[starts][code]
         return cls(
-            symbol.gather(starts).to_list(), code, starts, ends,
+            symbol.gather(starts).to_list(),
+            code,
+            starts,
+            ends,
             frame.get_column("ts").to_physical().to_numpy(),
-            frame.get_column("open").to_numpy(), frame.get_column("high").to_numpy(),
-            frame.get_column("low").to_numpy(), close, frame.get_column("quote").to_numpy(),
+            frame.get_column("open").to_numpy(),
+            frame.get_column("high").to_numpy(),
+            frame.get_column("low").to_numpy(),
+            close,
+            frame.get_column("quote").to_numpy(),
             frame.get_column("wanted").to_numpy(),
             cum if borrow else np.broadcast_to(0.0, close.shape),
-            _columns(frame, COST_PREFIX), _columns(frame, SIZE_PREFIX),
+            _columns(frame, COST_PREFIX),
+            _columns(frame, SIZE_PREFIX),
             _columns(frame, EXIT_PREFIX),
-        )  # fmt: skip
+        )
 
     def cost_inputs(self, bar: int) -> dict[str, float]:
         """Return the cost model's inputs on ``bar`` (values at its decision bar)."""
@@ -259,9 +226,14 @@ def plan(m: Market, change: Array, rebalance: Array) -> Plan:
         else np.zeros(0, np.int64)
     )
     return Plan(
-        changes, segment, rebalances, entry, end,
-        np.sign(w[opens]), np.full(entry.size, math.nan),
-    )  # fmt: skip
+        changes,
+        segment,
+        rebalances,
+        entry,
+        end,
+        np.sign(w[opens]),
+        np.full(entry.size, math.nan),
+    )
 
 
 def segments(

@@ -110,10 +110,18 @@ class EventContext:
     ) -> Order:
         """Return a new order with a fresh id, stamped now (submit it by returning it)."""
         return Order(
-            client_order_id=self.new_id(), symbol=symbol, side=Side(side), qty=qty,
-            type=OrderType(type), limit_price=limit_price, stop_price=stop_price,
-            tif=TimeInForce(tif), expire_ts=expire_ts, ts=self.ts, tag=tag,
-        )  # fmt: skip
+            client_order_id=self.new_id(),
+            symbol=symbol,
+            side=Side(side),
+            qty=qty,
+            type=OrderType(type),
+            limit_price=limit_price,
+            stop_price=stop_price,
+            tif=TimeInForce(tif),
+            expire_ts=expire_ts,
+            ts=self.ts,
+            tag=tag,
+        )
 
     def cancel(self, order_id: str) -> bool:
         """Ask to cancel ``order_id``; return False (and do nothing) when it is already closed."""

@@ -220,10 +220,16 @@ class Loop:
         work.filled += lots
         work.fills += 1
         fill = Fill(
-            fill_id=f"{order.client_order_id}-{work.fills}", order_id=order.client_order_id,
-            symbol=order.symbol, side=order.side, qty=qty, price=price, fee=fee, ts=at,
+            fill_id=f"{order.client_order_id}-{work.fills}",
+            order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            qty=qty,
+            price=price,
+            fee=fee,
+            ts=at,
             liquidity=liquidity,
-        )  # fmt: skip
+        )
         self.report(work, fill)
         glob = self.market.offsets[work.sym] + row
         self.book.trade(work.sym, sign * lots, price, fee, (glob, work.decided, False))

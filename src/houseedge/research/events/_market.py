@@ -13,13 +13,9 @@ import polars as pl
 
 from houseedge.core.costs import CostModel
 from houseedge.core.types import NANOS_PER_SECOND
-from houseedge.errors import SchemaMismatch
-
-DEFAULT_SYMBOL = "asset"
-"""Symbol given to bars that have no ``symbol`` column (as in the vectorised path)."""
+from houseedge.research.backtest import DEFAULT_SYMBOL, require_bar_columns
 
 NANOS_PER_DAY = 86_400 * NANOS_PER_SECOND
-_REQUIRED = ("ts", "open", "high", "low", "close")
 
 
 @dataclass(slots=True)
@@ -60,13 +56,7 @@ class Market:
 def sorted_bars(bars: pl.DataFrame | pl.LazyFrame, need_volume: bool) -> pl.DataFrame:
     """Return the bars sorted by ``symbol, ts`` with a per-symbol ``row`` index."""
     frame = bars.collect() if isinstance(bars, pl.LazyFrame) else bars
-    required = (*_REQUIRED, "volume") if need_volume else _REQUIRED
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        msg = f"bars lack column(s) {', '.join(missing)}"
-        raise SchemaMismatch(
-            msg, source="run_events", field=missing[0], expected=", ".join(required)
-        )
+    require_bar_columns(frame, "run_events", ("volume",) if need_volume else ())
     if "symbol" not in frame.columns:
         frame = frame.with_columns(symbol=pl.lit(DEFAULT_SYMBOL))
     frame = frame.sort("symbol", "ts", maintain_order=True)
@@ -100,9 +90,17 @@ def build_market(frame: pl.DataFrame, costs: CostModel) -> Market:
     times, steps = _grid(ts)
     prices = {c: [column(p, c) for p in parts] for c in ("open", "high", "low", "close", "volume")}
     return Market(
-        symbols=symbols, frame=frame, offsets=offsets, ts=ts, session_end=ends, inputs=inputs,
-        timeframe=timeframe, times=times, steps=steps, **prices,
-    )  # fmt: skip
+        symbols=symbols,
+        frame=frame,
+        offsets=offsets,
+        ts=ts,
+        session_end=ends,
+        inputs=inputs,
+        timeframe=timeframe,
+        times=times,
+        steps=steps,
+        **prices,
+    )
 
 
 def _grid(ts: list[list[int]]) -> tuple[list[int], list[list[tuple[int, int]]]]:

@@ -1,8 +1,7 @@
 """Event-driven backtest of an order-level policy, bar by bar.
 
 :func:`run_events` runs an :class:`~houseedge.core.policies.protocol.OrderPolicy`
-(``decide(portfolio,
-snapshot, context) -> Sequence[Order]``) over bars and returns the same
+(``decide(portfolio, snapshot, context) -> Sequence[Order]``) over bars and returns the same
 :class:`~houseedge.research.backtest.BacktestResult` columns as the vectorised
 :func:`~houseedge.research.backtest.backtest`, plus the life of every order.
 
@@ -48,15 +47,13 @@ import polars as pl
 from houseedge.core.costs import NO_COSTS, CostModel
 from houseedge.core.policies.protocol import OrderPolicy
 from houseedge.core.types import OrderAnomaly
-from houseedge.research.backtest import BacktestResult
-from houseedge.research.backtest import equity as _equity
-from houseedge.research.backtest.orders import VectorAsOrders
+from houseedge.research.backtest import BacktestResult, equity_curve, ledger_trades, positions
 from houseedge.research.events._book import Book
 from houseedge.research.events._context import EventContext
 from houseedge.research.events._loop import Finalize, Loop, Working
 from houseedge.research.events._market import build_market, sorted_bars
 
-__all__ = ["EventBacktestResult", "EventContext", "VectorAsOrders", "run_events"]
+__all__ = ["EventBacktestResult", "EventContext", "run_events"]
 
 
 @dataclass(frozen=True)
@@ -142,21 +139,34 @@ def run_events(
     loop = Loop(market, policy, costs, book, participation, latency_bars, finalize)
     loop.run()
     orders = book.frame(frame)
-    positions = _equity.positions(frame, orders, costs.borrow_rate())
-    equity = _equity.equity_curve(positions, orders, cash)
-    closed, still_open = _equity.trades(frame, orders, entry_at_open=True, finalize=finalize)
+    book_frames = positions(frame, orders, costs.borrow_rate())
+    equity = equity_curve(book_frames, orders, cash)
+    closed, still_open = ledger_trades(frame, orders, entry_at_open=True, finalize=finalize)
     params = {
-        "policy": policy.name, "policy_params": dict(policy.params()),
-        "costs": costs.name, "costs_params": dict(costs.params()),
-        "sizing": None, "sizing_params": {}, "execution": "events", "finalize": finalize,
-        "cash": cash, "participation": participation, "latency_bars": latency_bars,
-        "lot_size": lot_size, "periods_per_year": periods_per_year,
-    }  # fmt: skip
+        "policy": policy.name,
+        "policy_params": dict(policy.params()),
+        "costs": costs.name,
+        "costs_params": dict(costs.params()),
+        "sizing": None,
+        "sizing_params": {},
+        "execution": "events",
+        "finalize": finalize,
+        "cash": cash,
+        "participation": participation,
+        "latency_bars": latency_bars,
+        "lot_size": lot_size,
+        "periods_per_year": periods_per_year,
+    }
     return EventBacktestResult(
-        orders, closed, still_open, equity, positions, params,
+        orders,
+        closed,
+        still_open,
+        equity,
+        book_frames,
+        params,
         order_log=_order_log(loop.orders.values(), frame.schema["ts"]),
         anomalies=_anomalies(loop.anomalies),
-    )  # fmt: skip
+    )
 
 
 def _check(participation: float | None, latency: int, lot: float, finalize: Finalize) -> None:
@@ -195,19 +205,34 @@ def _order_log(orders: Sequence[Working] | Any, ts_type: pl.DataType) -> pl.Data
         for w in orders
     ]
     schema = {
-        "order_id": pl.String, "symbol": pl.String, "side": pl.String, "type": pl.String,
-        "tif": pl.String, "qty": pl.Float64, "limit_price": pl.Float64,
-        "stop_price": pl.Float64, "decision_ts": pl.Int64, "status": pl.String,
-        "filled_qty": pl.Float64, "avg_price": pl.Float64, "reason": pl.String, "tag": pl.String,
-    }  # fmt: skip
+        "order_id": pl.String,
+        "symbol": pl.String,
+        "side": pl.String,
+        "type": pl.String,
+        "tif": pl.String,
+        "qty": pl.Float64,
+        "limit_price": pl.Float64,
+        "stop_price": pl.Float64,
+        "decision_ts": pl.Int64,
+        "status": pl.String,
+        "filled_qty": pl.Float64,
+        "avg_price": pl.Float64,
+        "reason": pl.String,
+        "tag": pl.String,
+    }
     log = pl.DataFrame(rows, schema=schema, orient="row")
     return log.with_columns(pl.col("decision_ts").cast(ts_type))
 
 
 def _anomalies(anomalies: list[OrderAnomaly]) -> pl.DataFrame:
     schema = {
-        "order_id": pl.String, "ts": pl.Int64, "status": pl.String, "report": pl.String,
-        "reason": pl.String, "excess": pl.Float64, "detail": pl.String,
-    }  # fmt: skip
+        "order_id": pl.String,
+        "ts": pl.Int64,
+        "status": pl.String,
+        "report": pl.String,
+        "reason": pl.String,
+        "excess": pl.Float64,
+        "detail": pl.String,
+    }
     rows = [(a.order_id, a.ts, a.status, a.report, a.reason, a.excess, a.detail) for a in anomalies]
     return pl.DataFrame(rows, schema=schema, orient="row")

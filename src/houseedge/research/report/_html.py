@@ -34,49 +34,61 @@ Row = Sequence[Any]
 
 # (group, ((metric key, label, format), ...)); keys outside these groups are listed as "Other".
 METRIC_GROUPS: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = (
-    ("Returns", (
-        ("total_return", "Total return", "pct"),
-        ("annual_return", "Annual return (CAGR)", "pct"),
-        ("annual_volatility", "Annual volatility", "pct"),
-        ("sharpe_ratio", "Sharpe ratio", "ratio"),
-        ("sortino_ratio", "Sortino ratio", "ratio"),
-        ("calmar_ratio", "Calmar ratio", "ratio"),
-        ("omega_ratio", "Omega ratio", "ratio"),
-        ("stability_of_timeseries", "Stability (R² of log equity)", "ratio"),
-        ("alpha", "Alpha (annual, vs benchmark)", "pct"),
-        ("beta", "Beta (vs benchmark)", "ratio"),
-    )),
-    ("Risk", (
-        ("max_drawdown", "Max drawdown", "pct"),
-        ("longest_drawdown", "Longest drawdown (peak to recovery)", "duration"),
-        ("downside_risk", "Downside risk (annual)", "pct"),
-        ("value_at_risk", "Value at risk (5%, per bar)", "pct"),
-        ("conditional_value_at_risk", "Conditional VaR (5%, per bar)", "pct"),
-        ("tail_ratio", "Tail ratio", "ratio"),
-    )),
-    ("Trades", (
-        ("trades", "Closed trades", "count"),
-        ("open_trades", "Open trades at end", "count"),
-        ("win_rate", "Win rate", "pct"),
-        ("profit_factor", "Profit factor", "ratio"),
-        ("expectancy", "Expectancy (pnl per trade)", "money"),
-        ("total_pnl", "Total trade pnl", "money"),
-        ("average_win", "Average win", "money"),
-        ("average_loss", "Average loss", "money"),
-        ("average_return", "Average trade return", "pct"),
-        ("average_r", "Average R-multiple", "ratio"),
-        ("average_bars_held", "Average holding time", "bars"),
-    )),
-    ("Account", (
-        ("cash", "Starting cash", "money"),
-        ("final_equity", "Final equity", "money"),
-        ("equity_peak", "Equity peak", "money"),
-        ("exposure_time", "Time in market", "pct"),
-        ("total_fees", "Total fees", "money"),
-        ("total_borrow", "Total borrow cost", "money"),
-        ("orders", "Orders (fills)", "count"),
-    )),
-)  # fmt: skip
+    (
+        "Returns",
+        (
+            ("total_return", "Total return", "pct"),
+            ("annual_return", "Annual return (CAGR)", "pct"),
+            ("annual_volatility", "Annual volatility", "pct"),
+            ("sharpe_ratio", "Sharpe ratio", "ratio"),
+            ("sortino_ratio", "Sortino ratio", "ratio"),
+            ("calmar_ratio", "Calmar ratio", "ratio"),
+            ("omega_ratio", "Omega ratio", "ratio"),
+            ("stability_of_timeseries", "Stability (R² of log equity)", "ratio"),
+            ("alpha", "Alpha (annual, vs benchmark)", "pct"),
+            ("beta", "Beta (vs benchmark)", "ratio"),
+        ),
+    ),
+    (
+        "Risk",
+        (
+            ("max_drawdown", "Max drawdown", "pct"),
+            ("longest_drawdown", "Longest drawdown (peak to recovery)", "duration"),
+            ("downside_risk", "Downside risk (annual)", "pct"),
+            ("value_at_risk", "Value at risk (5%, per bar)", "pct"),
+            ("conditional_value_at_risk", "Conditional VaR (5%, per bar)", "pct"),
+            ("tail_ratio", "Tail ratio", "ratio"),
+        ),
+    ),
+    (
+        "Trades",
+        (
+            ("trades", "Closed trades", "count"),
+            ("open_trades", "Open trades at end", "count"),
+            ("win_rate", "Win rate", "pct"),
+            ("profit_factor", "Profit factor", "ratio"),
+            ("expectancy", "Expectancy (pnl per trade)", "money"),
+            ("total_pnl", "Total trade pnl", "money"),
+            ("average_win", "Average win", "money"),
+            ("average_loss", "Average loss", "money"),
+            ("average_return", "Average trade return", "pct"),
+            ("average_r", "Average R-multiple", "ratio"),
+            ("average_bars_held", "Average holding time", "bars"),
+        ),
+    ),
+    (
+        "Account",
+        (
+            ("cash", "Starting cash", "money"),
+            ("final_equity", "Final equity", "money"),
+            ("equity_peak", "Equity peak", "money"),
+            ("exposure_time", "Time in market", "pct"),
+            ("total_fees", "Total fees", "money"),
+            ("total_borrow", "Total borrow cost", "money"),
+            ("orders", "Orders (fills)", "count"),
+        ),
+    ),
+)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;

@@ -70,15 +70,19 @@ def charts(report: Report) -> dict[str, Chart]:
     curve = report.curve
     return {
         "equity": _equity(report),
-        "drawdown": (c.drawdown_chart(curve.select("ts", "drawdown")),
-                     "Equity below its running peak, in percent of that peak."),
+        "drawdown": (
+            c.drawdown_chart(curve.select("ts", "drawdown")),
+            "Equity below its running peak, in percent of that peak.",
+        ),
         "monthly_returns": _monthly(curve),
         "rolling_sharpe": _rolling(report),
         "trades": _histogram(report.result.trades),
-        "exposure": (c.exposure_chart(curve.select("ts", "gross", "net")),
-                     "Gross: sum of |position value| / equity; net: signed position value / "
-                     "equity (negative when short)."),
-    }  # fmt: skip
+        "exposure": (
+            c.exposure_chart(curve.select("ts", "gross", "net")),
+            "Gross: sum of |position value| / equity; net: signed position value / "
+            "equity (negative when short).",
+        ),
+    }
 
 
 def _equity(report: Report) -> Chart:
@@ -224,13 +228,17 @@ def _drawdowns(report: Report) -> str:
         peak, recovery = row["peak"], row["recovery"]
         span = (recovery if recovery is not None else end) - peak
         lasted = h.duration(span) if temporal else f"{span:,} ts units"
-        rows.append([
-            rank, report.stamp(peak), report.stamp(row["valley"]),
-            report.stamp(recovery) if recovery is not None else "not recovered",
-            f"{row['net_drawdown_pct']:.2f}%",
-            lasted if recovery is not None else f"{lasted} so far",
-            "—" if row["duration"] is None else f"{row['duration']:,}",
-        ][: 7 if report.date_only else 6])  # fmt: skip
+        rows.append(
+            [
+                rank,
+                report.stamp(peak),
+                report.stamp(row["valley"]),
+                report.stamp(recovery) if recovery is not None else "not recovered",
+                f"{row['net_drawdown_pct']:.2f}%",
+                lasted if recovery is not None else f"{lasted} so far",
+                "—" if row["duration"] is None else f"{row['duration']:,}",
+            ][: 7 if report.date_only else 6]
+        )
     header = ["#", "Peak", "Valley", "Recovery", "Net drawdown", "Duration", "Business days"]
     # pyfolio's business-day count means something for daily bars only
     header = header[: 7 if report.date_only else 6]
@@ -238,20 +246,43 @@ def _drawdowns(report: Report) -> str:
     return "<h3>Worst 5 drawdowns</h3>" + h.table(header, rows, numeric=numeric)
 
 
-_TRADE_HEADER = ["#", "Symbol", "Side", "Entry", "Exit", "Qty", "Entry price", "Exit price",
-                 "P&L", "Return", "R", "Bars", "MAE", "MFE"]  # fmt: skip
+_TRADE_HEADER = [
+    "#",
+    "Symbol",
+    "Side",
+    "Entry",
+    "Exit",
+    "Qty",
+    "Entry price",
+    "Exit price",
+    "P&L",
+    "Return",
+    "R",
+    "Bars",
+    "MAE",
+    "MFE",
+]
 _TRADE_NUMERIC = [True, False, False, False, False, *[True] * 9]
 
 
 def _trade_row(report: Report, number: int, trade: dict[str, Any]) -> list[object]:
     f = h.format_value
     return [
-        number, trade["symbol"], trade["direction"], report.stamp(trade["entry_ts"]),
-        report.stamp(trade["exit_ts"]), f(trade["qty"], "qty"), f(trade["entry_price"], "price"),
-        f(trade["exit_price"], "price"), f(trade["pnl"], "money"), f(trade["return_pct"], "pct"),
-        f(trade["r_multiple"], "ratio"), f(trade["bars_held"], "count"), f(trade["mae"], "pct"),
+        number,
+        trade["symbol"],
+        trade["direction"],
+        report.stamp(trade["entry_ts"]),
+        report.stamp(trade["exit_ts"]),
+        f(trade["qty"], "qty"),
+        f(trade["entry_price"], "price"),
+        f(trade["exit_price"], "price"),
+        f(trade["pnl"], "money"),
+        f(trade["return_pct"], "pct"),
+        f(trade["r_multiple"], "ratio"),
+        f(trade["bars_held"], "count"),
+        f(trade["mae"], "pct"),
         f(trade["mfe"], "pct"),
-    ]  # fmt: skip
+    ]
 
 
 def _trade_table(report: Report, trades: pl.DataFrame) -> str:
@@ -299,11 +330,17 @@ def _parameters(report: Report) -> str:
     run = ["execution", "finalize", "allow_short", "cash"]
     group("Execution", [(key, params.pop(key)) for key in run if key in params])
     backtest_periods = _backtest_periods(report, params.pop("periods_per_year", None))
-    group("Annualisation", [
-        ("backtest periods_per_year", backtest_periods),
-        ("report periods_per_year", f"{report.periods_per_year:,.6g} ({report.periods_source})"),
-        ("rolling Sharpe window", f"{report.window} bars"),
-    ])  # fmt: skip
+    group(
+        "Annualisation",
+        [
+            ("backtest periods_per_year", backtest_periods),
+            (
+                "report periods_per_year",
+                f"{report.periods_per_year:,.6g} ({report.periods_source})",
+            ),
+            ("rolling Sharpe window", f"{report.window} bars"),
+        ],
+    )
     if params:
         group("Other", sorted(params.items()))
     return h.table(["Parameter", "Value"], rows, group_rows=groups)

@@ -202,11 +202,17 @@ def _prepare(
     bar = ts.unique().sort().diff().median() if temporal and ts.len() > 1 else None
     metrics, bench_metrics = _metrics(result, curve, per_year)
     return sections.Report(
-        result=result, curve=curve, periods_per_year=per_year, periods_source=source,
-        benchmark_label=label, bar=bar if isinstance(bar, dt.timedelta) else None,
-        metrics=metrics, benchmark_metrics=bench_metrics,
-        window=rolling_window(curve.height, per_year), date_only=_date_only(ts),
-    )  # fmt: skip
+        result=result,
+        curve=curve,
+        periods_per_year=per_year,
+        periods_source=source,
+        benchmark_label=label,
+        bar=bar if isinstance(bar, dt.timedelta) else None,
+        metrics=metrics,
+        benchmark_metrics=bench_metrics,
+        window=rolling_window(curve.height, per_year),
+        date_only=_date_only(ts),
+    )
 
 
 def _date_only(ts: pl.Series) -> bool:
@@ -234,11 +240,13 @@ def _curve(
     result: BacktestResult, benchmark: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, str | None]:
     curve = result.equity.sort("ts").select(
-        "ts", "equity", "returns",
+        "ts",
+        "equity",
+        "returns",
         gross=pl.col("exposure"),
         net=pl.col("position_value") / pl.col("equity"),
         drawdown=drawdown("returns"),
-    )  # fmt: skip
+    )
     if benchmark is None:
         level, label = _buy_and_hold(result.positions, curve.select("ts"))
     else:
@@ -260,17 +268,21 @@ def _aligned(benchmark: pl.DataFrame, times: pl.DataFrame) -> pl.Series:
         )
     if "close" not in columns and "returns" not in columns:
         raise SchemaMismatch(
-            "benchmark has neither close nor returns", source="benchmark", field="close",
+            "benchmark has neither close nor returns",
+            source="benchmark",
+            field="close",
             expected="a close (price) or returns (simple, per row) column",
-        )  # fmt: skip
+        )
     target = times.schema["ts"]
     try:
         frame = benchmark.with_columns(pl.col("ts").cast(target)).sort("ts")
     except pl.exceptions.PolarsError as error:
         raise SchemaMismatch(
             f"benchmark times of type {benchmark.schema['ts']} do not convert to {target}",
-            source="benchmark", field="ts", expected=str(target),
-        ) from error  # fmt: skip
+            source="benchmark",
+            field="ts",
+            expected=str(target),
+        ) from error
     if "close" in columns:
         level = pl.col("close").cast(pl.Float64)
     else:

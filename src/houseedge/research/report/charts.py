@@ -103,8 +103,14 @@ def _finish(ax: Axes, title: str, ylabel: str) -> None:
 
 def _legend(ax: Axes) -> None:
     # above the plot, right of the left-aligned title: a legend inside would hide data
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, frameon=False,
-              borderaxespad=0.1, fontsize=9)  # fmt: skip
+    ax.legend(
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        ncols=3,
+        frameon=False,
+        borderaxespad=0.1,
+        fontsize=9,
+    )
 
 
 def _thousands(value: float, _position: int | None) -> str:
@@ -205,8 +211,15 @@ def monthly_returns_chart(monthly: pl.DataFrame) -> bytes:
     for (row, col), value in np.ndenumerate(grid):
         if math.isfinite(value):
             dark = abs(value) > 0.6 * span
-            ax.text(col, row, f"{value:.1f}%", ha="center", va="center", fontsize=8,
-                    color="white" if dark else "black")  # fmt: skip
+            ax.text(
+                col,
+                row,
+                f"{value:.1f}%",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if dark else "black",
+            )
     ax.set_xticks(range(12), _MONTHS)
     ax.set_yticks(range(len(years)), [str(year) for year in years])
     ax.tick_params(length=0)
@@ -319,8 +332,14 @@ def exposure_chart(curve: pl.DataFrame) -> bytes:
     x = _x(ax, curve.get_column("ts"))
     gross = _floats(curve.get_column("gross")) * 100.0
     ax.fill_between(x, gross, 0.0, color=_STRATEGY, alpha=0.25, lw=0, step="post", label="Gross")
-    ax.plot(x, _floats(curve.get_column("net")) * 100.0, color=_STRATEGY, lw=1.0,
-            drawstyle="steps-post", label="Net")  # fmt: skip
+    ax.plot(
+        x,
+        _floats(curve.get_column("net")) * 100.0,
+        color=_STRATEGY,
+        lw=1.0,
+        drawstyle="steps-post",
+        label="Net",
+    )
     ax.axhline(0.0, color="black", lw=0.8)
     ax.yaxis.set_major_formatter(PercentFormatter())
     _legend(ax)

@@ -27,31 +27,92 @@ from houseedge.research.metrics.trades import trade_summary
 F, INT, S, B = pl.Float64(), pl.Int64(), pl.String(), pl.Boolean()
 
 TRADE_COLUMNS: dict[str, pl.DataType] = {
-    "symbol": S, "direction": S, "qty": F, "entry_ts": TS, "exit_ts": TS, "entry_price": F,
-    "exit_price": F, "entry_row": INT, "exit_row": INT, "fees": F, "pnl": F, "return_pct": F,
-    "mae": F, "mfe": F, "bars_held": INT, "r_multiple": F,
-}  # fmt: skip
+    "symbol": S,
+    "direction": S,
+    "qty": F,
+    "entry_ts": TS,
+    "exit_ts": TS,
+    "entry_price": F,
+    "exit_price": F,
+    "entry_row": INT,
+    "exit_row": INT,
+    "fees": F,
+    "pnl": F,
+    "return_pct": F,
+    "mae": F,
+    "mfe": F,
+    "bars_held": INT,
+    "r_multiple": F,
+}
 ORDER_COLUMNS: dict[str, pl.DataType] = {
-    "ts": TS, "symbol": S, "side": S, "qty": F, "price": F, "fee": F, "reason": S,
-    "decision_ts": TS, "row": INT, "position_after": F, "cash_after": F,
-}  # fmt: skip
+    "ts": TS,
+    "symbol": S,
+    "side": S,
+    "qty": F,
+    "price": F,
+    "fee": F,
+    "reason": S,
+    "decision_ts": TS,
+    "row": INT,
+    "position_after": F,
+    "cash_after": F,
+}
 EQUITY_COLUMNS: dict[str, pl.DataType] = {
-    "ts": TS, "cash": F, "position_value": F, "gross_exposure": F, "fees": F, "borrow": F,
-    "in_market": B, "equity": F, "returns": F, "exposure": F,
-}  # fmt: skip
+    "ts": TS,
+    "cash": F,
+    "position_value": F,
+    "gross_exposure": F,
+    "fees": F,
+    "borrow": F,
+    "in_market": B,
+    "equity": F,
+    "returns": F,
+    "exposure": F,
+}
 POSITION_COLUMNS: dict[str, pl.DataType] = {
-    "symbol": S, "ts": TS, "close": F, "flow": F, "fee": F, "position": F, "value": F,
-    "gross": F, "borrow": F, "in_market": B,
-}  # fmt: skip
+    "symbol": S,
+    "ts": TS,
+    "close": F,
+    "flow": F,
+    "fee": F,
+    "position": F,
+    "value": F,
+    "gross": F,
+    "borrow": F,
+    "in_market": B,
+}
 
 RUN_COLUMNS: dict[str, pl.DataType] = {
-    "run_id": S, "config_id": S, "policy": S, "params": S, "symbols": pl.List(S),
-    "timeframe": S, "data_start": TS, "data_end": TS, "bars": INT, "data_fingerprint": S,
-    "data_files": S, "files_fingerprint": S, "package_version": S, "code_version": S, "seed": INT,
-    "cash": F, "execution": S, "finalize": S, "allow_short": B, "periods_per_year": F,
-    "costs": S, "costs_params": S, "sizing": S, "sizing_params": S, "backtest_params": S,
-    "result_digest": S, "created_at": TS, "tag": S, "notes": S,
-}  # fmt: skip
+    "run_id": S,
+    "config_id": S,
+    "policy": S,
+    "params": S,
+    "symbols": pl.List(S),
+    "timeframe": S,
+    "data_start": TS,
+    "data_end": TS,
+    "bars": INT,
+    "data_fingerprint": S,
+    "data_files": S,
+    "files_fingerprint": S,
+    "package_version": S,
+    "code_version": S,
+    "seed": INT,
+    "cash": F,
+    "execution": S,
+    "finalize": S,
+    "allow_short": B,
+    "periods_per_year": F,
+    "costs": S,
+    "costs_params": S,
+    "sizing": S,
+    "sizing_params": S,
+    "backtest_params": S,
+    "result_digest": S,
+    "created_at": TS,
+    "tag": S,
+    "notes": S,
+}
 _RUN_NULLABLE = frozenset(
     {"timeframe", "data_start", "data_end", "data_files", "files_fingerprint", "seed"}
     | {"finalize", "tag", "notes"}
@@ -61,8 +122,17 @@ _RUN_NULLABLE = frozenset(
 # files (one partition per run, so saving runs one by one stays linear), and reading one run
 # opens only its files.
 RESULT_PARTITIONS = ("policy", "run_id")
-METRIC_CONTEXT = ("run_id", "policy", "params", "symbols", "timeframe", "data_start", "data_end",
-                  "tag", "created_at")  # fmt: skip
+METRIC_CONTEXT = (
+    "run_id",
+    "policy",
+    "params",
+    "symbols",
+    "timeframe",
+    "data_start",
+    "data_end",
+    "tag",
+    "created_at",
+)
 
 
 def _metric_columns() -> dict[str, pl.DataType]:
@@ -84,9 +154,13 @@ def _result_spec(
     # row numbers (trade_no, fill_no) keep the engine's order and tell equal rows apart
     every = {"run_id": S, "policy": S} | {k: INT for k in key if k.endswith("_no")} | columns
     return DatasetSpec(
-        name=name, columns=every, key=("run_id", *key), partitions=RESULT_PARTITIONS,
-        time_column=time, nullable=frozenset(every) - {"run_id", "policy", *key},
-    )  # fmt: skip
+        name=name,
+        columns=every,
+        key=("run_id", *key),
+        partitions=RESULT_PARTITIONS,
+        time_column=time,
+        nullable=frozenset(every) - {"run_id", "policy", *key},
+    )
 
 
 RUNS = register(

@@ -32,8 +32,12 @@ def code_version() -> str:
     try:
         described = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--tags"],  # noqa: S607
-            cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()  # fmt: skip
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return __version__
     return described or __version__

@@ -126,11 +126,6 @@ class RunRecord:
             self.orders, self.trades, self.open_trades, self.equity, self.positions, params
         )
 
-    def report(self, path: str | Path, **options: Any) -> Path:
-        """Write the run's HTML tearsheet; see :func:`houseedge.research.report.write_report`."""
-        options.setdefault("title", f"Run {self.run['run_id']}: {self.run['policy']}")
-        return self.result().report(path, **options)
-
 
 def _inputs(
     store: Store,
@@ -191,9 +186,15 @@ def save_run(
         ``run_id`` is already stored with different results.
     """
     inputs = _inputs(
-        store, data_fingerprint=data_fingerprint, bars=bars, data_files=data_files,
-        timeframe=timeframe, seed=seed, tag=tag, notes=notes,
-    )  # fmt: skip
+        store,
+        data_fingerprint=data_fingerprint,
+        bars=bars,
+        data_files=data_files,
+        timeframe=timeframe,
+        seed=seed,
+        tag=tag,
+        notes=notes,
+    )
     run = prepare(result, inputs, run_id)
     _write(store, [run])
     return run.run_id
@@ -228,9 +229,15 @@ def save_runs(
     True
     """
     inputs = _inputs(
-        store, data_fingerprint=data_fingerprint, bars=bars, data_files=data_files,
-        timeframe=timeframe, seed=seed, tag=tag, notes=notes,
-    )  # fmt: skip
+        store,
+        data_fingerprint=data_fingerprint,
+        bars=bars,
+        data_files=data_files,
+        timeframe=timeframe,
+        seed=seed,
+        tag=tag,
+        notes=notes,
+    )
     runs = [prepare(result, inputs, None) for result in results]
     _write(store, runs)
     return [run.run_id for run in runs]
@@ -249,9 +256,11 @@ def _write(store: Store, runs: list[Run]) -> None:
     for run_id, digest in stored.select("run_id", "result_digest").iter_rows():
         if digest != unique[run_id].digest:
             raise InvalidData(
-                f"run {run_id!r} is already stored with different results", source="runs",
-                field="run_id", expected="a new run_id, or none (ids are content addressed)",
-            )  # fmt: skip
+                f"run {run_id!r} is already stored with different results",
+                source="runs",
+                field="run_id",
+                expected="a new run_id, or none (ids are content addressed)",
+            )
     # a re-saved run keeps its creation time (and its tag and notes unless new ones are
     # given), so saving it again rewrites nothing
     first = stored.drop("result_digest")
@@ -261,10 +270,11 @@ def _write(store: Store, runs: list[Run]) -> None:
         joined = frame.join(old, on="run_id", how="left", suffix="_stored")
         kept = old.columns[1:]
         return joined.with_columns(
-            pl.coalesce(f"{c}_stored", c).alias(c) if c == "created_at"
+            pl.coalesce(f"{c}_stored", c).alias(c)
+            if c == "created_at"
             else pl.coalesce(c, f"{c}_stored").alias(c)
             for c in kept
-        ).drop(f"{c}_stored" for c in kept)  # fmt: skip
+        ).drop(f"{c}_stored" for c in kept)
 
     table, metrics = frames_of(list(unique.values()))
     items: list[tuple[str, pl.DataFrame]] = [("runs", rows(table)), ("run_metrics", rows(metrics))]
@@ -287,9 +297,11 @@ def load_run(store: Store, run_id: str) -> RunRecord:
     found = store.scan("runs").filter(pl.col("run_id") == run_id).collect()
     if found.height == 0:
         raise DatasetNotFound(
-            f"no run {run_id!r} in the store", source=str(store.root / "runs"), field="run_id",
+            f"no run {run_id!r} in the store",
+            source=str(store.root / "runs"),
+            field="run_id",
             expected="a run id listed by `houseedge runs` (list_runs)",
-        )  # fmt: skip
+        )
     run = found.row(0, named=True)
     folder = {"policy": run["policy"], "run_id": run_id}
 

@@ -19,9 +19,9 @@ redrawn per path from their sampling distributions). Any object with ``n_steps``
 ``draw(rng, n_paths)`` and ``config()`` is a :class:`PathModel`.
 
 Seeds: same model and seed give an identical frame; path ``i`` depends only on the seed and
-``i``, never on ``n_paths`` or chunking (see :mod:`houseedge.research.simulation._paths`). Wealth,
-drawdown,
-ruin, target and CAGR conventions are in :mod:`houseedge.research.simulation._stats`.
+``i``, never on ``n_paths`` or chunking (see :mod:`houseedge.research.simulation._paths`).
+Wealth, drawdown, ruin, target and CAGR conventions are in
+:mod:`houseedge.research.simulation._stats`.
 """
 
 from __future__ import annotations

@@ -199,13 +199,28 @@ def growth_chart(frame: pl.DataFrame, path: str | Path, *, kelly: float | None =
     top, bottom = figure.subplots(2, 1, sharex=True)
     top.plot(x, growth, color="#1f5fa8", label="expected (exact)")
     if "simulated_log_growth" in frame.columns:
-        top.plot(x, frame["simulated_log_growth"].to_numpy(), "o", ms=3, color="#e67e22",
-                 label="simulated")  # fmt: skip
+        top.plot(
+            x,
+            frame["simulated_log_growth"].to_numpy(),
+            "o",
+            ms=3,
+            color="#e67e22",
+            label="simulated",
+        )
         bottom.plot(x, frame["ruin_probability"].to_numpy(), color="#c0392b", label="P(ruin)")
-        bottom.plot(x, frame["max_drawdown_median"].to_numpy(), color="#7f7f7f",
-                    label="max drawdown, median")  # fmt: skip
-        bottom.plot(x, frame["max_drawdown_p95"].to_numpy(), "--", color="#7f7f7f",
-                    label="max drawdown, 95th pct")  # fmt: skip
+        bottom.plot(
+            x,
+            frame["max_drawdown_median"].to_numpy(),
+            color="#7f7f7f",
+            label="max drawdown, median",
+        )
+        bottom.plot(
+            x,
+            frame["max_drawdown_p95"].to_numpy(),
+            "--",
+            color="#7f7f7f",
+            label="max drawdown, 95th pct",
+        )
     top.axhline(0.0, color="black", linewidth=0.8)
     marks = (
         (kelly / 2, "f*/2", "left"),
@@ -215,9 +230,15 @@ def growth_chart(frame: pl.DataFrame, path: str | Path, *, kelly: float | None =
     for value, label, side in marks:
         for ax in (top, bottom):
             ax.axvline(value, color="#2c3e50", linestyle=":", linewidth=1.0)
-        top.annotate(label, (value, 0.0), xycoords=("data", "axes fraction"), ha=side,
-                     xytext=(3 if side == "left" else -3, 4), textcoords="offset points",
-                     fontsize=9)  # fmt: skip
+        top.annotate(
+            label,
+            (value, 0.0),
+            xycoords=("data", "axes fraction"),
+            ha=side,
+            xytext=(3 if side == "left" else -3, 4),
+            textcoords="offset points",
+            fontsize=9,
+        )
     top.set_ylabel("log growth per period")
     top.set_title("Growth against bet fraction", loc="left")
     bottom.set_xlabel("fraction of wealth bet")

@@ -146,9 +146,12 @@ def grid_params(
 
 
 def random_params(
-    space: Space, n: int, *, seed: int = 0,
+    space: Space,
+    n: int,
+    *,
+    seed: int = 0,
     constraints: Callable[[dict[str, Any]], bool] | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """Return ``n`` distinct random parameter sets that pass ``constraints`` (seeded).
 
     A value is a sequence to choose from, a ``(low, high)`` tuple (integers: inclusive
@@ -333,17 +336,26 @@ def _save_options(
 
 
 def _result(
-    sets: list[dict[str, Any]], names: tuple[str, ...], frames: list[pl.DataFrame],
-    metrics: tuple[str, ...], objective: str, maximize: bool,
+    sets: list[dict[str, Any]],
+    names: tuple[str, ...],
+    frames: list[pl.DataFrame],
+    metrics: tuple[str, ...],
+    objective: str,
+    maximize: bool,
     skipped: list[tuple[dict[str, Any], str]],
-) -> SweepResult:  # fmt: skip
+) -> SweepResult:
     params = pl.DataFrame(sets, orient="row") if sets else pl.DataFrame()
     params = params.select(names) if sets else pl.DataFrame(schema=dict.fromkeys(names, pl.Int64))
     values = pl.concat([f for f in frames if f.height], how="vertical_relaxed") if sets else None
     if values is None or values.height == 0:
         schema = dict.fromkeys(metrics, pl.Float64)
-        return SweepResult(pl.concat([params, pl.DataFrame(schema=schema)], how="horizontal"),
-                           objective, maximize, names, skipped)  # fmt: skip
+        return SweepResult(
+            pl.concat([params, pl.DataFrame(schema=schema)], how="horizontal"),
+            objective,
+            maximize,
+            names,
+            skipped,
+        )
     values = values.sort("index").drop("index")
     return SweepResult(
         pl.concat([params, values], how="horizontal"), objective, maximize, names, skipped

@@ -38,9 +38,14 @@ from houseedge.core.policies.builtin import EmaCross, SmaCross, _crossing  # pyr
 from houseedge.core.policies.protocol import allows_short
 from houseedge.core.sizing.sizers import Sizer
 from houseedge.errors import PolicyError
-from houseedge.research.backtest import BacktestResult, assemble
-from houseedge.research.backtest import equity as _equity
-from houseedge.research.backtest.vectorized import block_starts, prepare, simulate
+from houseedge.research.backtest import (
+    BacktestResult,
+    assemble,
+    block_starts,
+    holdings_per_bar,
+    prepare,
+    simulate,
+)
 
 Params = Mapping[str, Any]
 
@@ -376,5 +381,5 @@ def curve_of(fills: Any, close: np.ndarray[Any, Any], cash: float) -> Curve:
 
     ``fills`` needs ``bar, qty, fee, position_after, cash_after`` in execution order.
     """
-    money, held, filled = _equity._per_bar(close.size, fills, cash)  # pyright: ignore[reportPrivateUsage]
+    money, held, filled = holdings_per_bar(close.size, fills, cash)
     return Curve(fills, money + held * close, cash, held, filled)

@@ -26,8 +26,7 @@ import polars as pl
 
 from houseedge.core.costs import BPS, LinearCostModel, fill_prices
 from houseedge.core.sizing.sizers import FixedFraction, FixedUnits
-from houseedge.research.backtest.compound import growth as compound_growth
-from houseedge.research.backtest.market import COST_PREFIX
+from houseedge.research.backtest import COST_PREFIX, compound_growth
 
 if TYPE_CHECKING:
     from houseedge.research.sweep._kernel import Setup

@@ -80,9 +80,12 @@ class StoreBars:
         from houseedge.data.store import Store
 
         frame = Store(self.root).read(
-            "bars", symbols=list(self.symbols), timeframe=self.timeframe, start=self.start,
+            "bars",
+            symbols=list(self.symbols),
+            timeframe=self.timeframe,
+            start=self.start,
             end=self.end,
-        )  # fmt: skip
+        )
         # One symbol read in time order needs no sort (it cost more than the read itself).
         symbol, ts = frame.get_column("symbol"), frame.get_column("ts")
         if frame.height and (symbol == symbol[0]).all() and ts.is_sorted():
@@ -263,10 +266,16 @@ def _build(policy: Any, params: Mapping[str, Any]) -> Any:
 
 def _backtest(bars: pl.DataFrame, policy: Any, setup: kernel.Setup) -> BacktestResult:
     return backtest(
-        bars, policy, cash=setup.cash, costs=setup.costs, sizing=setup.sizing,
-        execution=setup.execution, allow_short=setup.allow_short, finalize=setup.finalize,
+        bars,
+        policy,
+        cash=setup.cash,
+        costs=setup.costs,
+        sizing=setup.sizing,
+        execution=setup.execution,
+        allow_short=setup.allow_short,
+        finalize=setup.finalize,
         periods_per_year=setup.periods_per_year,
-    )  # fmt: skip
+    )
 
 
 def metric_values(result: BacktestResult, names: Sequence[str]) -> dict[str, Any]:

@@ -42,9 +42,11 @@ class Executor(Protocol):
         ...
 
     def map(
-        self, fn: Callable[[T], R], items: Sequence[T],
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
         on_result: Callable[[int], None] | None = None,
-    ) -> list[R]:  # fmt: skip
+    ) -> list[R]:
         """Return ``[fn(item) for item in items]``, calling ``on_result(i)`` as each ends."""
         ...
 
@@ -65,9 +67,11 @@ class InProcessExecutor:
         return 1
 
     def map(
-        self, fn: Callable[[T], R], items: Sequence[T],
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
         on_result: Callable[[int], None] | None = None,
-    ) -> list[R]:  # fmt: skip
+    ) -> list[R]:
         """Return ``[fn(item) for item in items]``."""
         out: list[R] = []
         for i, item in enumerate(items):
@@ -97,9 +101,11 @@ class LocalProcessExecutor:
         return self.max_workers or multiprocessing.cpu_count()
 
     def map(
-        self, fn: Callable[[T], R], items: Sequence[T],
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
         on_result: Callable[[int], None] | None = None,
-    ) -> list[R]:  # fmt: skip
+    ) -> list[R]:
         """Return ``[fn(item) for item in items]`` computed in the pool."""
         if not items:
             return []
@@ -149,9 +155,11 @@ class RayExecutor:
         return ray
 
     def map(
-        self, fn: Callable[[T], R], items: Sequence[T],
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
         on_result: Callable[[int], None] | None = None,
-    ) -> list[R]:  # fmt: skip
+    ) -> list[R]:
         """Return ``[fn(item) for item in items]`` computed as Ray tasks."""
         if not items:
             return []

@@ -37,6 +37,7 @@ import polars as pl
 
 from houseedge.errors import ConfigError
 from houseedge.research.backtest import backtest
+from houseedge.research.runs import save_run
 from houseedge.research.sweep._grid import DEFAULT_METRICS, Space, sweep
 from houseedge.research.sweep._shard import RETURN_METRICS, StoreBars, load
 
@@ -196,17 +197,29 @@ def walk_forward(
     wealth = cash
     for k, (is_start, is_end, oos_start, oos_end) in enumerate(cuts):
         chosen = sweep(
-            _slice(bars, is_start, is_end), policy, grid, space=space, n=n, seed=seed,
-            objective=objective, maximize=maximize, metrics=metrics, constraints=constraints,
-            executor=executor, memory_budget=memory_budget, save_to=save_to,
-            tag=f"{tag}:w{k}:is", **options,
-        )  # fmt: skip
+            _slice(bars, is_start, is_end),
+            policy,
+            grid,
+            space=space,
+            n=n,
+            seed=seed,
+            objective=objective,
+            maximize=maximize,
+            metrics=metrics,
+            constraints=constraints,
+            executor=executor,
+            memory_budget=memory_budget,
+            save_to=save_to,
+            tag=f"{tag}:w{k}:is",
+            **options,
+        )
         best = chosen.best
         params = {name: best[name] for name in chosen.params}
         run = backtest(
-            _slice(frame, is_start, oos_end), policy(**params),
+            _slice(frame, is_start, oos_end),
+            policy(**params),
             **{k: v for k, v in options.items() if k != "finalize"},
-        )  # fmt: skip
+        )
         oos = run.equity.filter(pl.col("ts") >= oos_start).select("ts", "returns")
         growth = (1.0 + oos.get_column("returns")).cum_prod() * wealth
         pieces.append(oos.with_columns(window=pl.lit(k), equity=growth))
@@ -216,7 +229,7 @@ def walk_forward(
         row |= {"is_objective": best[objective], "oos_objective": oos_value}
         row["oos_return"] = float(growth[-1] / wealth - 1.0) if growth.len() else 0.0
         if save_to is not None:
-            row["oos_run_id"] = run.save(save_to, tag=f"{tag}:w{k}:oos")
+            row["oos_run_id"] = save_run(run, save_to, tag=f"{tag}:w{k}:oos")
         wealth = float(growth[-1]) if growth.len() else wealth
         rows.append(row)
         if progress is not None:

@@ -1,19 +1,15 @@
-"""The vectorised backtest engine: targets in one Polars pass, a loop over changes only.
+"""Stage 1 of a backtest: the bars prepared for the fill kernel, in one Polars pass.
 
-1. :func:`prepare` evaluates the policy's target (and the cost model's and sizer's inputs) per
-   symbol in one Polars pass, shifts it one bar (a decision on bar *t*'s close executes on bar
-   *t + 1*) and flags the bars where the wanted exposure changes.
-2. :func:`simulate` walks those change bars only (far fewer than bars) in time order: it closes,
-   reverses or resizes positions, asks the sizer for quantities from the equity at the fill, and
-   applies the cost model. This is the only path-dependent part.
-3. ``research._equity`` rebuilds positions, cash and equity per bar from the fills with
-   cumulative Polars expressions.
+:func:`prepare` evaluates the policy's target (and the cost model's, sizer's and exits'
+inputs) per symbol, shifts it one bar (a decision on bar *t*'s close executes on bar *t + 1*)
+and flags the bars where the wanted exposure changes. What it returns is the frame described in
+:mod:`houseedge.research.backtest.frame`; :func:`~houseedge.research.backtest.fills.simulate`
+takes it from here.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -21,28 +17,16 @@ import polars as pl
 from houseedge.core.costs import CostModel
 from houseedge.core.policies.protocol import VectorPolicy
 from houseedge.core.sizing.sizers import Sizer
-from houseedge.errors import PolicyError, SchemaMismatch
-from houseedge.research.backtest import compound as _compound
-from houseedge.research.backtest._loop import run_loop
-from houseedge.research.backtest.exits import ExitFills, Exits, find_exits
-from houseedge.research.backtest.market import (
+from houseedge.errors import PolicyError
+from houseedge.research.backtest.exits import Exits
+from houseedge.research.backtest.frame import (
     COST_PREFIX,
+    DEFAULT_SYMBOL,
     EXIT_PREFIX,
     SIZE_PREFIX,
-    FillArrays,
-    Market,
-    block_starts,
-    plan,
-    segments,
+    Execution,
+    require_bar_columns,
 )
-
-Execution = Literal["next_open", "next_close"]
-Finalize = Literal["open", "close"] | None
-
-DEFAULT_SYMBOL = "asset"
-"""Symbol given to bars that have no ``symbol`` column."""
-
-_REQUIRED = ("ts", "open", "high", "low", "close")
 
 
 def _per_symbol(expr: pl.Expr, multi: bool) -> pl.Expr:
@@ -54,12 +38,7 @@ def _sorted_bars(bars: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, bool]
     frame = bars.collect() if isinstance(bars, pl.LazyFrame) else bars
     if frame.n_chunks() > 1:
         frame = frame.rechunk()  # once, so every column reads into NumPy without a copy
-    missing = [c for c in _REQUIRED if c not in frame.columns]
-    if missing:
-        msg = f"bars lack column(s) {', '.join(missing)}"
-        raise SchemaMismatch(
-            msg, source="backtest", field=missing[0], expected=", ".join(_REQUIRED)
-        )
+    require_bar_columns(frame, "backtest")
     if "symbol" not in frame.columns:
         return frame.with_columns(symbol=pl.lit(DEFAULT_SYMBOL)), False
     multi = frame.height > 0 and not _one_value(frame.get_column("symbol"))
@@ -207,64 +186,3 @@ def _check_targets(
             "targets are signed fractions in [-1, 1]"
         )
         raise PolicyError(msg)
-
-
-Rebalance = Literal["on_change", "every_bar"] | str
-"""When held positions are resized back to their targets: only when the target changes
-(``"on_change"``), on every bar, or on the first bar of each calendar period (``"1d"``,
-``"1w"``, ``"1mo"``: any Polars ``dt.truncate`` interval)."""
-
-
-def _rebalance_flags(
-    frame: pl.DataFrame, rebalance: Rebalance, multi: bool
-) -> np.ndarray[Any, Any]:
-    if rebalance == "on_change":
-        return np.zeros(0, dtype=bool)  # plan() reads an empty array as "no rebalances"
-    if rebalance == "every_bar":
-        return np.ones(frame.height, dtype=bool)
-    period = pl.col("ts").dt.truncate(rebalance)
-    first = period != _per_symbol(period.shift(1), multi)
-    return frame.select(first.fill_null(False)).to_series().to_numpy()
-
-
-def simulate(
-    frame: pl.DataFrame, costs: CostModel, sizing: Sizer, *, cash: float, finalize: Finalize,
-    execution: Execution = "next_open", exits: Exits | None = None,
-    rebalance: Rebalance = "on_change",
-) -> FillArrays:  # fmt: skip
-    """Return the fills of a frame from :func:`prepare` (execution order).
-
-    Single-symbol fraction-of-equity runs take the closed form of ``research._compound``;
-    everything else walks the events (``research._vector_loop``).
-    """
-    starts = block_starts(frame)
-    market = Market.of(frame, starts, borrow=costs.borrow_rate() != 0)
-    flags = _rebalance_flags(frame, rebalance, starts.size > 1)
-    steps = plan(market, frame.get_column("change").to_numpy(), flags)
-    found = _NO_EXITS
-    if exits is not None:
-        checks, risk = segments(market, steps, exits, costs, execution=execution, finalize=finalize)
-        steps = replace(steps, risk=risk)
-        found = find_exits(
-            checks, exits, {"open": market.open, "high": market.high, "low": market.low}
-        )
-    count = _compound.leading(market, steps, costs, sizing, found)
-    if count == 0:
-        return run_loop(
-            market, steps, found, costs, sizing, cash=cash, execution=execution,
-            finalize=finalize,
-        )  # fmt: skip
-    head, done, left = _compound.compound(
-        market, steps, found, costs, sizing,  # type: ignore[arg-type]
-        cash=cash, finalize=finalize, count=count,
-    )  # fmt: skip
-    if done == steps.entry.size:
-        return head
-    tail = run_loop(
-        market, steps, found, costs, sizing, cash=left, execution=execution,
-        finalize=finalize, start=done,
-    )  # fmt: skip
-    return head.then(tail)
-
-
-_NO_EXITS = ExitFills(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), [])
