@@ -123,7 +123,11 @@ class PolicyContext(Protocol):
         ...
 
     def cancel(self, order_id: str) -> bool:
-        """Ask to cancel a working order once ``decide`` returns; False if it is not open."""
+        """Ask to cancel a working order once ``decide`` returns; False if it is not open.
+
+        An id the run has never seen is a :class:`~houseedge.errors.PolicyError` in the
+        backtest; live, where orders may predate the engine, it is False.
+        """
         ...
 
     def history(self, symbol: str) -> pl.DataFrame:
