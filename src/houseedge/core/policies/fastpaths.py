@@ -120,7 +120,7 @@ def register_fast_path(kind: Literal["stepper"], cls: type, factory: StepperFact
 def register_fast_path(
     kind: Literal["sweep_target"], cls: type, factory: Decomposition
 ) -> None: ...
-def register_fast_path(kind: FastPathKind, cls: type, factory: Any) -> None:
+def register_fast_path(kind: FastPathKind, cls: object, factory: Any) -> None:
     """Register ``factory`` as the ``kind`` fast path of policies of exactly class ``cls``.
 
     A later registration for the same kind and class replaces the earlier one.
@@ -140,7 +140,7 @@ def register_fast_path(kind: FastPathKind, cls: type, factory: Any) -> None:
     TypeError: register_fast_path: cls must be a policy class, got 'SmaCross'
     """
     registry = _REGISTRY[_kind(kind)]
-    if not isinstance(cls, type):  # pyright: ignore[reportUnnecessaryIsInstance]
+    if not isinstance(cls, type):
         msg = f"register_fast_path: cls must be a policy class, got {cls!r}"
         raise TypeError(msg)
     registry[cls] = factory

@@ -17,10 +17,16 @@ Two shapes, one per engine path:
 
 A user's class satisfies these without importing houseedge: they are ``typing.Protocol``.
 
-Optional attributes
--------------------
-An engine also reads attributes a policy may leave out; it reads the first two only through
-:func:`allows_short` and :func:`has_unbounded_state`, which give the defaults below:
+What the engines read
+---------------------
+Required, as the protocols declare them: ``name`` (run records, order ids, error messages),
+``params()`` (run records; a sweep also builds a policy as ``cls(**params)``), and either
+``target()`` with ``warmup`` (the live engine keeps at least the last ``warmup + 1`` bars of a
+symbol; the backtests read the warm-up's nulls as flat) or ``decide``. The live engine runs a policy
+that has both as a vector policy.
+
+Optional, with their defaults; the first two are read only through :func:`allows_short` and
+:func:`has_unbounded_state`:
 
 ``allow_short`` (default ``True``)
     When false, a negative target is read as flat (0): the policy is long-only in every engine.
@@ -28,11 +34,11 @@ An engine also reads attributes a policy may leave out; it reads the first two o
     When false, ``warmup`` is exact: the target on the last ``warmup + 1`` bars equals the
     full-history target on the last bar, so the live engine may keep a bounded window. When true
     (the safe default for a user's class) the live engine keeps the whole history.
-``prepare(bars)`` (order policies; default: none)
+``prepare(bars)`` (order policies; default: not called)
     The event-driven backtest calls it once, before the first ``decide``, with every bar of the
-    run (a ``pl.DataFrame`` sorted by ``symbol`` then ``ts``), so a policy can precompute what
-    only depends on the past. The live engine never calls it: there, ``decide`` reads the past
-    through :meth:`PolicyContext.history`.
+    run (a ``pl.DataFrame`` sorted by ``symbol`` then ``ts``), so a policy can precompute
+    per-bar values; it must read at each bar only the values of bars up to it. The live engine
+    never calls it: there, ``decide`` reads the past through :meth:`PolicyContext.history`.
 """
 
 from __future__ import annotations
