@@ -52,10 +52,15 @@ class CustomVolTarget(VolTargetTrend):
 
 
 async def _live(store: Store, spec: PolicySpec, journal: Path) -> tuple[list[tuple], Engine]:
-    engine = Engine(broker=PaperBroker(COSTS, starting_cash=CASH),
-                    feed=StoreReplayFeed(store, symbols=SYMBOLS, timeframe="1d"),
-                    policies=[spec], journal=journal, cash=CASH, costs=COSTS,
-                    risk=RiskLimits(price_band=1.0, max_orders_per_window=1_000))  # fmt: skip
+    engine = Engine(
+        broker=PaperBroker(COSTS, starting_cash=CASH),
+        feed=StoreReplayFeed(store, symbols=SYMBOLS, timeframe="1d"),
+        policies=[spec],
+        journal=journal,
+        cash=CASH,
+        costs=COSTS,
+        risk=RiskLimits(price_band=1.0, max_orders_per_window=1_000),
+    )
     await engine.start()
     await engine.run_until_idle(timeout=120)
     await engine.stop()

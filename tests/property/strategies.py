@@ -30,3 +30,37 @@ def hourly_bars(draw: st.DrawFn, min_size: int = 2, max_size: int = 70) -> pl.Da
     """Draw valid hourly bars (low <= open, close <= high) with columns ts, open/high/low/close."""
     frame = ohlc(draw, draw(st.integers(min_size, max_size)), price, [0.0, 0.5, 3.0])
     return frame.with_columns(ts=pl.int_range(pl.len()) * 3_600)
+
+
+# Closes built to make targets tie: a cent grid (ties and equal averages are common), prices over
+# many magnitudes, and decimals whose float sums round (0.1 + 0.3 + 0.2 > 0.6), so averages tie
+# only when summed exactly.
+CENTS = st.integers(9_990, 10_010).map(lambda c: c / 100)
+WIDE = st.floats(1e-3, 1e9, allow_nan=False).map(lambda p: float(f"{p:.6g}"))
+TIES = st.sampled_from([0.1, 0.2, 0.3, 0.6, 0.7, 1.1, 2.2, 3.3])
+SPREADS = [0.0, 0.01, 0.5]
+
+
+@st.composite
+def tied_bars(draw: st.DrawFn, min_size: int = 1, max_size: int = 80) -> pl.DataFrame:
+    """Draw one symbol's bars (columns ts, open, high, low, close, volume) where targets tie.
+
+    Prices from one of :data:`CENTS`, :data:`WIDE`, :data:`TIES` or :data:`price`, often held
+    flat for a few bars. Either the close is the open and the wicks are two fixed spreads, or
+    open and close are drawn apart (:func:`ohlc`).
+    """
+    prices = draw(st.sampled_from([CENTS, WIDE, TIES, price]))
+    n = draw(st.integers(min_size, max_size))
+    if draw(st.booleans()):
+        frame = ohlc(draw, n, prices, SPREADS)
+    else:
+        closes: list[float] = []
+        while len(closes) < n:  # flat runs of 1 to 4 bars
+            closes += [draw(prices)] * draw(st.sampled_from([1, 1, 2, 4]))
+        up, down = draw(st.sampled_from(SPREADS)), draw(st.sampled_from(SPREADS))
+        frame = pl.DataFrame({"close": closes[:n]}).select(
+            open="close", high=pl.col("close") + up, low=pl.col("close") - down, close="close"
+        )
+    return frame.with_columns(ts=pl.int_range(pl.len()), volume=pl.lit(1.0)).select(
+        "ts", "open", "high", "low", "close", "volume"
+    )

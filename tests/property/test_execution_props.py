@@ -27,20 +27,31 @@ from houseedge.core.types import (
 from houseedge.research.events._run import EventContext, run_events
 
 QTY = 10.0
-SIMPLE = [OrderSubmitted, OrderAccepted, OrderRejected, CancelRequested, CancelRejected,
-          OrderCancelled, OrderExpired]  # fmt: skip
+SIMPLE = [
+    OrderSubmitted,
+    OrderAccepted,
+    OrderRejected,
+    CancelRequested,
+    CancelRejected,
+    OrderCancelled,
+    OrderExpired,
+]
 
 simple_reports = st.sampled_from(SIMPLE).map(lambda kind: kind(order_id="o1"))
 fills = st.builds(
     lambda n, qty, side, other: Fill(
-        fill_id=f"f{n}", order_id="o2" if other else "o1", symbol="X", side=side, qty=qty,
+        fill_id=f"f{n}",
+        order_id="o2" if other else "o1",
+        symbol="X",
+        side=side,
+        qty=qty,
         price=10.0,
     ),
     n=st.integers(0, 12),  # small: duplicated fill ids happen
     qty=st.sampled_from([0.1, 0.2, 0.3, 1.0, 2.5, 3.0, 7.0, 10.0, 11.0]),
     side=st.sampled_from([Side.BUY, Side.BUY, Side.BUY, Side.SELL]),
     other=st.integers(0, 9).map(lambda n: n == 0),  # now and then a fill of another order
-)  # fmt: skip
+)
 reports = st.lists(st.one_of(simple_reports, fills, fills), max_size=30)
 
 
@@ -130,11 +141,15 @@ def test_event_backtest_books_every_fill_exactly(
         price = close
     start = datetime(2024, 1, 1, tzinfo=UTC)
     bars = pl.DataFrame(
-        {"ts": [start + i * timedelta(days=1) for i in range(len(rows))],
-         "open": [r[0] for r in rows], "high": [r[1] for r in rows],
-         "low": [r[2] for r in rows], "close": [r[3] for r in rows],
-         "volume": [200.0] * len(rows)},
-    )  # fmt: skip
+        {
+            "ts": [start + i * timedelta(days=1) for i in range(len(rows))],
+            "open": [r[0] for r in rows],
+            "high": [r[1] for r in rows],
+            "low": [r[2] for r in rows],
+            "close": [r[3] for r in rows],
+            "volume": [200.0] * len(rows),
+        },
+    )
     result = run_events(bars, Random(actions), participation=participation, latency_bars=latency)
     log, fills_frame = result.order_log, result.orders
     assert result.anomalies.height == 0

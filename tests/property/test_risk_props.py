@@ -12,9 +12,14 @@ from houseedge.core.risk.gate import RiskGate, RiskLimits
 from houseedge.core.types import Order, OrderType, Side
 
 LIMITS = RiskLimits(
-    max_long=40, max_short=25, max_order_qty=15, max_gross_notional=6_000,
-    max_long_notional=3_500, max_orders_per_window=1_000_000, price_band=0.05,
-)  # fmt: skip
+    max_long=40,
+    max_short=25,
+    max_order_qty=15,
+    max_gross_notional=6_000,
+    max_long_notional=3_500,
+    max_orders_per_window=1_000_000,
+    price_band=0.05,
+)
 
 sides = st.sampled_from([Side.BUY, Side.SELL])
 lots = st.integers(1, 20).map(float)
@@ -24,8 +29,14 @@ prices = st.integers(90, 110).map(float)
 def make(side: Side, qty: float, i: int, limit: float | None = None) -> Order:
     if limit is None:
         return Order(client_order_id=f"o{i}", symbol="X", side=side, qty=qty)
-    return Order(client_order_id=f"o{i}", symbol="X", side=side, qty=qty,
-                 type=OrderType.LIMIT, limit_price=limit)  # fmt: skip
+    return Order(
+        client_order_id=f"o{i}",
+        symbol="X",
+        side=side,
+        qty=qty,
+        type=OrderType.LIMIT,
+        limit_price=limit,
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -36,8 +47,13 @@ def test_filled_accepted_orders_never_breach_position_or_gross(
     gate, position = RiskGate(LIMITS), 0.0
     for i, (side, qty, price) in enumerate(stream):
         before = abs(position)
-        decision = gate.check(make(side, qty, i), now_ns=i, position=position, last_price=price,
-                              gross_notional=abs(position) * price)  # fmt: skip
+        decision = gate.check(
+            make(side, qty, i),
+            now_ns=i,
+            position=position,
+            last_price=price,
+            gross_notional=abs(position) * price,
+        )
         if decision.accepted:
             position += side.sign * qty
         gross = abs(position) * price
@@ -46,11 +62,13 @@ def test_filled_accepted_orders_never_breach_position_or_gross(
         assert abs(position) <= before or gross <= 3_500 or position < 0
 
 
-book = st.fixed_dictionaries({
-    "position": st.integers(-30, 30).map(float),
-    "pending_buy": st.integers(0, 10).map(float),
-    "pending_sell": st.integers(0, 10).map(float),
-})  # fmt: skip
+book = st.fixed_dictionaries(
+    {
+        "position": st.integers(-30, 30).map(float),
+        "pending_buy": st.integers(0, 10).map(float),
+        "pending_sell": st.integers(0, 10).map(float),
+    }
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -90,20 +108,42 @@ def test_halted_accepts_only_flattening_orders_when_asked(
 
 @settings(max_examples=500, deadline=None)
 @given(
-    book, sides, st.floats(0.001, 60), prices, st.one_of(st.none(), st.floats(80, 120)),
-    st.integers(0, 12), st.floats(0, 12_000),
-)  # fmt: skip
+    book,
+    sides,
+    st.floats(0.001, 60),
+    prices,
+    st.one_of(st.none(), st.floats(80, 120)),
+    st.integers(0, 12),
+    st.floats(0, 12_000),
+)
 def test_fast_path_agrees_with_the_named_checks(
-    figures: dict[str, float], side: Side, qty: float, last: float, limit: float | None,
-    open_orders: int, gross: float,
-) -> None:  # fmt: skip
-    limits = RiskLimits(max_long=30, max_short=20, max_order_qty=25, max_order_notional=2_000,
-                        max_gross_notional=8_000, max_short_notional=1_500, max_open_orders=10,
-                        max_open_orders_per_symbol=5, price_band=0.1)  # fmt: skip
+    figures: dict[str, float],
+    side: Side,
+    qty: float,
+    last: float,
+    limit: float | None,
+    open_orders: int,
+    gross: float,
+) -> None:
+    limits = RiskLimits(
+        max_long=30,
+        max_short=20,
+        max_order_qty=25,
+        max_order_notional=2_000,
+        max_gross_notional=8_000,
+        max_short_notional=1_500,
+        max_open_orders=10,
+        max_open_orders_per_symbol=5,
+        price_band=0.1,
+    )
     gate = RiskGate(limits)
     order = make(side, qty, 0, limit)
-    kwargs: dict[str, Any] = {"open_orders": open_orders, "symbol_open_orders": open_orders,
-                              "gross_notional": gross, **figures}  # fmt: skip
+    kwargs: dict[str, Any] = {
+        "open_orders": open_orders,
+        "symbol_open_orders": open_orders,
+        "gross_notional": gross,
+        **figures,
+    }
     decision = gate.check(order, now_ns=0, last_price=last, record=False, **kwargs)
     scope = gate._default  # the compiled limits the checks read
     sym = scope.fallback

@@ -63,14 +63,24 @@ sizers = st.one_of(
     allow_short=st.sampled_from([None, False]),
 )
 def test_every_sweep_row_equals_backtest_of_its_set(
-    frame: pl.DataFrame, model: LinearCostModel, sizing: Any, policy: type, mode: str,
-    signal: str, execution: str, finalize: str | None, allow_short: bool | None,
-) -> None:  # fmt: skip
+    frame: pl.DataFrame,
+    model: LinearCostModel,
+    sizing: Any,
+    policy: type,
+    mode: str,
+    signal: str,
+    execution: str,
+    finalize: str | None,
+    allow_short: bool | None,
+) -> None:
     grid = {"fast": [1, 2, 4], "slow": [3, 6], "mode": [mode], "signal": [signal]}
     options: dict[str, Any] = {
-        "costs": model, "sizing": sizing, "execution": execution, "finalize": finalize,
+        "costs": model,
+        "sizing": sizing,
+        "execution": execution,
+        "finalize": finalize,
         "allow_short": allow_short,
-    }  # fmt: skip
+    }
     metrics = ("final_equity", "trades", "total_fees")
     quick = sweep(frame, policy, grid, metrics=metrics, objective="final_equity", **options)
     full = sweep(frame, policy, grid, metrics=CHEAP_METRICS, **options)

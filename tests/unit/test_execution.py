@@ -36,9 +36,13 @@ _fill_ids = itertools.count(1)
 
 def fill(qty: float, price: float = 10.0, **changes: Any) -> Fill:
     fields: dict[str, Any] = {
-        "fill_id": f"f{next(_fill_ids)}", "order_id": "o1", "symbol": "X", "side": Side.BUY,
-        "qty": qty, "price": price,
-    }  # fmt: skip
+        "fill_id": f"f{next(_fill_ids)}",
+        "order_id": "o1",
+        "symbol": "X",
+        "side": Side.BUY,
+        "qty": qty,
+        "price": price,
+    }
     return Fill(**(fields | changes))
 
 
@@ -112,9 +116,12 @@ def test_a_duplicated_fill_is_booked_once() -> None:
 
 @pytest.mark.parametrize(
     ("end", "status"),
-    [(CANCELLED, S.CANCELLED), (OrderExpired(order_id="o1"), S.EXPIRED),
-     (OrderRejected(order_id="o1"), S.REJECTED)],
-)  # fmt: skip
+    [
+        (CANCELLED, S.CANCELLED),
+        (OrderExpired(order_id="o1"), S.EXPIRED),
+        (OrderRejected(order_id="o1"), S.REJECTED),
+    ],
+)
 def test_a_fill_after_the_end_is_booked_and_flagged(end: Any, status: S) -> None:
     before = (SUBMIT,) if status is S.REJECTED else (SUBMIT, ACK)
     state, anomalies = run(*before, end, fill(12))
@@ -124,9 +131,12 @@ def test_a_fill_after_the_end_is_booked_and_flagged(end: Any, status: S) -> None
 
 @pytest.mark.parametrize(
     ("changes", "reason"),
-    [({"side": Side.SELL}, "fill_mismatch"), ({"symbol": "Y"}, "fill_mismatch"),
-     ({"order_id": "o2"}, "wrong_order")],
-)  # fmt: skip
+    [
+        ({"side": Side.SELL}, "fill_mismatch"),
+        ({"symbol": "Y"}, "fill_mismatch"),
+        ({"order_id": "o2"}, "wrong_order"),
+    ],
+)
 def test_a_fill_for_something_else_is_not_booked(changes: dict[str, Any], reason: str) -> None:
     state, anomalies = run(SUBMIT, ACK, fill(4, **changes))
     assert (state.status, state.filled_qty) == (S.ACCEPTED, 0.0)
@@ -167,9 +177,7 @@ def test_cancelling_an_order_never_sent_cancels_it_at_once() -> None:
 def test_fractional_fills_complete_the_order_exactly() -> None:
     order = Order(client_order_id="o1", symbol="X", side=Side.BUY, qty=0.3)
     state, anomalies = run(SUBMIT, fill(0.1), fill(0.1), fill(0.1), order=order)
-    assert (state.status, state.filled_qty, state.remaining, anomalies) == (
-        S.FILLED, 0.3, 0.0, []
-    )  # fmt: skip
+    assert (state.status, state.filled_qty, state.remaining, anomalies) == (S.FILLED, 0.3, 0.0, [])
 
 
 def test_the_transition_table_agrees_with_the_allowed_graph() -> None:

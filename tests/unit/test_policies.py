@@ -132,8 +132,18 @@ def test_donchian_holds_from_breakout_until_the_exit_channel_breaks() -> None:
     close = [10.0, 10.0, 10.0, 12.0, 11.0, 11.5, 10.5, 9.0, 9.5, 7.0, 8.0]
     frame = pl.DataFrame({"high": close, "low": close, "close": close})
     assert _target(DonchianBreakout(3, 2), frame) == [
-        None, None, None, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0,
-    ]  # fmt: skip
+        None,
+        None,
+        None,
+        1.0,
+        1.0,
+        1.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    ]
     # 10.5 breaks the 2-bar low (11.0); 9.0 breaks the 3-bar low and the short is held after.
     assert _target(DonchianBreakout(3, 2, "long_short"), frame)[7:] == [-1.0, -1.0, -1.0, -1.0]
 
@@ -156,8 +166,17 @@ def test_bollinger_reversion_enters_below_the_band_and_exits_at_the_mean() -> No
     close = [10.0, 10.0, 10.0, 10.0, 6.0, 7.0, 8.0, 11.0, 14.0, 10.0]
     frame = pl.DataFrame({"close": close})
     assert _target(BollingerReversion(4, 1.0), frame) == [
-        None, None, None, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0,
-    ]  # fmt: skip
+        None,
+        None,
+        None,
+        0.0,
+        1.0,
+        1.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    ]
     assert _target(BollingerReversion(4, 1.0, "long_short"), frame)[8:] == [-1.0, 0.0]
 
 
@@ -166,8 +185,11 @@ def test_buy_and_hold_and_fixed_weights_per_symbol() -> None:
     assert frame.with_columns(t=BuyAndHold().target())["t"].to_list() == [1.0] * 4
     weights = FixedWeights({"A": 0.25, "B": -1.0})
     assert frame.with_columns(t=weights.target().over("symbol"))["t"].to_list() == [
-        0.25, 0.25, -1.0, 0.0,
-    ]  # fmt: skip
+        0.25,
+        0.25,
+        -1.0,
+        0.0,
+    ]
     assert weights.params() == {"weights": {"A": 0.25, "B": -1.0}}
 
 

@@ -19,8 +19,7 @@ _ids = itertools.count(1)
 
 
 def order(side: str = "buy", qty: float = 1.0, symbol: str = "X", **extra: Any) -> Order:
-    return Order(client_order_id=f"o{next(_ids)}", symbol=symbol, side=Side(side), qty=qty,
-                 **extra)  # fmt: skip
+    return Order(client_order_id=f"o{next(_ids)}", symbol=symbol, side=Side(side), qty=qty, **extra)
 
 
 def check(gate: RiskGate, o: Order, **figures: Any) -> tuple[bool, str, str]:
@@ -77,24 +76,49 @@ def test_bad_config_raises_config_error_naming_the_field(
     ("limits", "o", "figures", "name", "words"),
     [
         ({"max_long": 10}, order(qty=11), {}, "max_position", ["11", "max_long is 10"]),
-        ({"max_short": 10}, order("sell", 4), {"position": -7.0}, "max_position",
-         ["-11", "max_short is 10"]),
+        (
+            {"max_short": 10},
+            order("sell", 4),
+            {"position": -7.0},
+            "max_position",
+            ["-11", "max_short is 10"],
+        ),
         ({"max_long_notional": 1000}, order(qty=11), {}, "max_position_notional", ["1100"]),
         ({"max_order_qty": 5}, order(qty=6), {}, "max_order_qty", ["6", "5"]),
         ({"max_order_notional": 500}, order(qty=6), {}, "max_order_notional", ["600", "500"]),
-        ({"max_gross_notional": 1000}, order(qty=2), {"gross_notional": 900.0},
-         "max_gross_notional", ["1100", "1000"]),
+        (
+            {"max_gross_notional": 1000},
+            order(qty=2),
+            {"gross_notional": 900.0},
+            "max_gross_notional",
+            ["1100", "1000"],
+        ),
         ({"max_open_orders": 3}, order(), {"open_orders": 3}, "max_open_orders", ["3"]),
-        ({"max_open_orders_per_symbol": 2}, order(), {"symbol_open_orders": 2},
-         "max_open_orders_symbol", ["2"]),
-        ({"price_band": 0.05}, order(type=OrderType.LIMIT, limit_price=106.0), {}, "price_band",
-         ["106", "6.00%", "5.00%"]),
-        ({"price_band": 0.05}, order(type=OrderType.STOP, stop_price=94.0), {}, "price_band",
-         ["94"]),
+        (
+            {"max_open_orders_per_symbol": 2},
+            order(),
+            {"symbol_open_orders": 2},
+            "max_open_orders_symbol",
+            ["2"],
+        ),
+        (
+            {"price_band": 0.05},
+            order(type=OrderType.LIMIT, limit_price=106.0),
+            {},
+            "price_band",
+            ["106", "6.00%", "5.00%"],
+        ),
+        (
+            {"price_band": 0.05},
+            order(type=OrderType.STOP, stop_price=94.0),
+            {},
+            "price_band",
+            ["94"],
+        ),
         ({}, order(), {"last_price": None}, "no_last_price", ["None"]),
         ({}, order(), {"last_price": float("nan")}, "no_last_price", ["nan"]),
     ],
-)  # fmt: skip
+)
 def test_each_check_rejects_and_names_ask_and_limit(
     limits: dict[str, Any], o: Order, figures: dict[str, Any], name: str, words: list[str]
 ) -> None:
@@ -255,7 +279,9 @@ def test_policy_loss_moves_only_that_policys_breaker() -> None:
     gate.on_mark(1e4, 0, policy_pnl={"a": 50.0, "big": 0.0})
     events = gate.on_mark(1e4, 1, policy_pnl={"a": -60.0, "big": -300.0})
     assert sorted((e.policy, e.state) for e in events) == [
-        ("a", S.REDUCE_ONLY), ("big", S.REDUCE_ONLY)]  # fmt: skip
+        ("a", S.REDUCE_ONLY),
+        ("big", S.REDUCE_ONLY),
+    ]
     assert gate.state is S.NORMAL
     assert check(gate, order(), policy="a")[1] == "reduce_only"
     assert check(gate, order(), policy="other")[0]
@@ -274,7 +300,8 @@ def test_snapshot_is_json_for_get_risk() -> None:
     assert body["state"] == "reduce_only" and body["rejected"] == {"max_position": 1}
     assert body["accepted"] == 1 and body["fills"] == 1 and body["traded_notional"] == {"": 100.0}
     assert body["monitors"]["drawdown"] == pytest.approx(0.2) and body["tripped"] == {
-        "drawdown": "reduce_only"}  # fmt: skip
+        "drawdown": "reduce_only"
+    }
     assert body["limits"]["max_long"] == 1 and body["events"][0]["kind"] == "drawdown"
 
 

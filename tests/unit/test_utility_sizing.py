@@ -33,8 +33,12 @@ KELLY = MU / SIGMA**2
 
 def _request(**overrides: object) -> SizingRequest:
     base: dict[str, object] = {
-        "symbol": "A", "target": 1.0, "price": 10.0, "equity": 1_000.0, "cash": 1_000.0,
-    }  # fmt: skip
+        "symbol": "A",
+        "target": 1.0,
+        "price": 10.0,
+        "equity": 1_000.0,
+        "cash": 1_000.0,
+    }
     return SizingRequest(**(base | overrides))  # pyright: ignore[reportArgumentType]
 
 
@@ -120,9 +124,12 @@ def test_volatility_target_sizes_inversely_to_volatility_up_to_the_cap() -> None
 
 def test_every_sizer_satisfies_the_protocol_and_rejects_bad_parameters() -> None:
     sizers = [
-        VolatilityTarget(), KellyBinary(0.6, 1.0), KellyContinuous(),
-        TargetHitting(target=2.0, floor=1.0), _hybrid(),
-    ]  # fmt: skip
+        VolatilityTarget(),
+        KellyBinary(0.6, 1.0),
+        KellyContinuous(),
+        TargetHitting(target=2.0, floor=1.0),
+        _hybrid(),
+    ]
     for sizer in sizers:
         assert isinstance(sizer, Sizer)
         assert sizer.name
@@ -202,16 +209,29 @@ def test_target_hitting_beats_kelly_at_hitting_the_target_in_fresh_simulation(
     target: float, floor: float | None, horizon: int
 ) -> None:
     sizer = TargetHitting(
-        target=target, floor=floor, horizon=horizon, mu=MU, sigma=SIGMA, max_leverage=8.0,
-        n_paths=2_000, seed=0,
-    )  # fmt: skip
+        target=target,
+        floor=floor,
+        horizon=horizon,
+        mu=MU,
+        sigma=SIGMA,
+        max_leverage=8.0,
+        n_paths=2_000,
+        seed=0,
+    )
     chosen = sizer.best_fraction(1_000.0, MU, SIGMA, horizon)
     down = math.inf if floor is None else math.log(1_000.0 / floor)
     # Independent paths (another seed) judge the choice, so it cannot be fitted to its own noise.
     odds = simulated_hit_probability(
-        [chosen, KELLY], MU, SIGMA, math.log(target / 1_000.0), down, horizon,
-        n_paths=10_000, max_steps=1_000, seed=12345,
-    )  # fmt: skip
+        [chosen, KELLY],
+        MU,
+        SIGMA,
+        math.log(target / 1_000.0),
+        down,
+        horizon,
+        n_paths=10_000,
+        max_steps=1_000,
+        seed=12345,
+    )
     error = math.sqrt(0.25 / 10_000)
     assert odds[0] > odds[1] + 4 * error
     assert abs(chosen - KELLY) > 0.5

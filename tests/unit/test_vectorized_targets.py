@@ -31,9 +31,11 @@ def _bars(values: list[float | None], symbols: int = 1) -> pl.DataFrame:
     rows = [(f"S{s}", t, 10.0 + t) for s in range(symbols) for t in range(n)]
     frame = pl.DataFrame(rows, schema=["symbol", "ts", "close"], orient="row")
     return frame.with_columns(
-        open=pl.col("close"), high=pl.col("close"), low=pl.col("close"),
+        open=pl.col("close"),
+        high=pl.col("close"),
+        low=pl.col("close"),
         given=pl.Series(values, dtype=pl.Float64),
-    )  # fmt: skip
+    )
 
 
 def _expected(values: list[float | None], allow_short: bool) -> list[float]:

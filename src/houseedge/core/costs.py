@@ -187,9 +187,11 @@ class LinearCostModel:
 
 
 def fill_prices(
-    model: CostModel, prices: np.ndarray[Any, Any], sides: np.ndarray[Any, Any],
+    model: CostModel,
+    prices: np.ndarray[Any, Any],
+    sides: np.ndarray[Any, Any],
     inputs: Mapping[str, np.ndarray[Any, Any]],
-) -> np.ndarray[Any, Any]:  # fmt: skip
+) -> np.ndarray[Any, Any]:
     """Return ``model.fill_price`` for arrays of quotes, sides and inputs.
 
     :class:`LinearCostModel` is computed with array operations in the scalar method's order

@@ -3,20 +3,20 @@
 Every builder is a noun that returns a ``pl.Expr``; its first argument is a column name or an
 expression. The value on row *t* uses rows ``<= t`` only, so a feature computed on a prefix of a
 frame equals the prefix of the feature computed on the whole frame. Rows before a feature is
-defined are null. Time-of-day features and the multi-timeframe join live in
-:mod:`houseedge.core.timeframes`; the dependency-resolving pipeline in
-:mod:`houseedge.core.features.feature_set`. All three are re-exported here.
+defined are null. The moving averages live in :mod:`houseedge.core.features.averages`;
+time-of-day features and the multi-timeframe join in :mod:`houseedge.core.timeframes`; the
+dependency-resolving pipeline in :mod:`houseedge.core.features.feature_set`. All three are
+re-exported here.
 
 Conventions
 -----------
 * **Windows are exact.** ``sma``, ``wma``, the standard deviations behind ``zscore``,
   ``bollinger`` and ``rolling_volatility`` compute each value from exactly the ``n`` inputs in its
   window instead of a running sum: ``sma`` from the correctly rounded window sum (exact integer
-  prefix sums, see ``houseedge.core.features.window_sum``: O(1) per bar whatever ``n``), the others
-  in a
-  fixed order. A window evaluation (the live engine's last ``warmup + 1`` bars) therefore
-  reproduces the full-history value bit for bit, which keeps decisions on ties (flat prices,
-  ``fast == slow``) identical in backtest and live. A window with a null or NaN gives null.
+  prefix sums, see :mod:`houseedge.core.features.window_sum`: O(1) per bar whatever ``n``), the
+  others in a fixed order. A window evaluation (the live engine's last ``warmup + 1`` bars)
+  therefore reproduces the full-history value bit for bit, which keeps decisions on ties (flat
+  prices, ``fast == slow``) identical in backtest and live. A window with a null or NaN gives null.
 * **Exponential averages have unbounded memory.** ``ema`` (``alpha = 2 / (n + 1)``) and Wilder's
   smoothing (``alpha = 1 / n``, behind ``rsi`` and ``atr``) are seeded, like TA-Lib and backtrader,
   with the simple average of the first ``n`` inputs; the first value sits on the ``n``-th input.
@@ -29,15 +29,21 @@ Conventions
 
 from __future__ import annotations
 
-import functools
 import math
-import operator
-from typing import Any, Literal
 
 import polars as pl
 
+from houseedge.core.features.averages import (
+    IntoExpr,
+    as_expr,
+    check_length,
+    ema,
+    seeded_ewm,
+    sma,
+    window_std,
+    wma,
+)
 from houseedge.core.features.feature_set import Feature, FeatureSet, pipeline
-from houseedge.core.features.window_sum import in_halves, window_sums
 from houseedge.core.timeframes import (
     bar_close_time,
     day_of_week,
@@ -73,75 +79,6 @@ __all__ = [
     "zscore",
 ]
 
-IntoExpr = str | pl.Expr
-"""A column name or an expression."""
-
-
-def _expr(x: IntoExpr) -> pl.Expr:
-    return pl.col(x) if isinstance(x, str) else x
-
-
-def _positive(n: object, name: str = "n", minimum: int = 1) -> None:
-    # Window lengths often come from sweeps and configs: reject floats and bools early.
-    if isinstance(n, bool) or not isinstance(n, int) or n < minimum:
-        msg = f"{name} must be an integer >= {minimum}, got {n!r}"
-        raise ValueError(msg)
-
-
-def _window_mean(x: pl.Expr, weights: list[float]) -> pl.Expr:
-    # Weighted rolling windows are computed window by window (no running sum), which is what
-    # makes them reproducible from the window alone. They reject nulls, so nulls travel as NaN.
-    values = x.cast(pl.Float64).fill_null(math.nan)
-    return values.rolling_mean(len(weights), weights=weights).fill_nan(None)
-
-
-def window_means(x: IntoExpr, ns: tuple[int, ...], combine: Any = None) -> pl.Expr:
-    """Return the exact simple averages of ``x`` over each window length in ``ns``.
-
-    The averages share one pass over the data. ``combine`` (an element-wise function of the
-    NumPy arrays of the averages, NaN where null: it may be applied to parts of them, and may
-    overwrite them) maps them to the one returned column; by default there must be one length
-    and its average is returned.
-
-    Examples
-    --------
-    >>> df = pl.DataFrame({"close": [1.0, 2.0, 3.0, 5.0]})
-    >>> df.select(window_means("close", (1, 2), lambda a, b: a - b)).to_series().to_list()
-    [None, 0.5, 0.5, 1.0]
-    """
-    for n in ns:
-        _positive(n)
-
-    def evaluate(series: pl.Series) -> pl.Series:
-        means = window_sums(series.to_numpy(), ns, means=True)
-
-        def part(start: int, stop: int) -> None:
-            parts = [values[start:stop] for values in means]
-            result = combine(*parts)
-            if result is not parts[0]:  # into the first average's buffer (fresh, read by now)
-                parts[0][:] = result
-
-        if combine is not None:
-            in_halves(part, series.len())  # both cores, as the sums (every step is element-wise)
-        return pl.Series(series.name, means[0], dtype=pl.Float64, nan_to_null=True)
-
-    return _expr(x).cast(pl.Float64).map_batches(evaluate, return_dtype=pl.Float64)
-
-
-def _window_std(x: pl.Expr, n: int, ddof: int) -> pl.Expr:
-    # Deviations from the window's newest value are small (about a standard deviation), so the
-    # one-pass formula on them keeps its digits where one on raw prices would lose them all to
-    # cancellation; the terms are cheap element-wise shifts, so the tree stays small.
-    # The sums are left folds, not sum_horizontal: its parallel reduction may add in another
-    # order from run to run (so other last bits), and a live evaluation must repeat them.
-    values = x.cast(pl.Float64)
-    steps = [values.shift(i) - values for i in range(1, n)]
-    total = functools.reduce(operator.add, steps, pl.lit(0.0))
-    squares = functools.reduce(operator.add, [step**2 for step in steps], pl.lit(0.0))
-    variance = ((squares - total * total / n) / (n - ddof)).clip(lower_bound=0.0)
-    # a null inside the window nulls the sums; the window mean says whether it is whole
-    return pl.when(_window_mean(values, [1.0] * n).is_not_null()).then(variance.sqrt())
-
 
 def returns(x: IntoExpr, n: int = 1) -> pl.Expr:
     """Return the simple return over ``n`` bars, ``x[t] / x[t - n] - 1``.
@@ -152,8 +89,8 @@ def returns(x: IntoExpr, n: int = 1) -> pl.Expr:
     >>> df.select(returns("close")).to_series().round(4).to_list()
     [None, 0.1, -0.1]
     """
-    _positive(n)
-    value = _expr(x)
+    check_length(n)
+    value = as_expr(x)
     return value / value.shift(n) - 1.0
 
 
@@ -166,76 +103,9 @@ def log_returns(x: IntoExpr, n: int = 1) -> pl.Expr:
     >>> df.select(log_returns("close")).to_series().round(6).to_list()
     [None, 1.0, -1.0]
     """
-    _positive(n)
-    value = _expr(x)
+    check_length(n)
+    value = as_expr(x)
     return (value / value.shift(n)).log()
-
-
-def sma(x: IntoExpr, n: int) -> pl.Expr:
-    """Return the simple moving average of the last ``n`` values (exact window, see module).
-
-    Examples
-    --------
-    >>> df = pl.DataFrame({"close": [1.0, 2.0, 3.0, 4.0]})
-    >>> df.select(sma("close", 3)).to_series().to_list()
-    [None, None, 2.0, 3.0]
-    """
-    return window_means(x, (n,))
-
-
-def wma(x: IntoExpr, n: int) -> pl.Expr:
-    """Return the linearly weighted moving average: weight ``n`` on the newest value, 1 oldest.
-
-    Examples
-    --------
-    >>> df = pl.DataFrame({"close": [1.0, 2.0, 4.0]})
-    >>> df.select(wma("close", 3)).to_series().round(4).to_list()
-    [None, None, 2.8333]
-    """
-    _positive(n)
-    return _window_mean(_expr(x), [float(w) for w in range(1, n + 1)])
-
-
-def _smoothed(x: pl.Expr, n: int, alpha: float) -> pl.Expr:
-    # Seed with the first full simple average, then run the recursive average from there on.
-    # The seed row is found from x's own validity so the (costlier) average appears only once.
-    values = x.cast(pl.Float64)
-    whole = values.fill_nan(None).is_not_null().cast(pl.Int32).rolling_sum(n) == n
-    since = whole.fill_null(False).cum_max().cast(pl.Int32).cum_sum()
-    seeded = pl.when(since == 1).then(window_means(values, (n,))).when(since > 1).then(values)
-    return seeded.ewm_mean(alpha=alpha, adjust=False, ignore_nulls=True, min_samples=1)
-
-
-def ema(x: IntoExpr, n: int, *, seed: Literal["sma", "first"] = "sma") -> pl.Expr:
-    """Return the exponential moving average with ``alpha = 2 / (n + 1)`` and ``adjust=False``.
-
-    Parameters
-    ----------
-    x
-        Input column or expression.
-    n
-        Span of the average.
-    seed
-        ``"sma"`` (default, as TA-Lib and backtrader): the first value is the simple average of
-        the first ``n`` inputs, on the ``n``-th input. ``"first"`` (as pandas
-        ``ewm(adjust=False)``): the first value is the first input.
-
-    Examples
-    --------
-    >>> df = pl.DataFrame({"close": [1.0, 2.0, 3.0, 6.0]})
-    >>> df.select(ema("close", 3)).to_series().to_list()
-    [None, None, 2.0, 4.0]
-    >>> df.select(ema("close", 3, seed="first")).to_series().to_list()
-    [1.0, 1.5, 2.25, 4.125]
-    """
-    _positive(n)
-    alpha = 2.0 / (n + 1)
-    if seed == "sma":
-        return _smoothed(_expr(x), n, alpha)
-    if seed == "first":
-        return _expr(x).cast(pl.Float64).ewm_mean(alpha=alpha, adjust=False, ignore_nulls=True)
-    msg = f"seed must be 'sma' or 'first', got {seed!r}"
-    raise ValueError(msg)
 
 
 def rsi(x: IntoExpr, n: int = 14) -> pl.Expr:
@@ -252,10 +122,10 @@ def rsi(x: IntoExpr, n: int = 14) -> pl.Expr:
     >>> df.select(rsi("close", 2)).to_series().round(2).to_list()
     [None, None, 50.0, 75.0, 87.5]
     """
-    _positive(n)
-    change = _expr(x).cast(pl.Float64).diff()
-    gain = _smoothed(change.clip(lower_bound=0.0), n, 1.0 / n)
-    loss = _smoothed((-change).clip(lower_bound=0.0), n, 1.0 / n)
+    check_length(n)
+    change = as_expr(x).cast(pl.Float64).diff()
+    gain = seeded_ewm(change.clip(lower_bound=0.0), n, 1.0 / n)
+    loss = seeded_ewm((-change).clip(lower_bound=0.0), n, 1.0 / n)
     # 100 / (1 + loss / gain) reads each average once; 0 / 0 (no moves at all) is NaN -> 50.
     return (100.0 / (1.0 + loss / gain)).fill_nan(50.0)
 
@@ -271,8 +141,8 @@ def true_range(
     >>> df.select(true_range()).to_series().to_list()
     [None, 1.5]
     """
-    previous = _expr(close).shift(1)
-    hi, lo = _expr(high), _expr(low)
+    previous = as_expr(close).shift(1)
+    hi, lo = as_expr(high), as_expr(low)
     # max_horizontal skips nulls, so bar 0 (no previous close) is nulled explicitly.
     widest = pl.max_horizontal(hi - lo, (hi - previous).abs(), (lo - previous).abs())
     return pl.when(previous.is_not_null()).then(widest.cast(pl.Float64))
@@ -294,8 +164,8 @@ def atr(
     >>> df.select(atr(n=2)).to_series().to_list()
     [None, None, 1.25, 1.625]
     """
-    _positive(n)
-    return _smoothed(true_range(high, low, close), n, 1.0 / n)
+    check_length(n)
+    return seeded_ewm(true_range(high, low, close), n, 1.0 / n)
 
 
 def rolling_high(x: IntoExpr, n: int) -> pl.Expr:
@@ -307,8 +177,8 @@ def rolling_high(x: IntoExpr, n: int) -> pl.Expr:
     >>> df.select(rolling_high("high", 2)).to_series().to_list()
     [None, 3.0, 3.0, 2.0]
     """
-    _positive(n)
-    return _expr(x).rolling_max(n)
+    check_length(n)
+    return as_expr(x).rolling_max(n)
 
 
 def rolling_low(x: IntoExpr, n: int) -> pl.Expr:
@@ -320,8 +190,8 @@ def rolling_low(x: IntoExpr, n: int) -> pl.Expr:
     >>> df.select(rolling_low("low", 2)).to_series().to_list()
     [None, 1.0, 2.0, 2.0]
     """
-    _positive(n)
-    return _expr(x).rolling_min(n)
+    check_length(n)
+    return as_expr(x).rolling_min(n)
 
 
 def zscore(x: IntoExpr, n: int) -> pl.Expr:
@@ -333,9 +203,9 @@ def zscore(x: IntoExpr, n: int) -> pl.Expr:
     >>> df.select(zscore("close", 3)).to_series().round(4).to_list()
     [None, None, 1.0, 0.5774, None, None]
     """
-    _positive(n, minimum=2)
-    value = _expr(x)
-    std = _window_std(value, n, ddof=1)
+    check_length(n, minimum=2)
+    value = as_expr(x)
+    std = window_std(value, n, ddof=1)
     return pl.when(std > 0).then((value - sma(value, n)) / std)
 
 
@@ -361,8 +231,8 @@ def rolling_volatility(
     >>> df.select(rolling_volatility("ret", 4, periods_per_year=4)).to_series().round(4).to_list()
     [None, None, None, 0.0231]
     """
-    _positive(n, minimum=ddof + 1)
-    std = _window_std(_expr(x), n, ddof)
+    check_length(n, minimum=ddof + 1)
+    std = window_std(as_expr(x), n, ddof)
     return std if periods_per_year is None else std * math.sqrt(periods_per_year)
 
 
@@ -379,16 +249,16 @@ def bollinger(x: IntoExpr, n: int = 20, k: float = 2.0) -> pl.Expr:
     >>> bands.row(3)
     (2.0, 3.0, 1.0)
     """
-    _positive(n)
-    value = _expr(x)
+    check_length(n)
+    value = as_expr(x)
     middle = sma(value, n)
-    width = _window_std(value, n, ddof=0) * k
+    width = window_std(value, n, ddof=0) * k
     return pl.struct(middle=middle, upper=middle + width, lower=middle - width)
 
 
 def _swing(x: IntoExpr, k: int, *, high: bool) -> pl.Expr:
-    _positive(k, name="k")
-    value = _expr(x)
+    check_length(k, name="k")
+    value = as_expr(x)
     pivot = value.shift(k)
     before = value.shift(k + 1).rolling_max(k) if high else value.shift(k + 1).rolling_min(k)
     after = value.rolling_max(k) if high else value.rolling_min(k)

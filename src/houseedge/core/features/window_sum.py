@@ -209,9 +209,14 @@ def window_sums(x: Array, ns: Sequence[int], *, means: bool = False) -> list[Arr
 
 
 def _sums(
-    x: Array, values: Array, limbs: _Limbs, window: tuple[int, bool], every_finite: bool,
-    scratch: Array, out: Array,
-) -> Array:  # fmt: skip
+    x: Array,
+    values: Array,
+    limbs: _Limbs,
+    window: tuple[int, bool],
+    every_finite: bool,
+    scratch: Array,
+    out: Array,
+) -> Array:
     n, mean = window
     out[: n - 1] = np.nan
     if x.size < n:

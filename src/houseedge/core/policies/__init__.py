@@ -1,4 +1,9 @@
-"""Policies: the protocols a strategy satisfies, the built-in strategies and their registry."""
+"""Policies: the protocols a strategy satisfies, the built-in strategies and their registries.
+
+One registry maps names to policy classes (:mod:`~houseedge.core.policies.registry`); one maps
+policy classes to the fast paths engines use instead of their Polars target
+(:mod:`~houseedge.core.policies.fastpaths`).
+"""
 
 from houseedge.core.policies.builtin import (
     BollingerReversion,
@@ -10,8 +15,20 @@ from houseedge.core.policies.builtin import (
     SmaCross,
     VolTargetTrend,
 )
+from houseedge.core.policies.fastpaths import (
+    FAST_PATH_KINDS,
+    Decomposition,
+    FastPathKind,
+    Stepper,
+    StepperFactory,
+    fast_path,
+    fast_paths,
+    register_fast_path,
+)
+from houseedge.core.policies.positions import Mode, Signal, crossing, legs
 from houseedge.core.policies.protocol import (
     OrderPolicy,
+    PolicyContext,
     VectorPolicy,
     allows_short,
     has_unbounded_state,
@@ -24,20 +41,33 @@ from houseedge.core.policies.registry import (
 )
 
 __all__ = [
+    "FAST_PATH_KINDS",
     "POLICIES",
     "BollingerReversion",
     "BuyAndHold",
+    "Decomposition",
     "DonchianBreakout",
     "EmaCross",
+    "FastPathKind",
     "FixedWeights",
+    "Mode",
     "OrderPolicy",
+    "PolicyContext",
     "RsiReversion",
+    "Signal",
     "SmaCross",
+    "Stepper",
+    "StepperFactory",
     "VectorPolicy",
     "VolTargetTrend",
     "allows_short",
+    "crossing",
+    "fast_path",
+    "fast_paths",
     "has_unbounded_state",
+    "legs",
     "policy_class",
     "policy_names",
+    "register_fast_path",
     "register_policy",
 ]

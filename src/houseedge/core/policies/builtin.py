@@ -1,10 +1,9 @@
 """Built-in vector policies: trend, breakout, mean reversion, allocation and volatility targeting.
 
-Every class satisfies :class:`~houseedge.core.policies.protocol.VectorPolicy`: a frozen dataclass
-whose
-``target()`` is a ``pl.Expr`` of signed exposure in ``[-1, 1]`` over one symbol's bars sorted by
-``ts`` (null during warm-up, which the engines treat as flat). Parameters are checked on
-construction and raise :class:`~houseedge.errors.PolicyError`.
+Every class satisfies :class:`~houseedge.core.policies.protocol.VectorPolicy`: a frozen
+dataclass whose ``target()`` is a ``pl.Expr`` of signed exposure in ``[-1, 1]`` over one
+symbol's bars sorted by ``ts`` (null during warm-up, which the engines treat as flat).
+Parameters are checked on construction and raise :class:`~houseedge.errors.PolicyError`.
 
 Besides the protocol, each has ``unbounded_state``. When it is false, ``warmup`` is exact: the
 target on the last ``warmup + 1`` bars of any history equals the full-history target on the last
@@ -22,14 +21,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
 
-from houseedge.core.features.indicators import ema, returns, rolling_volatility, window_means
+from houseedge.core.features.averages import ema, window_means
+from houseedge.core.features.indicators import returns, rolling_volatility
 from houseedge.core.features.window_sum import mean_side, window_sums
-from houseedge.core.policies.positions import Mode, ParamsMixin, check_mode, legs, require
+from houseedge.core.policies.positions import (
+    Mode,
+    ParamsMixin,
+    Signal,
+    check_mode,
+    crossing,
+    require,
+)
 from houseedge.core.policies.reversion import BollingerReversion, DonchianBreakout, RsiReversion
 
 __all__ = [
@@ -42,22 +49,6 @@ __all__ = [
     "SmaCross",
     "VolTargetTrend",
 ]
-
-Signal = Literal["level", "cross"]
-
-
-def _crossing(diff: pl.Expr, mode: Mode, signal: Signal) -> pl.Expr:
-    """Return the target from ``fast - slow`` (null while either average is)."""
-    ready = diff.is_not_null()
-    if signal == "level":
-        side = diff.sign().cast(pl.Float64)
-        return pl.when(ready).then(side if mode == "long_short" else side.clip(lower_bound=0.0))
-    # A cross compares with the last non-zero difference, as backtrader's CrossOver: touching
-    # and turning back is not a cross, and a tie carries the side it came from.
-    side = diff.sign().replace(0, None).forward_fill()
-    up = (side > 0) & (side.shift(1) < 0)
-    down = (side < 0) & (side.shift(1) > 0)
-    return legs(mode, ready, up, down, down, up)
 
 
 def _check_cross(fast: int, slow: int, mode: str, signal: str) -> None:
@@ -120,7 +111,7 @@ class SmaCross(_Cross):
             # The whole level target in NumPy: a UDF column referenced twice is run twice.
             return _sma_side(self.fast, self.slow, long_only=self.mode != "long_short")
         diff = window_means("close", (self.fast, self.slow), np.subtract)
-        return _crossing(diff, self.mode, self.signal)
+        return crossing(diff, self.mode, self.signal)
 
 
 def _sma_side(fast: int, slow: int, *, long_only: bool) -> pl.Expr:
@@ -166,7 +157,7 @@ class EmaCross(_Cross):
 
     def target(self) -> pl.Expr:
         """Return the exposure per bar."""
-        return _crossing(ema("close", self.fast) - ema("close", self.slow), self.mode, self.signal)
+        return crossing(ema("close", self.fast) - ema("close", self.slow), self.mode, self.signal)
 
 
 @dataclass(frozen=True)

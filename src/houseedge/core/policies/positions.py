@@ -1,4 +1,4 @@
-"""Building blocks the built-in policies share: modes, parameter checks and held positions.
+"""Building blocks the built-in policies share: modes, parameter checks, held positions, crosses.
 
 A held position is a small state machine written without loops: an entry bar emits 1, an exit bar
 emits 0, other bars emit null, and a forward fill carries the last event. Its value therefore
@@ -21,6 +21,9 @@ Mode = Literal["long_only", "long_short"]
 """``"long_only"`` targets 0 or 1; ``"long_short"`` also targets -1."""
 
 MODES: tuple[Mode, ...] = ("long_only", "long_short")
+
+Signal = Literal["level", "cross"]
+"""``"level"`` targets the side of a difference on every bar; ``"cross"`` changes on crosses."""
 
 
 def require(condition: bool, message: str) -> None:
@@ -85,6 +88,34 @@ def legs(
     long = held(long_entry, long_exit).fill_null(0.0)
     target = long - held(short_entry, short_exit).fill_null(0.0) if mode == "long_short" else long
     return pl.when(ready).then(target)
+
+
+def crossing(diff: pl.Expr, mode: Mode, signal: Signal) -> pl.Expr:
+    """Return the target of a two-average cross from ``diff = fast - slow`` (null while it is).
+
+    ``signal="level"`` is the side of ``diff`` on every bar (0 on a tie; never short in
+    ``long_only`` mode). ``signal="cross"`` holds the side of the last cross: flat until the
+    first one. A cross compares with the last non-zero difference, as backtrader's
+    ``CrossOver``: touching and turning back is not a cross, and a tie carries the side it came
+    from. The moving-average crosses use it, and so does the sweep's fast path for them.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"diff": [None, -1.0, 0.0, 2.0, 0.0, -3.0]})
+    >>> diff = pl.col("diff")
+    >>> df.select(crossing(diff, "long_short", "level")).to_series().to_list()
+    [None, -1.0, 0.0, 1.0, 0.0, -1.0]
+    >>> df.select(crossing(diff, "long_short", "cross")).to_series().to_list()
+    [None, 0.0, 0.0, 1.0, 1.0, -1.0]
+    """
+    ready = diff.is_not_null()
+    if signal == "level":
+        side = diff.sign().cast(pl.Float64)
+        return pl.when(ready).then(side if mode == "long_short" else side.clip(lower_bound=0.0))
+    side = diff.sign().replace(0, None).forward_fill()
+    up = (side > 0) & (side.shift(1) < 0)
+    down = (side < 0) & (side.shift(1) > 0)
+    return legs(mode, ready, up, down, down, up)
 
 
 class ParamsMixin:

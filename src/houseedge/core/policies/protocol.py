@@ -10,15 +10,23 @@ Two shapes, one per engine path:
   bar *t + 1*. ``warmup`` is the number of bars the expression needs before its value is
   meaningful, so the live engine can evaluate it on the last ``warmup + 1`` bars and get the same
   value as a full-history evaluation.
-* :class:`OrderPolicy` decides orders one event at a time from the portfolio and the market
-  (``decide(portfolio, snapshot, context)``); it runs in the event-driven backtest and live.
+* :class:`OrderPolicy` decides orders one event at a time:
+  ``decide(portfolio, snapshot, context)`` with a
+  :class:`~houseedge.core.types.PortfolioState`, a :class:`~houseedge.core.types.MarketSnapshot`
+  and a :class:`PolicyContext`; it runs in the event-driven backtest and live.
 
 A user's class satisfies these without importing houseedge: they are ``typing.Protocol``.
 
-Optional attributes
--------------------
-An engine also reads two attributes a policy may define; the engines read them only through
-:func:`allows_short` and :func:`has_unbounded_state`, which give the defaults below:
+What the engines read
+---------------------
+Required, as the protocols declare them: ``name`` (run records, order ids, error messages),
+``params()`` (run records; a sweep also builds a policy as ``cls(**params)``), and either
+``target()`` with ``warmup`` (the live engine keeps at least the last ``warmup + 1`` bars of a
+symbol; the backtests read the warm-up's nulls as flat) or ``decide``. The live engine runs a policy
+that has both as a vector policy.
+
+Optional, with their defaults; the first two are read only through :func:`allows_short` and
+:func:`has_unbounded_state`:
 
 ``allow_short`` (default ``True``)
     When false, a negative target is read as flat (0): the policy is long-only in every engine.
@@ -26,6 +34,11 @@ An engine also reads two attributes a policy may define; the engines read them o
     When false, ``warmup`` is exact: the target on the last ``warmup + 1`` bars equals the
     full-history target on the last bar, so the live engine may keep a bounded window. When true
     (the safe default for a user's class) the live engine keeps the whole history.
+``prepare(bars)`` (order policies; default: not called)
+    The event-driven backtest calls it once, before the first ``decide``, with every bar of the
+    run (a ``pl.DataFrame`` sorted by ``symbol`` then ``ts``), so a policy can precompute
+    per-bar values; it must read at each bar only the values of bars up to it. The live engine
+    never calls it: there, ``decide`` reads the past through :meth:`PolicyContext.history`.
 """
 
 from __future__ import annotations
@@ -35,9 +48,18 @@ from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
 
+from houseedge.core.execution import OrderState
+from houseedge.core.types import (
+    MarketSnapshot,
+    Order,
+    OrderType,
+    PortfolioState,
+    Side,
+    TimeInForce,
+)
 from houseedge.errors import PolicyError
 
-__all__ = ["OrderPolicy", "VectorPolicy", "allows_short", "has_unbounded_state"]
+__all__ = ["OrderPolicy", "PolicyContext", "VectorPolicy", "allows_short", "has_unbounded_state"]
 
 
 @runtime_checkable
@@ -64,20 +86,86 @@ class VectorPolicy(Protocol):
 
 
 @runtime_checkable
+class PolicyContext(Protocol):
+    """What an order policy can see and ask in ``decide``, in the backtest and live alike.
+
+    The event-driven backtest passes an ``EventContext`` (``houseedge.research.events``), the
+    live engine a ``LiveContext`` (``houseedge.live.engine``); both provide at least this. The
+    backtest's context offers more (``step``, ``row``, ``state``, ``replace``); a policy that
+    uses those runs in the backtest only.
+    """
+
+    @property
+    def ts(self) -> int:
+        """Return the decision time: the close of the bars that just closed (UTC ns)."""
+        ...
+
+    def new_id(self) -> str:
+        """Return a fresh client order id for this policy (``<policy name>-<n>`` or similar)."""
+        ...
+
+    def order(
+        self,
+        symbol: str,
+        side: Side | str,
+        qty: float,
+        *,
+        type: OrderType | str = OrderType.MARKET,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        tif: TimeInForce | str = TimeInForce.DAY,
+        expire_ts: int | None = None,
+        tag: str = "",
+    ) -> Order:
+        """Return a new :class:`~houseedge.core.types.Order` with a fresh id, stamped ``ts``.
+
+        Nothing is submitted until ``decide`` returns the order. The defaults are
+        :class:`~houseedge.core.types.Order`'s: a market order, good for the day.
+        """
+        ...
+
+    def open_orders(self, symbol: str | None = None) -> Sequence[OrderState]:
+        """Return this policy's orders that may still fill (of ``symbol``, or all), oldest first."""
+        ...
+
+    def cancel(self, order_id: str) -> bool:
+        """Ask to cancel a working order once ``decide`` returns; False if it is not open.
+
+        An id the run has never seen is a :class:`~houseedge.errors.PolicyError` in the
+        backtest; live, where orders may predate the engine, it is False.
+        """
+        ...
+
+    def history(self, symbol: str) -> pl.DataFrame:
+        """Return ``symbol``'s bars up to the last closed one, oldest first (no look-ahead).
+
+        The backtest returns every bar so far; the live engine the bars it keeps for the
+        policy (its ``PolicySpec.window``, 500 by default).
+        """
+        ...
+
+
+@runtime_checkable
 class OrderPolicy(Protocol):
     """A stateful policy that decides orders from the portfolio and a market snapshot."""
 
     @property
     def name(self) -> str:
-        """Return a short stable name used in run records."""
+        """Return a short stable name used in run records and order ids."""
         ...
 
     def params(self) -> Mapping[str, Any]:
         """Return the parameters that define this policy."""
         ...
 
-    def decide(self, portfolio: Any, snapshot: Any, context: Any) -> Sequence[Any]:
-        """Return the orders to submit after this snapshot (possibly none)."""
+    def decide(
+        self, portfolio: PortfolioState, snapshot: MarketSnapshot, context: PolicyContext
+    ) -> Sequence[Order]:
+        """Return the orders to submit after this snapshot (possibly none).
+
+        ``portfolio`` is what the policy holds, marked at the last closes; ``snapshot`` holds
+        the bars that just closed and every symbol's last price.
+        """
         ...
 
 

@@ -20,20 +20,29 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Final
 
-from houseedge.core.policies import builtin
+from houseedge.core.policies.builtin import (
+    BollingerReversion,
+    BuyAndHold,
+    DonchianBreakout,
+    EmaCross,
+    FixedWeights,
+    RsiReversion,
+    SmaCross,
+    VolTargetTrend,
+)
 from houseedge.errors import PolicyError
 
 __all__ = ["ALIASES", "POLICIES", "policy_class", "policy_names", "register_policy"]
 
 _POLICIES: dict[str, type[Any]] = {
-    "bollinger_reversion": builtin.BollingerReversion,
-    "buy_and_hold": builtin.BuyAndHold,
-    "donchian_breakout": builtin.DonchianBreakout,
-    "ema_cross": builtin.EmaCross,
-    "fixed_weights": builtin.FixedWeights,
-    "rsi_reversion": builtin.RsiReversion,
-    "sma_cross": builtin.SmaCross,
-    "vol_target_trend": builtin.VolTargetTrend,
+    "bollinger_reversion": BollingerReversion,
+    "buy_and_hold": BuyAndHold,
+    "donchian_breakout": DonchianBreakout,
+    "ema_cross": EmaCross,
+    "fixed_weights": FixedWeights,
+    "rsi_reversion": RsiReversion,
+    "sma_cross": SmaCross,
+    "vol_target_trend": VolTargetTrend,
 }
 
 POLICIES: Final = MappingProxyType(_POLICIES)

@@ -1,9 +1,8 @@
 """Built-in policies that hold a position between an entry and an exit event.
 
 Each keeps a long leg (and, in ``long_short`` mode, a mirrored short leg) with
-:func:`~houseedge.core.policies.positions.legs`, so all three have **unbounded state**: the
-position on a
-bar depends on the latest entry or exit, however long ago. ``warmup`` is the first bar on which
+:func:`~houseedge.core.policies.positions.legs`, so all three have **unbounded state**: the position
+on a bar depends on the latest entry or exit, however long ago. ``warmup`` is the first bar on which
 the signals are defined, not a window that reproduces the full history. Re-exported by
 :mod:`houseedge.core.policies.builtin`.
 """
@@ -68,9 +67,13 @@ class DonchianBreakout(ParamsMixin):
         exit_low = rolling_low("low", self.exit).shift(1)
         ready = entry_high.is_not_null() & exit_low.is_not_null()
         return legs(
-            self.mode, ready, close > entry_high, close < exit_low, close < entry_low,
+            self.mode,
+            ready,
+            close > entry_high,
+            close < exit_low,
+            close < entry_low,
             close > exit_high,
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,10 @@ class BollingerReversion(ParamsMixin):
         middle, upper, lower = (bands.struct.field(f) for f in ("middle", "upper", "lower"))
         close = pl.col("close")
         return legs(
-            self.mode, middle.is_not_null(), close < lower, close >= middle, close > upper,
+            self.mode,
+            middle.is_not_null(),
+            close < lower,
+            close >= middle,
+            close > upper,
             close <= middle,
-        )  # fmt: skip
+        )

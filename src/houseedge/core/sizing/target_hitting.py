@@ -213,9 +213,17 @@ def maximise(
 
 
 def simulated_hit_probability(
-    fractions: Sequence[float], mu: float, sigma: float, up: float, down: float,
-    horizon: int, *, n_paths: int = 1_000, max_steps: int = 250, seed: int = 0,
-) -> np.ndarray[Any, np.dtype[np.float64]]:  # fmt: skip
+    fractions: Sequence[float],
+    mu: float,
+    sigma: float,
+    up: float,
+    down: float,
+    horizon: int,
+    *,
+    n_paths: int = 1_000,
+    max_steps: int = 250,
+    seed: int = 0,
+) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Return the simulated P(target before floor and before the deadline) per fraction.
 
     Log-wealth follows ``nu(f) t + f sigma B_t`` over ``horizon`` periods, sampled on at most
@@ -249,9 +257,13 @@ def _brownian(n_paths: int, steps: int, seed: int) -> np.ndarray[Any, np.dtype[n
 
 @lru_cache(maxsize=256)
 def _simulated(
-    fractions: tuple[float, ...], model: tuple[float, float, float, float], dt: float,
-    steps: int, n_paths: int, seed: int,
-) -> tuple[float, ...]:  # fmt: skip
+    fractions: tuple[float, ...],
+    model: tuple[float, float, float, float],
+    dt: float,
+    steps: int,
+    n_paths: int,
+    seed: int,
+) -> tuple[float, ...]:
     mu, sigma, up, down = model
     walk = _brownian(n_paths, steps, seed)
     times = np.arange(1, steps + 1, dtype=float) * dt

@@ -73,9 +73,10 @@ class VolatilityTarget:
     def __post_init__(self) -> None:
         check_lookback(self.lookback)
         check_positive(
-            target_vol=self.target_vol, periods_per_year=self.periods_per_year,
+            target_vol=self.target_vol,
+            periods_per_year=self.periods_per_year,
             max_leverage=self.max_leverage,
-        )  # fmt: skip
+        )
 
     @property
     def name(self) -> str:
@@ -85,9 +86,11 @@ class VolatilityTarget:
     def params(self) -> dict[str, Any]:
         """Return the target, the window, the annualisation and the cap."""
         return {
-            "target_vol": self.target_vol, "lookback": self.lookback,
-            "periods_per_year": self.periods_per_year, "max_leverage": self.max_leverage,
-        }  # fmt: skip
+            "target_vol": self.target_vol,
+            "lookback": self.lookback,
+            "periods_per_year": self.periods_per_year,
+            "max_leverage": self.max_leverage,
+        }
 
     def inputs(self) -> dict[str, pl.Expr]:
         """Return the causal rolling annualised ``volatility``."""
@@ -134,9 +137,11 @@ class KellyBinary:
     def params(self) -> dict[str, Any]:
         """Return the win probability, the odds, the Kelly multiple and the cap."""
         return {
-            "p": self.p, "b": self.b, "fraction": self.fraction,
+            "p": self.p,
+            "b": self.b,
+            "fraction": self.fraction,
             "max_leverage": self.max_leverage,
-        }  # fmt: skip
+        }
 
     @property
     def kelly(self) -> float:
@@ -182,9 +187,10 @@ class KellyContinuous:
     def __post_init__(self) -> None:
         check_lookback(self.lookback)
         check_positive(
-            periods_per_year=self.periods_per_year, fraction=self.fraction,
+            periods_per_year=self.periods_per_year,
+            fraction=self.fraction,
             max_leverage=self.max_leverage,
-        )  # fmt: skip
+        )
 
     @property
     def name(self) -> str:
@@ -194,10 +200,12 @@ class KellyContinuous:
     def params(self) -> dict[str, Any]:
         """Return the window, the annualisation, the Kelly multiple, the cap and the rate."""
         return {
-            "lookback": self.lookback, "periods_per_year": self.periods_per_year,
-            "fraction": self.fraction, "max_leverage": self.max_leverage,
+            "lookback": self.lookback,
+            "periods_per_year": self.periods_per_year,
+            "fraction": self.fraction,
+            "max_leverage": self.max_leverage,
             "risk_free": self.risk_free,
-        }  # fmt: skip
+        }
 
     def inputs(self) -> dict[str, pl.Expr]:
         """Return the causal rolling ``mean`` and ``variance`` of simple returns."""

@@ -33,7 +33,12 @@ import polars as pl
 
 from houseedge.core.costs import CostModel
 from houseedge.core.execution import OrderState
-from houseedge.core.policies.protocol import VectorPolicy, allows_short, has_unbounded_state
+from houseedge.core.policies.protocol import (
+    PolicyContext,
+    VectorPolicy,
+    allows_short,
+    has_unbounded_state,
+)
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.sizing.sizers import FixedUnits, Sizer, SizingRequest
 from houseedge.core.types import (
@@ -246,7 +251,7 @@ class OrderRunner:
             s: Position(symbol=s, qty=q) for s, q in held.items() if q
         })  # fmt: skip
         snapshot = MarketSnapshot(ts=ts, bars={bar.symbol: bar}, last=dict(marks))
-        context = LiveContext(desk, name, self.history, ts)
+        context: PolicyContext = LiveContext(desk, name, self.history, ts)  # checked by pyright
         orders = list(self.spec.policy.decide(portfolio, snapshot, context))
         bad = [o for o in orders if not isinstance(o, Order)]
         if bad:

@@ -7,18 +7,19 @@ returns, for every bar, **the same float** the expression gives on the last row 
 (a property test checks it bit for bit on random bar streams):
 
 * Exact-window averages (:func:`~houseedge.core.features.indicators.sma`) come from
-:func:`exact_sum`: the
-  correctly rounded sum of the window, which is what ``core._window_sum`` computes, so the same
-  bits whatever came before the window.
+  :func:`exact_sum`: the correctly rounded sum of the window, which is what
+  :mod:`houseedge.core.features.window_sum` computes, so the same bits whatever came before the
+  window.
 * Exponential averages and Wilder's smoothing repeat Polars' ``ewm_mean(adjust=False)`` update
   (``m + (x - m) * (alpha / ((1 - alpha) + alpha))``) from the same exact SMA seed.
-* Held positions (:func:`~houseedge.core.policies.positions.legs`) are two flags updated on entry
-and exit
-  events; crosses remember the last non-zero side.
+* Held positions (:func:`~houseedge.core.policies.positions.legs`) are two flags updated on
+  entry and exit events; crosses remember the last non-zero side.
 
 A stepper raises :class:`Unsupported` on an input it cannot follow exactly (a non-finite price);
-the runner then evaluates the Polars target for that symbol from then on. Only the exact classes
-registered here get a stepper: a subclass may redefine ``target()``. Window deviations
+the runner then evaluates the Polars target for that symbol from then on. Each stepper is
+registered against its policy class in :mod:`houseedge.core.policies.fastpaths` (kind
+``"stepper"``) at the bottom of this module; only those exact classes get one, since a subclass
+may redefine ``target()``. Window deviations
 (Bollinger bands, volatility) come from the features' own Polars expression: those two
 steppers ask Polars for the bands or the volatility on their last window only (a one-column
 frame), which gives the backtest's bits by construction, and do the rest in Python.
@@ -30,7 +31,6 @@ import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from itertools import islice
-from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -47,6 +47,7 @@ from houseedge.core.policies.builtin import (
     SmaCross,
     VolTargetTrend,
 )
+from houseedge.core.policies.fastpaths import Stepper, fast_path, register_fast_path
 from houseedge.core.types import Bar
 
 __all__ = ["Stepper", "Unsupported", "exact_sum", "stepper_factory"]
@@ -58,16 +59,8 @@ class Unsupported(ArithmeticError):
     """An input the stepper cannot follow exactly: use the policy's Polars target instead."""
 
 
-class Stepper(Protocol):
-    """Follows one symbol's bars; ``step`` returns the target on the newest (None: null)."""
-
-    def step(self, bar: Bar) -> float | None:
-        """Take the newest bar; return the target on it (None: no opinion yet)."""
-        ...
-
-
 def exact_sum(values: Sequence[float]) -> float:
-    """Return the correctly rounded sum of finite ``values`` (as ``core._window_sum`` does).
+    """Return the correctly rounded sum of finite ``values`` (as the exact window sums are).
 
     :func:`math.fsum` is correctly rounded, so it gives the bits of the exact-window sum; where
     it might not (overflow, results near the subnormal range) the window sum itself is used.
@@ -139,7 +132,7 @@ class _Legs:
 
 
 class _Crossing:
-    """``_crossing`` in :mod:`houseedge.core.policies.builtin`, one ``fast - slow`` at a time."""
+    """:func:`~houseedge.core.policies.positions.crossing`, one ``fast - slow`` at a time."""
 
     def __init__(self, mode: str, signal: str) -> None:
         self.level, self.both = signal == "level", mode == "long_short"
@@ -163,7 +156,7 @@ class _Crossing:
 
 
 class _SmaCrossStepper:
-    def __init__(self, policy: SmaCross) -> None:
+    def __init__(self, policy: SmaCross, symbol: str) -> None:
         self.fast, self.slow = policy.fast, policy.slow
         self.closes: deque[float] = deque(maxlen=policy.slow)
         self.crossing = _Crossing(policy.mode, policy.signal)
@@ -179,7 +172,7 @@ class _SmaCrossStepper:
 
 
 class _EmaCrossStepper:
-    def __init__(self, policy: EmaCross) -> None:
+    def __init__(self, policy: EmaCross, symbol: str) -> None:
         self.fast = _Ewm(policy.fast, 2.0 / (policy.fast + 1))
         self.slow = _Ewm(policy.slow, 2.0 / (policy.slow + 1))
         self.crossing = _Crossing(policy.mode, policy.signal)
@@ -192,7 +185,7 @@ class _EmaCrossStepper:
 
 
 class _DonchianStepper:
-    def __init__(self, policy: DonchianBreakout) -> None:
+    def __init__(self, policy: DonchianBreakout, symbol: str) -> None:
         self.entry, self.exit = policy.entry, policy.exit
         longest = max(policy.entry, policy.exit)
         self.highs: deque[float] = deque(maxlen=longest)  # the previous bars, not this one
@@ -208,16 +201,18 @@ class _DonchianStepper:
         close = _finite(bar.close)
         entry, exit_ = self._channel(self.entry), self._channel(self.exit)
         target = self.legs.update(
-            entry is not None and close > entry[0], exit_ is not None and close < exit_[1],
-            entry is not None and close < entry[1], exit_ is not None and close > exit_[0],
-        )  # fmt: skip
+            entry is not None and close > entry[0],
+            exit_ is not None and close < exit_[1],
+            entry is not None and close < entry[1],
+            exit_ is not None and close > exit_[0],
+        )
         self.highs.append(_finite(bar.high))
         self.lows.append(_finite(bar.low))
         return target if entry is not None and exit_ is not None else None
 
 
 class _RsiStepper:
-    def __init__(self, policy: RsiReversion) -> None:
+    def __init__(self, policy: RsiReversion, symbol: str) -> None:
         n = policy.period
         self.gain, self.loss = _Ewm(n, 1.0 / n), _Ewm(n, 1.0 / n)
         self.lower, self.upper = policy.lower, policy.upper
@@ -256,7 +251,7 @@ class _BollingerStepper:
     but on one window instead of the whole history the position state would otherwise need.
     """
 
-    def __init__(self, policy: BollingerReversion) -> None:
+    def __init__(self, policy: BollingerReversion, symbol: str) -> None:
         self.period = policy.period
         self.bands = bollinger("close", policy.period, policy.k).alias("bands")
         self.closes: deque[float] = deque(maxlen=policy.period)
@@ -277,7 +272,7 @@ class _BollingerStepper:
 class _VolTargetStepper:
     """The trend's sign and the sizing in Python; the volatility from Polars on its window."""
 
-    def __init__(self, policy: VolTargetTrend) -> None:
+    def __init__(self, policy: VolTargetTrend, symbol: str) -> None:
         self.policy = policy
         self.closes: deque[float] = deque(maxlen=policy.warmup + 1)
         self.vol = rolling_volatility(
@@ -302,27 +297,21 @@ class _VolTargetStepper:
 
 
 class _Constant:
-    def __init__(self, value: float) -> None:
-        self.value = value
+    """A constant target: 1 for :class:`BuyAndHold`, the symbol's weight for FixedWeights."""
+
+    def __init__(self, policy: BuyAndHold | FixedWeights, symbol: str) -> None:
+        weights = policy.weights if isinstance(policy, FixedWeights) else None
+        self.value = 1.0 if weights is None else float(weights.get(symbol, 0.0))
 
     def step(self, bar: Bar) -> float | None:
         return self.value
 
 
-_FACTORIES: dict[type, Callable[[Any, str], Stepper]] = {
-    SmaCross: lambda policy, _: _SmaCrossStepper(policy),
-    EmaCross: lambda policy, _: _EmaCrossStepper(policy),
-    DonchianBreakout: lambda policy, _: _DonchianStepper(policy),
-    RsiReversion: lambda policy, _: _RsiStepper(policy),
-    BollingerReversion: lambda policy, _: _BollingerStepper(policy),
-    VolTargetTrend: lambda policy, _: _VolTargetStepper(policy),
-    BuyAndHold: lambda _, __: _Constant(1.0),
-    FixedWeights: lambda policy, symbol: _Constant(float(policy.weights.get(symbol, 0.0))),
-}
-
-
 def stepper_factory(policy: object) -> Callable[[str], Stepper] | None:
     """Return a maker of per-symbol steppers for ``policy``, or None if it has none.
+
+    The stepper registered for the policy's exact class (see
+    :func:`~houseedge.core.policies.fastpaths.fast_path`).
 
     Examples
     --------
@@ -334,7 +323,17 @@ def stepper_factory(policy: object) -> Callable[[str], Stepper] | None:
     >>> stepper_factory(object()) is None
     True
     """
-    factory = _FACTORIES.get(type(policy))
+    factory = fast_path("stepper", policy)
     if factory is None:
         return None
     return lambda symbol: factory(policy, symbol)
+
+
+register_fast_path("stepper", SmaCross, _SmaCrossStepper)
+register_fast_path("stepper", EmaCross, _EmaCrossStepper)
+register_fast_path("stepper", DonchianBreakout, _DonchianStepper)
+register_fast_path("stepper", RsiReversion, _RsiStepper)
+register_fast_path("stepper", BollingerReversion, _BollingerStepper)
+register_fast_path("stepper", VolTargetTrend, _VolTargetStepper)
+register_fast_path("stepper", BuyAndHold, _Constant)
+register_fast_path("stepper", FixedWeights, _Constant)

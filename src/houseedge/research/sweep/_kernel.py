@@ -1,7 +1,10 @@
 """The sweep's fast path: indicators computed once, targets as columns, the engine per target.
 
-A policy class opts in through an adapter (:class:`Decomposition`) registered here for its
-class, so the policies themselves stay untouched:
+A policy class opts in through an adapter (a
+:class:`~houseedge.core.policies.fastpaths.Decomposition`) registered for its class as its
+``"sweep_target"`` fast path (:func:`register_decomposition`, or
+:func:`~houseedge.core.policies.fastpaths.register_fast_path`), so the policies themselves stay
+untouched; the crosses' adapter is registered at the bottom of this module:
 
 * ``indicators(params)`` names the indicator expressions one parameter set needs
   (``{"sma_10": sma("close", 10), ...}``); the same name means the same values, so a sweep
@@ -19,14 +22,14 @@ frame (or one NumPy target per set), and each target goes through the backtest e
 steps (``prepare``'s cleaning and shift, ``simulate``, the equity rebuild): the prepared bars
 are built once for the sweep, so a combination's fills, trades and equity equal
 ``backtest()``'s for that parameter set. A sweep that keeps only metrics hands the targets to
-the metrics-only kernel first (``research._sweep_metrics``).
+the metrics-only kernel first (:mod:`houseedge.research.sweep._metrics`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -34,8 +37,15 @@ import polars as pl
 from houseedge.core.costs import CostModel
 from houseedge.core.features.indicators import ema, sma
 from houseedge.core.features.window_sum import window_sums
-from houseedge.core.policies.builtin import EmaCross, SmaCross, _crossing  # pyright: ignore[reportPrivateUsage]
-from houseedge.core.policies.protocol import allows_short
+from houseedge.core.policies import (
+    Decomposition,
+    EmaCross,
+    SmaCross,
+    allows_short,
+    crossing,
+    fast_path,
+    register_fast_path,
+)
 from houseedge.core.sizing.sizers import Sizer
 from houseedge.errors import PolicyError
 from houseedge.research.backtest import (
@@ -50,29 +60,17 @@ from houseedge.research.backtest import (
 Params = Mapping[str, Any]
 
 
-class Decomposition(Protocol):
-    """How a policy's target splits into shared indicators and a cheap per-set combination."""
-
-    def indicators(self, params: Params) -> dict[str, pl.Expr]:
-        """Return the named indicator expressions the parameter set ``params`` reads."""
-        ...
-
-    def target_from(self, columns: Mapping[str, pl.Expr], params: Params) -> pl.Expr:
-        """Return the target expression from the indicator columns (by name)."""
-        ...
-
-
-_REGISTRY: dict[type, Decomposition] = {}
-
-
 def register_decomposition(cls: type, decomposition: Decomposition) -> None:
-    """Let sweeps of ``cls`` take the fast path through ``decomposition``."""
-    _REGISTRY[cls] = decomposition
+    """Let sweeps of ``cls`` take the fast path through ``decomposition``.
+
+    The same as ``register_fast_path("sweep_target", cls, decomposition)``.
+    """
+    register_fast_path("sweep_target", cls, decomposition)
 
 
 def decomposition_of(cls: Any) -> Decomposition | None:
     """Return the registered decomposition of a policy class (None: general path)."""
-    return _REGISTRY.get(cls) if isinstance(cls, type) else None
+    return fast_path("sweep_target", cls) if isinstance(cls, type) else None
 
 
 def _means(close: np.ndarray[Any, Any], names: Sequence[str]) -> dict[str, np.ndarray[Any, Any]]:
@@ -118,7 +116,7 @@ class _Cross:
             # as flat, as it does NaN).
             side = (fast - slow).sign()
             return side if mode == "long_short" else side.clip(lower_bound=0.0)
-        return _crossing(fast - slow, mode, signal)
+        return crossing(fast - slow, mode, signal)
 
     def batch(self, names: Sequence[str]) -> pl.Expr | None:
         return _exact_means(names) if self.kind == "sma" else None
@@ -145,10 +143,6 @@ class _Cross:
         if params.get("mode", "long_only") != "long_short":
             return up
         return up.view(np.int8) - (fast < slow).view(np.int8)
-
-
-register_decomposition(SmaCross, _Cross("sma"))
-register_decomposition(EmaCross, _Cross("ema"))
 
 
 @dataclass(frozen=True)
@@ -202,9 +196,11 @@ class Prepared:
 
 
 def prepare_bars(
-    bars: pl.DataFrame | pl.LazyFrame, setup: Setup, decomposition: Decomposition,
+    bars: pl.DataFrame | pl.LazyFrame,
+    setup: Setup,
+    decomposition: Decomposition,
     params: Sequence[Params],
-) -> Prepared:  # fmt: skip
+) -> Prepared:
     """Prepare the bars and compute every distinct indicator of ``params`` in one pass.
 
     One symbol's indicators come straight from the decomposition's ``arrays`` when it has
@@ -321,9 +317,13 @@ def _fills(
         pl.Series("change", wanted != _shift(wanted, prepared.starts)),
     )
     fills = simulate(
-        frame, setup.costs, setup.sizing, cash=setup.cash, finalize=setup.finalize,
+        frame,
+        setup.costs,
+        setup.sizing,
+        cash=setup.cash,
+        finalize=setup.finalize,
         execution=setup.execution,
-    )  # fmt: skip
+    )
     return frame, fills, shorts
 
 
@@ -336,10 +336,17 @@ def run_target(
     """
     frame, fills, shorts = _fills(prepared, setup, policy, raw)
     return assemble(
-        frame, fills, policy, cash=setup.cash, costs=setup.costs, sizing=setup.sizing,
-        execution=setup.execution, finalize=setup.finalize, allow_short=shorts,
+        frame,
+        fills,
+        policy,
+        cash=setup.cash,
+        costs=setup.costs,
+        sizing=setup.sizing,
+        execution=setup.execution,
+        finalize=setup.finalize,
+        allow_short=shorts,
         periods_per_year=setup.periods_per_year,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -383,3 +390,7 @@ def curve_of(fills: Any, close: np.ndarray[Any, Any], cash: float) -> Curve:
     """
     money, held, filled = holdings_per_bar(close.size, fills, cash)
     return Curve(fills, money + held * close, cash, held, filled)
+
+
+register_fast_path("sweep_target", SmaCross, _Cross("sma"))
+register_fast_path("sweep_target", EmaCross, _Cross("ema"))

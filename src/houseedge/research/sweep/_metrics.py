@@ -154,10 +154,13 @@ def run(tape: Tape, setup: Setup, target: Array) -> Fills | None:
     at = np.maximum(exit_bar, 0)
     costs = setup.costs
     positions = _Positions(
-        entry, exit_bar, w, side,
+        entry,
+        exit_bar,
+        w,
+        side,
         fill_prices(costs, tape.quote[entry], side, {k: v[entry] for k, v in tape.costs.items()}),
         fill_prices(costs, exit_quote, -side, {k: v[at] for k, v in tape.costs.items()}),
-    )  # fmt: skip
+    )
     return _units(setup, positions) if units else _compound(setup, positions)
 
 
