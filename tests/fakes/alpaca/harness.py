@@ -16,7 +16,7 @@ def config_for(fake: FakeAlpaca, **overrides: Any) -> AlpacaConfig:
     """Return a config pointing every client at the fake, with test-sized timings."""
     values: dict[str, Any] = {
         "api_key": fake.key,
-        "secret_key": fake.secret,
+        "api_secret": fake.secret,
         "base_url": fake.base_url,
         "stream_url": fake.stream_url,
         "data_url": fake.base_url,

@@ -21,7 +21,7 @@ def config_for(fake: FakeBinance, **overrides: Any) -> BinanceConfig:
         "api_key": SecretStr(KEY), "api_secret": SecretStr(SECRET),
         "symbols": list(fake.exchange.paths), "api_url": fake.api_url,
         "ws_api_url": fake.ws_api_url, "stream_url": fake.stream_url,
-        "user_staleness_seconds": 2.0, "resubscribe_timeout": 5.0,
+        "staleness_seconds": 2.0, "resubscribe_timeout_seconds": 5.0,
     }  # fmt: skip
     return BinanceConfig(**{**fields, **overrides})
 

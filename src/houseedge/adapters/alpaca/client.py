@@ -6,7 +6,8 @@ Orders
     whose first attempt committed behind a 504) is resolved by looking the order up by client
     order id, never by submitting again; a submit that timed out or met a 5xx is looked up the
     same way before it is called failed. Market, limit, stop, stop-limit (the order's type) and
-    trailing stop (``submit(order, trail=TrailingStop(...))``); day, gtc, ioc, fok; cancel and
+    trailing stop (``submit(order, trail=TrailingStop(...))``, a market order trailing by
+    ``amount`` dollars or ``percent``); day, gtc, ioc, fok; cancel and
     replace (``PATCH``; the old order ends ``replaced``, reported as cancelled).
 Reports
     From the trade_updates WebSocket or the SSE events endpoint (:mod:`.stream`), decoded by
@@ -40,7 +41,6 @@ from alpaca.trading.enums import QueryOrderStatus
 from houseedge.adapters.alpaca import mapping
 from houseedge.adapters.alpaca._rest import ORDER_REQUESTS, make_trading_client, status_report
 from houseedge.adapters.alpaca.config import AlpacaConfig
-from houseedge.adapters.alpaca.errors import DuplicateClientOrderId, OrderNotFound
 from houseedge.adapters.alpaca.reconcile import Reconciler, call
 from houseedge.adapters.alpaca.schemas import (
     OrderMsg,
@@ -49,7 +49,14 @@ from houseedge.adapters.alpaca.schemas import (
     decode_update,
 )
 from houseedge.adapters.alpaca.stream import SseUpdates, WebSocketUpdates
-from houseedge.core.broker import Account, BrokerEvent, OrderSnapshot
+from houseedge.core.broker import (
+    Account,
+    BrokerEvent,
+    DuplicateOrder,
+    OrderNotFound,
+    OrderSnapshot,
+    TrailingStop,
+)
 from houseedge.core.execution import OrderStatus
 from houseedge.core.types import (
     CancelRejected,
@@ -164,7 +171,7 @@ class AlpacaBroker:
 
     # -- orders -----------------------------------------------------------------------------
 
-    async def submit(self, order: Order, *, trail: mapping.TrailingStop | None = None) -> None:
+    async def submit(self, order: Order, *, trail: TrailingStop | None = None) -> None:
         """Submit ``order`` (idempotent on its client order id); see the module doc."""
         cid = order.client_order_id
         try:
@@ -176,7 +183,7 @@ class AlpacaBroker:
         self._working[cid] = None
         try:
             raw = await call("submit", self._rest.submit_order, request)
-        except DuplicateClientOrderId:
+        except DuplicateOrder:
             raw = await self._resolve_duplicate(cid)
         except OrderRefused as exc:
             self._refused(cid, str(exc))
@@ -226,7 +233,7 @@ class AlpacaBroker:
             )
 
     async def replace(
-        self, client_order_id: str, new: Order, *, trail: mapping.TrailingStop | None = None
+        self, client_order_id: str, new: Order, *, trail: TrailingStop | None = None
     ) -> None:
         """Replace a working order by ``new`` (its own client id; quantity, prices, tif)."""
         venue_id = await self._venue_id(client_order_id)
@@ -234,7 +241,7 @@ class AlpacaBroker:
         self._working[new.client_order_id] = None
         try:
             raw = await call("replace", self._rest.replace_order_by_id, venue_id, request)
-        except DuplicateClientOrderId:
+        except DuplicateOrder:
             raw = await self._resolve_duplicate(new.client_order_id)
         except (OrderRefused, OrderNotFound) as exc:
             self._refused(new.client_order_id, str(exc))

@@ -13,9 +13,9 @@ from typing import Any, Final
 import msgspec
 
 from houseedge.adapters.binance.config import ENDPOINTS
-from houseedge.adapters.binance.errors import OrderNotFound
 from houseedge.adapters.binance.ratelimit import RateLimiter
 from houseedge.adapters.binance.schemas import AccountInfo, MyTrade, RestOrder
+from houseedge.core.broker import OrderNotFound
 
 PAGE: Final = 1000  # Binance's largest page for allOrders, myTrades and klines
 

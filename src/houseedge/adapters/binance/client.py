@@ -39,8 +39,6 @@ from houseedge.adapters.binance.errors import (
     BinanceAuthError,
     BinanceOrderRejected,
     BinanceUnavailable,
-    DuplicateOrder,
-    OrderNotFound,
 )
 from houseedge.adapters.binance.filters import SymbolFilters, parse_exchange_info
 from houseedge.adapters.binance.mapping import (
@@ -61,7 +59,7 @@ from houseedge.adapters.binance.schemas import (
     decode_user_event,
 )
 from houseedge.adapters.binance.userstream import UserStream
-from houseedge.core.broker import Account, BrokerEvent, OrderSnapshot
+from houseedge.core.broker import Account, BrokerEvent, DuplicateOrder, OrderNotFound, OrderSnapshot
 from houseedge.core.types import (
     CancelRejected,
     Fill,
@@ -119,7 +117,7 @@ class BinanceBroker:
         self.config = config
         self.symbols = list(config.symbols)
         self.limiter = RateLimiter(max_attempts=config.max_attempts,
-                                   max_backoff=config.max_backoff_seconds)  # fmt: skip
+                                   max_backoff=config.backoff_max_seconds)  # fmt: skip
         self.marks: dict[str, float] = {}
         """Last prices (fills and the feed): min-notional checks of market orders, equity."""
         self.client: Any = None
@@ -169,8 +167,8 @@ class BinanceBroker:
         self.reconciler = Reconciler(self.rest, self.filters)
         await self.reconciler.start(self.symbols)
         self.stream = UserStream(self.client, on_event=self._on_user_event, on_gap=self._on_gap,
-                                 staleness=cfg.user_staleness_seconds,
-                                 timeout=cfg.resubscribe_timeout)  # fmt: skip
+                                 staleness=cfg.staleness_seconds,
+                                 timeout=cfg.resubscribe_timeout_seconds)  # fmt: skip
         await self.stream.start()
 
     async def close(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,12 +19,14 @@ import polars as pl
 import structlog
 
 from houseedge.adapters.binance._rest import PAGE, BinanceRest
+from houseedge.adapters.binance.client import client_class, close_client
 from houseedge.adapters.binance.config import BinanceConfig
 from houseedge.adapters.binance.mapping import NANOS_PER_MS
 from houseedge.adapters.binance.ratelimit import RateLimiter
 from houseedge.core.types import Bar
+from houseedge.data.store import Store, WriteReport
 
-__all__ = ["fetch_klines", "ingest_klines", "kline_bar", "klines_frame", "rows_to_bars"]
+__all__ = ["fetch_klines", "ingest_bars", "kline_bar", "klines_frame", "rows_to_bars"]
 
 
 def kline_bar(symbol: str, interval: str, kline: Any) -> Bar:
@@ -86,34 +89,45 @@ async def fetch_klines(
     return out
 
 
-async def ingest_klines(
-    store: Any,
-    config: BinanceConfig,
-    *,
+async def ingest_bars(
+    store: Store,
     symbols: Sequence[str],
-    interval: str,
-    start_ms: int,
-    end_ms: int,
-) -> dict[str, int]:
-    """Fetch klines of ``symbols`` into ``store``'s ``bars``; return the rows added per symbol."""
-    from houseedge.adapters.binance.client import client_class, close_client
+    timeframe: str,
+    start: datetime,
+    end: datetime | None = None,
+    *,
+    config: BinanceConfig,
+) -> list[WriteReport]:
+    """Fetch the closed klines of ``symbols`` opening in ``[start, end)`` into ``store``'s bars.
 
-    limiter = RateLimiter(max_attempts=config.max_attempts, max_backoff=config.max_backoff_seconds)
-    client = client_class(config)()  # klines are public: no keys
+    ``end`` None means now; ``timeframe`` is a kline interval (``1m``, ``1h``, ``1d``). One
+    write per symbol that has bars (klines are public: no keys are used).
+    """
+    limiter = RateLimiter(max_attempts=config.max_attempts, max_backoff=config.backoff_max_seconds)
+    client = client_class(config)()
     log = structlog.get_logger("houseedge.adapters.binance")
-    added: dict[str, int] = {}
+    start_ms = _ms(start)
+    end_ms = time.time_ns() // NANOS_PER_MS if end is None else _ms(end)
+    reports: list[WriteReport] = []
     try:
         rest = BinanceRest(client, limiter, config.market)
         for symbol in symbols:
-            rows = await fetch_klines(rest, symbol, interval, start_ms, end_ms)
+            rows = await fetch_klines(rest, symbol, timeframe, start_ms, end_ms)
             if not rows:
-                added[symbol] = 0
                 continue
-            report = store.write("bars", klines_frame(symbol, interval, rows),
-                                 source=f"binance:{symbol}:{interval}")  # fmt: skip
-            added[symbol] = int(report.rows_added)
-            log.info("binance.klines_ingested", symbol=symbol, rows=len(rows),
-                     added=added[symbol])  # fmt: skip
+            frame = klines_frame(symbol, timeframe, rows)
+            report = store.write("bars", frame, source=f"binance:{symbol}:{timeframe}")
+            reports.append(report)
+            log.info(
+                "binance.klines_ingested", symbol=symbol, rows=len(rows), added=report.rows_added
+            )
     finally:
         await close_client(client)
-    return added
+    return reports
+
+
+def _ms(moment: datetime) -> int:
+    """Return an aware datetime (naive: UTC) as epoch milliseconds."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)

@@ -44,9 +44,9 @@ from houseedge.adapters.ib.mapping import (
     order_ref,
     position_from,
 )
-from houseedge.adapters.ib.orders import Trailing, modified, to_ib_order
+from houseedge.adapters.ib.orders import modified, to_ib_order
 from houseedge.adapters.ib.reconnect import Backoff, open_connection, reconnect
-from houseedge.core.broker import Account, BrokerEvent, OrderSnapshot
+from houseedge.core.broker import Account, BrokerEvent, OrderNotFound, OrderSnapshot, TrailingStop
 from houseedge.core.types import (
     CancelRejected,
     Fill,
@@ -91,7 +91,7 @@ class IbBroker:
         self.log = structlog.get_logger("houseedge.adapters.ib")
         self._mask = AccountMask([config.account] if config.account else [])
         self._closing = False
-        self._backoff = Backoff(config.backoff_initial, config.backoff_max,
+        self._backoff = Backoff(config.backoff_initial_seconds, config.backoff_max_seconds,
                                 jitter=config.backoff_jitter)  # fmt: skip
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reconnecting: asyncio.Task[None] | None = None
@@ -118,7 +118,7 @@ class IbBroker:
         self.log.info("ib.connected", client_id=client_id,
                       account=mask_account(self.account_id))  # fmt: skip
         await self.reconcile("connect")
-        if self.config.reconcile_interval > 0:
+        if self.config.reconcile_interval_seconds > 0:
             self._spawn(self._periodic())
 
     async def _open(self) -> int:
@@ -180,7 +180,7 @@ class IbBroker:
 
     async def _periodic(self) -> None:
         while not self._closing:
-            await asyncio.sleep(self.config.reconcile_interval)
+            await asyncio.sleep(self.config.reconcile_interval_seconds)
             if self.connected:
                 await self.reconcile("periodic")
 
@@ -200,7 +200,7 @@ class IbBroker:
 
     # -- orders -----------------------------------------------------------------------------
 
-    async def submit(self, order: Order, *, trailing: Trailing | None = None) -> None:
+    async def submit(self, order: Order, *, trail: TrailingStop | None = None) -> None:
         """Send an order tagged ``orderRef = prefix + client_order_id``; idempotent on the id."""
         cid = order.client_order_id
         tracked = self.orders.get(cid)
@@ -209,7 +209,7 @@ class IbBroker:
         if tracked is not None and tracked.phase == "unknown":
             await self.reconcile("unknown_submit")  # resolves it by orderRef, resending if absent
             return
-        tracked = self.orders[cid] = Tracked(order=order, trailing=trailing)
+        tracked = self.orders[cid] = Tracked(order=order, trail=trail)
         try:
             tracked.contract = await self.contracts.qualify(self.ib, order.symbol)
         except ContractNotFound as exc:
@@ -218,7 +218,7 @@ class IbBroker:
         except BrokerUnavailable:
             return  # left unsent: sent after the reconnect's reconciliation
         ref = order_ref(self.config.order_ref_prefix, cid)
-        tracked.ib_order = to_ib_order(order, ref, account=self.account_id, trailing=trailing)
+        tracked.ib_order = to_ib_order(order, ref, account=self.account_id, trail=trail)
         self.place(tracked)
 
     def place(self, tracked: Tracked) -> None:
@@ -241,10 +241,13 @@ class IbBroker:
     async def cancel(self, client_order_id: str) -> None:
         """Ask TWS to cancel one of our orders; the outcome arrives as a report."""
         tracked = self.orders.get(client_order_id)
-        if tracked is None or tracked.ib_order is None or tracked.phase == "unsent":
-            if tracked is not None:
-                tracked.phase = "cancelled_unsent"
-                self.reports_.status(OrderCancelled(order_id=client_order_id), tracked, "cancelled")
+        if tracked is None:  # not ours, or unknown: nothing to cancel
+            reason = "unknown order"
+            self.reports_.queue.put_nowait(CancelRejected(order_id=client_order_id, reason=reason))
+            return
+        if tracked.ib_order is None or tracked.phase == "unsent":
+            tracked.phase = "cancelled_unsent"
+            self.reports_.status(OrderCancelled(order_id=client_order_id), tracked, "cancelled")
             return
         with translated("cancel"):
             self.ib.cancelOrder(tracked.ib_order)
@@ -261,7 +264,7 @@ class IbBroker:
         tracked = self.orders.get(client_order_id)
         if tracked is None or tracked.ib_order is None or tracked.contract is None:
             msg = f"ib modify: order {client_order_id} is not at the venue"
-            raise BrokerError(msg)
+            raise OrderNotFound(msg)
         new = modified(tracked.ib_order, qty=qty, limit_price=limit_price, stop_price=stop_price)
         with translated("modify"):
             self.ib.placeOrder(tracked.contract, new)

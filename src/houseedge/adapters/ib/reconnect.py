@@ -61,7 +61,7 @@ async def _attempt(ib: ib_async.IB, config: IbConfig, client_id: int) -> None:
 
     ib.errorEvent += on_error
     connect = asyncio.ensure_future(ib.connectAsync(
-        config.host, config.port, clientId=client_id, timeout=config.connect_timeout,
+        config.host, config.port, clientId=client_id, timeout=config.connect_timeout_seconds,
         account=config.account,
     ))  # fmt: skip
     watch = asyncio.ensure_future(refused.wait())
