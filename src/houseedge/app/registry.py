@@ -62,8 +62,8 @@ def _missing(point: EntryPoint, exc: ImportError) -> BrokerUnavailable:
     owner = dist.name if dist is not None else "houseedge"
     extras = ",".join(point.extras)
     if dist is not None and point.extras:
-        markers = [f'extra == "{e}"' for e in point.extras]
-        wanted = [r for r in dist.requires or () if any(m in r for m in markers)]
+        markers = [re.compile(rf"extra\s*==\s*[\"']{re.escape(e)}[\"']") for e in point.extras]
+        wanted = [r for r in dist.requires or () if any(m.search(r) for m in markers)]
         names = [re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0] for r in wanted]
         matching = [n for n in names if module and module.replace("_", "-") in n.replace("_", "-")]
         package = ", ".join(matching or names) or package
