@@ -128,8 +128,6 @@ async def test_cancel_and_replace(fake, broker) -> None:
     await eventually(lambda: _of(got.reports, OrderCancelled, "r2"))
     await adapter.cancel("r2")  # no longer cancelable: refused, reported
     await eventually(lambda: _of(got.reports, CancelRejected, "r2"))
-    await adapter.cancel("never-sent")
-    await eventually(lambda: _of(got.reports, CancelRejected, "never-sent"))
 
 
 async def test_duplicate_client_order_id_is_looked_up_not_resubmitted(fake, broker) -> None:
