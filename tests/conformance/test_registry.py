@@ -13,7 +13,7 @@ from houseedge.app.registry import known_brokers, require_broker
 from houseedge.app.settings import LiveSettings, build_engine
 from houseedge.errors import BrokerUnavailable, ConfigError
 
-THIRD_PARTY = '''
+THIRD_PARTY = """
 from houseedge.adapters.venue import Venue
 from houseedge.live.paper import PaperBroker
 
@@ -22,7 +22,7 @@ def build_venue(settings):
     options = settings.venue_options("kraken_fake")
     broker = PaperBroker(settings.cost_model(), starting_cash=options.get("cash", 1.0))
     return Venue(broker, settings.replay_feed())
-'''
+"""
 
 
 def _install_third_party(root: Path) -> None:

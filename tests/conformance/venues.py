@@ -213,7 +213,11 @@ class IbDriver:
         return await ingest_bars(store, [self.symbol], "1d", start, end, config=config)
 
 
-DRIVERS: dict[str, Driver] = {"alpaca": AlpacaDriver(), "binance": BinanceDriver(), "ib": IbDriver()}
+DRIVERS: dict[str, Driver] = {
+    "alpaca": AlpacaDriver(),
+    "binance": BinanceDriver(),
+    "ib": IbDriver(),
+}
 """Every venue the suite runs against, by its registry name."""
 
 

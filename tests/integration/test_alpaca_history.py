@@ -12,11 +12,11 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from houseedge.adapters.alpaca.client import AlpacaBroker
 from houseedge.adapters.alpaca.config import config_from_settings
 from houseedge.adapters.alpaca.factory import build_venue
 from houseedge.adapters.alpaca.history import fetch_bars, timeframe_of
 from houseedge.adapters.alpaca.mapping import parse_ts
-from houseedge.adapters.alpaca.client import AlpacaBroker
 from houseedge.app.settings import LiveSettings
 from houseedge.cli._app import app, venue_alias
 from houseedge.data.store._store import Store

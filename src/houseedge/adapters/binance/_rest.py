@@ -30,8 +30,9 @@ class BinanceRest:
     async def call(self, role: str, *, retry_unknown: bool = True, **params: Any) -> Any:
         """Call the client method behind ``role`` with ``params``."""
         method = getattr(self.client, self.methods[role])
-        return await self.limiter.call(lambda: method(**params), what=role,
-                                       retry_unknown=retry_unknown)  # fmt: skip
+        return await self.limiter.call(
+            lambda: method(**params), what=role, retry_unknown=retry_unknown
+        )
 
     async def create_order(self, params: dict[str, Any]) -> dict[str, Any]:
         """Send an order once (an unknown outcome is raised, never retried here)."""

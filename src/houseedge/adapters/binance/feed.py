@@ -111,8 +111,14 @@ class BinanceFeed:
         if isinstance(payload, TradeEvent):
             price = float(payload.price)
             self.marks[payload.symbol] = price
-            return [Trade(symbol=payload.symbol, ts=payload.time * NANOS_PER_MS, price=price,
-                          size=float(payload.qty))]  # fmt: skip
+            return [
+                Trade(
+                    symbol=payload.symbol,
+                    ts=payload.time * NANOS_PER_MS,
+                    price=price,
+                    size=float(payload.qty),
+                )
+            ]
         return await self._bars_of(client, payload)
 
     async def _bars_of(self, client: Any, event: KlineEvent) -> list[MarketEvent]:
@@ -133,11 +139,18 @@ class BinanceFeed:
         return out
 
     async def _backfill(self, client: Any, symbol: str, after: int, before: int) -> list[Bar]:
-        rows = await client.get_klines(symbol=symbol, interval=self.config.kline_interval,
-                                       startTime=after // NANOS_PER_MS + 1,
-                                       endTime=before // NANOS_PER_MS - 1, limit=1000)  # fmt: skip
-        bars = [b for b in rows_to_bars(symbol, self.config.kline_interval, rows)
-                if after < b.ts < before]  # fmt: skip
+        rows = await client.get_klines(
+            symbol=symbol,
+            interval=self.config.kline_interval,
+            startTime=after // NANOS_PER_MS + 1,
+            endTime=before // NANOS_PER_MS - 1,
+            limit=1000,
+        )
+        bars = [
+            b
+            for b in rows_to_bars(symbol, self.config.kline_interval, rows)
+            if after < b.ts < before
+        ]
         self.backfilled += len(bars)
         self.log.info("binance.bars_backfilled", symbol=symbol, bars=len(bars))
         return bars

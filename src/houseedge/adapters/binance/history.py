@@ -31,9 +31,16 @@ __all__ = ["fetch_klines", "ingest_bars", "kline_bar", "klines_frame", "rows_to_
 
 def kline_bar(symbol: str, interval: str, kline: Any) -> Bar:
     """Return the bar of a kline stream payload (``schemas.Kline``)."""
-    return Bar(symbol=symbol, timeframe=interval, ts=kline.start * NANOS_PER_MS,
-               open=float(kline.open), high=float(kline.high), low=float(kline.low),
-               close=float(kline.close), volume=float(kline.volume))  # fmt: skip
+    return Bar(
+        symbol=symbol,
+        timeframe=interval,
+        ts=kline.start * NANOS_PER_MS,
+        open=float(kline.open),
+        high=float(kline.high),
+        low=float(kline.low),
+        close=float(kline.close),
+        volume=float(kline.volume),
+    )
 
 
 def rows_to_bars(symbol: str, interval: str, rows: Sequence[Sequence[Any]]) -> list[Bar]:
@@ -45,10 +52,19 @@ def rows_to_bars(symbol: str, interval: str, rows: Sequence[Sequence[Any]]) -> l
     >>> rows_to_bars("X", "1m", [row])[0].close
     1.5
     """
-    return [Bar(symbol=symbol, timeframe=interval, ts=int(r[0]) * NANOS_PER_MS,
-                open=float(Decimal(r[1])), high=float(Decimal(r[2])), low=float(Decimal(r[3])),
-                close=float(Decimal(r[4])), volume=float(Decimal(r[5])))
-            for r in rows]  # fmt: skip
+    return [
+        Bar(
+            symbol=symbol,
+            timeframe=interval,
+            ts=int(r[0]) * NANOS_PER_MS,
+            open=float(Decimal(r[1])),
+            high=float(Decimal(r[2])),
+            low=float(Decimal(r[3])),
+            close=float(Decimal(r[4])),
+            volume=float(Decimal(r[5])),
+        )
+        for r in rows
+    ]
 
 
 def klines_frame(symbol: str, interval: str, rows: Sequence[Sequence[Any]]) -> pl.DataFrame:
@@ -61,12 +77,15 @@ def klines_frame(symbol: str, interval: str, rows: Sequence[Sequence[Any]]) -> p
     (datetime.datetime(1970, 1, 1, 0, 1, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 1.5, 3)
     """
     columns = {
-        "symbol": [symbol] * len(rows), "timeframe": [interval] * len(rows),
+        "symbol": [symbol] * len(rows),
+        "timeframe": [interval] * len(rows),
         "ts": [int(r[0]) * NANOS_PER_MS for r in rows],
-        **{name: [float(Decimal(r[i])) for r in rows]
-           for i, name in enumerate(("open", "high", "low", "close", "volume"), start=1)},
+        **{
+            name: [float(Decimal(r[i])) for r in rows]
+            for i, name in enumerate(("open", "high", "low", "close", "volume"), start=1)
+        },
         "trades": [int(r[8]) for r in rows],
-    }  # fmt: skip
+    }
     frame = pl.DataFrame(columns)
     return frame.with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC")))
 
@@ -79,8 +98,14 @@ async def fetch_klines(
     now_ms = time.time_ns() // NANOS_PER_MS
     cursor = start_ms
     while cursor < end_ms:
-        page = await rest.call("klines", symbol=symbol, interval=interval, startTime=cursor,
-                               endTime=end_ms - 1, limit=PAGE)  # fmt: skip
+        page = await rest.call(
+            "klines",
+            symbol=symbol,
+            interval=interval,
+            startTime=cursor,
+            endTime=end_ms - 1,
+            limit=PAGE,
+        )
         rows = [r for r in page if int(r[0]) < end_ms and int(r[6]) < now_ms]
         out += rows
         if len(page) < PAGE:

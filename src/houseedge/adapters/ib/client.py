@@ -61,8 +61,14 @@ from houseedge.errors import BrokerError, BrokerUnavailable
 
 __all__ = ["IbBroker"]
 
-_LOGGERS = ("ib_async", "ib_async.client", "ib_async.wrapper", "ib_async.ib", "ib_async.Decoder",
-            "ib_async.connection")  # fmt: skip
+_LOGGERS = (
+    "ib_async",
+    "ib_async.client",
+    "ib_async.wrapper",
+    "ib_async.ib",
+    "ib_async.Decoder",
+    "ib_async.connection",
+)
 
 
 class IbBroker:
@@ -91,8 +97,9 @@ class IbBroker:
         self.log = structlog.get_logger("houseedge.adapters.ib")
         self._mask = AccountMask([config.account] if config.account else [])
         self._closing = False
-        self._backoff = Backoff(config.backoff_initial_seconds, config.backoff_max_seconds,
-                                jitter=config.backoff_jitter)  # fmt: skip
+        self._backoff = Backoff(
+            config.backoff_initial_seconds, config.backoff_max_seconds, jitter=config.backoff_jitter
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reconnecting: asyncio.Task[None] | None = None
         self._reconcile_lock = asyncio.Lock()
@@ -112,11 +119,13 @@ class IbBroker:
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._on_disconnected
         client_id = await reconnect(
-            self._open, self._backoff, closing=lambda: self._closing, log=self.log,
+            self._open,
+            self._backoff,
+            closing=lambda: self._closing,
+            log=self.log,
             attempts=self.config.connect_attempts,
-        )  # fmt: skip
-        self.log.info("ib.connected", client_id=client_id,
-                      account=mask_account(self.account_id))  # fmt: skip
+        )
+        self.log.info("ib.connected", client_id=client_id, account=mask_account(self.account_id))
         await self.reconcile("connect")
         if self.config.reconcile_interval_seconds > 0:
             self._spawn(self._periodic())
@@ -168,8 +177,9 @@ class IbBroker:
         # Loops: a loss while reconnecting or reconciling is this task's to handle (the
         # disconnect callback does not start a second one).
         while not self._closing:
-            client_id = await reconnect(self._open, self._backoff,
-                                        closing=lambda: self._closing, log=self.log)  # fmt: skip
+            client_id = await reconnect(
+                self._open, self._backoff, closing=lambda: self._closing, log=self.log
+            )
             if client_id is None:
                 return
             self.reconnects += 1
@@ -235,8 +245,12 @@ class IbBroker:
         tracked.phase = "sent"
         cid = tracked.order.client_order_id
         self.reports_.status(OrderSubmitted(order_id=cid), tracked, "submitted")
-        self.log.info("ib.order_sent", order_id=cid, symbol=tracked.order.symbol,
-                      ib_order_id=tracked.ib_order.orderId)  # fmt: skip
+        self.log.info(
+            "ib.order_sent",
+            order_id=cid,
+            symbol=tracked.order.symbol,
+            ib_order_id=tracked.ib_order.orderId,
+        )
 
     async def cancel(self, client_order_id: str) -> None:
         """Ask TWS to cancel one of our orders; the outcome arrives as a report."""
@@ -317,8 +331,9 @@ class IbBroker:
         status, cid = trade.orderStatus.status, tracked.order.client_order_id
         if status in ("PreSubmitted", "Submitted"):
             venue_id = str(trade.order.permId or "")
-            self.reports_.status(OrderAccepted(order_id=cid, venue_order_id=venue_id), tracked,
-                                 "accepted")  # fmt: skip
+            self.reports_.status(
+                OrderAccepted(order_id=cid, venue_order_id=venue_id), tracked, "accepted"
+            )
         elif status in ("Cancelled", "ApiCancelled", "Inactive"):
             code = trade.log[-1].errorCode if trade.log else 0
             if status == "Inactive" or classify(code) == "order_rejected":
@@ -335,8 +350,12 @@ class IbBroker:
     async def _check_fills(self, tracked: Tracked, filled: float) -> None:
         await asyncio.sleep(0.2)  # the commission report follows the status
         if filled > tracked.booked_qty + 1e-9:
-            self.log.warning("ib.fills_behind", order_id=tracked.order.client_order_id,
-                             venue=filled, ours=tracked.booked_qty)  # fmt: skip
+            self.log.warning(
+                "ib.fills_behind",
+                order_id=tracked.order.client_order_id,
+                venue=filled,
+                ours=tracked.booked_qty,
+            )
             await self.reconcile("fills_behind")
 
     def _on_exec(self, trade: Any, fill: Any) -> None:

@@ -67,11 +67,15 @@ def to_contract(spec: ContractSpec) -> ib_async.Contract:
     'CRYPTO'
     """
     return ib_async.Contract(
-        secType=spec.sec_type, symbol=spec.symbol, exchange=spec.exchange,
-        currency=spec.currency, lastTradeDateOrContractMonth=spec.expiry,
-        multiplier=spec.multiplier, localSymbol=spec.local_symbol,
+        secType=spec.sec_type,
+        symbol=spec.symbol,
+        exchange=spec.exchange,
+        currency=spec.currency,
+        lastTradeDateOrContractMonth=spec.expiry,
+        multiplier=spec.multiplier,
+        localSymbol=spec.local_symbol,
         primaryExchange=spec.primary_exchange,
-    )  # fmt: skip
+    )
 
 
 class ContractBook:

@@ -19,9 +19,17 @@ from houseedge.errors import BrokerError
 __all__ = ["BAR_SIZES", "bars_frame", "duration_of", "fetch_bars", "ingest_bars"]
 
 BAR_SIZES: Final[dict[str, str]] = {
-    "1 secs": "1s", "5 secs": "5s", "1 min": "1m", "5 mins": "5m", "15 mins": "15m",
-    "30 mins": "30m", "1 hour": "1h", "4 hours": "4h", "1 day": "1d", "1 week": "1w",
-}  # fmt: skip
+    "1 secs": "1s",
+    "5 secs": "5s",
+    "1 min": "1m",
+    "5 mins": "5m",
+    "15 mins": "15m",
+    "30 mins": "30m",
+    "1 hour": "1h",
+    "4 hours": "4h",
+    "1 day": "1d",
+    "1 week": "1w",
+}
 """IB bar size -> our timeframe."""
 
 
@@ -38,14 +46,20 @@ def bars_frame(bars: list[Any], symbol: str, timeframe: str) -> pl.DataFrame:
     (datetime.datetime(2026, 1, 2, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 1.5, 1.2, 3)
     """
     stamps = pl.Series([to_ns(b.date) for b in bars], dtype=pl.Int64)
-    return pl.DataFrame({
-        "symbol": [symbol] * len(bars), "timeframe": [timeframe] * len(bars),
-        "ts": stamps.cast(pl.Datetime("ns", "UTC")),
-        "open": [float(b.open) for b in bars], "high": [float(b.high) for b in bars],
-        "low": [float(b.low) for b in bars], "close": [float(b.close) for b in bars],
-        "volume": [float(b.volume) for b in bars], "vwap": [float(b.average) for b in bars],
-        "trades": pl.Series([int(b.barCount) for b in bars], dtype=pl.Int64),
-    })  # fmt: skip
+    return pl.DataFrame(
+        {
+            "symbol": [symbol] * len(bars),
+            "timeframe": [timeframe] * len(bars),
+            "ts": stamps.cast(pl.Datetime("ns", "UTC")),
+            "open": [float(b.open) for b in bars],
+            "high": [float(b.high) for b in bars],
+            "low": [float(b.low) for b in bars],
+            "close": [float(b.close) for b in bars],
+            "volume": [float(b.volume) for b in bars],
+            "vwap": [float(b.average) for b in bars],
+            "trades": pl.Series([int(b.barCount) for b in bars], dtype=pl.Int64),
+        }
+    )
 
 
 async def fetch_bars(
@@ -71,9 +85,15 @@ async def fetch_bars(
     contract = await broker.contracts.qualify(broker.ib, symbol)
     with translated("history"):
         bars = await broker.ib.reqHistoricalDataAsync(
-            contract, end or "", duration, bar_size, what, regular_hours, formatDate=2,
+            contract,
+            end or "",
+            duration,
+            bar_size,
+            what,
+            regular_hours,
+            formatDate=2,
             timeout=broker.config.connect_timeout_seconds * 15,
-        )  # fmt: skip
+        )
     return bars_frame(list(bars), symbol, BAR_SIZES[bar_size]).sort("ts")
 
 

@@ -46,9 +46,13 @@ def to_ib_order(
     ('SELL', 'TRAIL', 2.0, 95.0, 'he:a1')
     """
     ib = ib_async.Order(
-        action="BUY" if order.side.sign > 0 else "SELL", totalQuantity=float(order.qty),
-        orderType=_TYPES[order.type], tif=_TIF[order.tif], orderRef=ref, account=account,
-    )  # fmt: skip
+        action="BUY" if order.side.sign > 0 else "SELL",
+        totalQuantity=float(order.qty),
+        orderType=_TYPES[order.type],
+        tif=_TIF[order.tif],
+        orderRef=ref,
+        account=account,
+    )
     if order.limit_price is not None:
         ib.lmtPrice = order.limit_price
     if order.stop_price is not None:

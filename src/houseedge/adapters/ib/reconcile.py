@@ -93,9 +93,11 @@ def _symbol(broker: IbSession, cid: str, fill: Any) -> str:
 
 async def executions(broker: IbSession, since_ts: int = 0) -> list[Fill]:
     """Return our executions TWS reports (those with a commission report)."""
-    return [fill_from(f, _symbol(broker, cid, f), cid)
-            for cid, f in await _raw_executions(broker, since_ts)
-            if f.commissionReport.execId]  # fmt: skip
+    return [
+        fill_from(f, _symbol(broker, cid, f), cid)
+        for cid, f in await _raw_executions(broker, since_ts)
+        if f.commissionReport.execId
+    ]
 
 
 async def _trades(broker: IbSession) -> list[tuple[str, Any]]:
@@ -113,8 +115,9 @@ async def snapshots(broker: IbSession) -> list[OrderSnapshot]:
     if not broker.connected:
         msg = "ib: not connected"
         raise BrokerError(msg)
-    return [snapshot_from(t, _symbol_of_trade(broker, cid, t), cid)
-            for cid, t in await _trades(broker)]  # fmt: skip
+    return [
+        snapshot_from(t, _symbol_of_trade(broker, cid, t), cid) for cid, t in await _trades(broker)
+    ]
 
 
 def _symbol_of_trade(broker: IbSession, cid: str, trade: Any) -> str:
@@ -134,8 +137,9 @@ async def run(broker: IbSession) -> dict[str, int]:
         if tracked is not None:
             new_fills += broker.emit_fill(tracked, fill)
         else:  # an order of an earlier session: the engine's journal knows it (or not)
-            new_fills += broker.reports_.fill(fill_from(fill, _symbol(broker, cid, fill), cid),
-                                              None)  # fmt: skip
+            new_fills += broker.reports_.fill(
+                fill_from(fill, _symbol(broker, cid, fill), cid), None
+            )
     known = {cid for cid, _ in raw}
     for cid, trade in await _trades(broker):
         known.add(cid)
@@ -151,8 +155,12 @@ async def run(broker: IbSession) -> dict[str, int]:
             )
         broker.on_status(tracked, trade)
     resent = await _resolve_unknown(broker, known)
-    return {"new_fills": new_fills, "pending_fees": pending, "resent": resent,
-            "venue_fills": len(raw)}  # fmt: skip
+    return {
+        "new_fills": new_fills,
+        "pending_fees": pending,
+        "resent": resent,
+        "venue_fills": len(raw),
+    }
 
 
 async def _resolve_unknown(broker: IbSession, known: set[str]) -> int:
@@ -168,8 +176,9 @@ async def _resolve_unknown(broker: IbSession, known: set[str]) -> int:
             tracked.contract = await broker.contracts.qualify(broker.ib, tracked.order.symbol)
         if tracked.ib_order is None:
             ref = order_ref(broker.config.order_ref_prefix, cid)
-            tracked.ib_order = to_ib_order(tracked.order, ref, account=broker.account_id,
-                                           trail=tracked.trail)  # fmt: skip
+            tracked.ib_order = to_ib_order(
+                tracked.order, ref, account=broker.account_id, trail=tracked.trail
+            )
         broker.log.info("ib.submit_resolved", order_id=cid, found=False, phase=tracked.phase)
         broker.place(tracked)
         resent += 1
