@@ -23,7 +23,6 @@ Endpoints
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
@@ -32,7 +31,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from houseedge.adapters.binance._lib import AsyncClient, WSListenerState, create_client
+from houseedge.adapters.binance._lib import client_class, close_client, create_client
 from houseedge.adapters.binance._rest import BinanceRest
 from houseedge.adapters.binance.config import BinanceConfig
 from houseedge.adapters.binance.errors import (
@@ -72,42 +71,7 @@ from houseedge.core.types import (
 from houseedge.errors import ConfigError
 from houseedge.live.instruments import Instruments
 
-__all__ = ["BinanceBroker", "client_class", "close_client"]
-
-
-def client_class(config: BinanceConfig) -> type[AsyncClient]:
-    """Return an ``AsyncClient`` subclass with the configured URLs (class-level overrides).
-
-    Examples
-    --------
-    >>> cls = client_class(BinanceConfig(api_url="http://127.0.0.1:1/api"))
-    >>> cls.API_URL, cls.WS_API_URL == AsyncClient.WS_API_URL
-    ('http://127.0.0.1:1/api', True)
-    """
-    overrides = {
-        "API_URL": config.api_url,
-        "WS_API_URL": config.ws_api_url,
-        "FUTURES_URL": config.futures_url,
-    }
-    return type(
-        "HouseEdgeAsyncClient",
-        (AsyncClient,),
-        {k: v for k, v in overrides.items() if v is not None},
-    )
-
-
-async def close_client(client: Any) -> None:
-    """Close a client at once.
-
-    python-binance's WebSocket-API read loop waits up to 10 s in ``recv`` before it notices
-    it should exit; marking it exiting and closing the socket first ends it now.
-    """
-    api = getattr(client, "ws_api", None)
-    if api is not None and api.ws is not None:
-        api.ws_state = WSListenerState.EXITING
-        with contextlib.suppress(Exception):
-            await api.ws.close()
-    await client.close_connection()
+__all__ = ["BinanceBroker"]
 
 
 class BinanceBroker:

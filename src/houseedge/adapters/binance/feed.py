@@ -19,8 +19,13 @@ from typing import Any
 import msgspec
 import structlog
 
-from houseedge.adapters.binance._lib import BinanceSocketManager, WSListenerState, receive
-from houseedge.adapters.binance.client import BinanceBroker, client_class
+from houseedge.adapters.binance._lib import (
+    BinanceSocketManager,
+    WSListenerState,
+    client_class,
+    receive,
+)
+from houseedge.adapters.binance.client import BinanceBroker
 from houseedge.adapters.binance.config import BinanceConfig
 from houseedge.adapters.binance.history import kline_bar, rows_to_bars
 from houseedge.adapters.binance.mapping import NANOS_PER_MS

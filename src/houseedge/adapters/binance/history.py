@@ -18,8 +18,8 @@ from typing import Any
 import polars as pl
 import structlog
 
+from houseedge.adapters.binance._lib import client_class, close_client
 from houseedge.adapters.binance._rest import PAGE, BinanceRest
-from houseedge.adapters.binance.client import client_class, close_client
 from houseedge.adapters.binance.config import BinanceConfig
 from houseedge.adapters.binance.mapping import NANOS_PER_MS
 from houseedge.adapters.binance.ratelimit import RateLimiter
