@@ -70,20 +70,10 @@ class AlpacaDriver:
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[tuple[Any, Broker, Collector]]:
-        from houseedge.adapters.alpaca import AlpacaBroker
-        from tests.fakes.alpaca import FakeAlpaca
-        from tests.fakes.alpaca.harness import config_for
+        from tests.fakes.alpaca.harness import connected
 
-        async with FakeAlpaca() as fake:
-            fake.venue.set_price(self.symbol, 100.0)
-            broker = AlpacaBroker(config_for(fake))
-            await broker.connect()
-            collector = Collector(broker)
-            try:
-                yield fake, broker, collector
-            finally:
-                await broker.close()
-                await collector.stop()
+        async with connected(100.0) as (fake, broker, collector):
+            yield fake, broker, collector
 
     async def cross(self, fake: Any) -> None:
         fake.venue.set_price(self.symbol, 89.0)

@@ -10,7 +10,12 @@ from pydantic import SecretStr
 
 from houseedge.adapters.binance import BinanceBroker, BinanceConfig
 from tests.fakes.binance.server import FakeBinance
-from tests.fakes.streams import Collector, eventually, until  # noqa: F401 - re-exported for the tests
+from tests.fakes.streams import (  # noqa: F401 - re-exported for the tests
+    Collector,
+    collecting,
+    eventually,
+    until,
+)
 
 KEY, SECRET = "test-key-0123456789", "test-secret-abcdefghijklmnop"
 
@@ -35,13 +40,8 @@ async def connected(
     fake = await FakeBinance(KEY, SECRET, paths, **fake_options).start()
     broker = BinanceBroker(config_for(fake, **config_overrides))
     try:
-        await broker.connect()
-        collector = Collector(broker)
-        try:
+        async with collecting(broker, drain=False) as collector:
             yield fake, broker, collector
-        finally:
-            await broker.close()
-            await collector.stop(drain=False)
     finally:
         await fake.stop()
 
