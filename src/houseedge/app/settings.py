@@ -6,6 +6,12 @@ with ``__``: ``HOUSEEDGE_RISK__MAX_LONG=100``), then the TOML file given to
 ``houseedge live run`` works on a fresh machine. Secrets (the service's bearer token, broker keys)
 are ``SecretStr`` and come only from the environment: a TOML file that holds one is refused.
 
+``broker`` names a venue of the broker registry (:mod:`houseedge.app.registry`: ``paper``,
+``alpaca``, ``binance``, ``ib``, or a third party's); its options are the table of the same name
+(``[alpaca]``, ``[kraken]``), its keys ``HOUSEEDGE_BROKER_KEY`` / ``HOUSEEDGE_BROKER_SECRET``.
+An unknown name is a ``ConfigError`` listing the known ones; a venue whose extra is not
+installed a ``BrokerUnavailable`` naming it.
+
 A ``live.toml``::
 
     broker = "paper"

@@ -16,6 +16,11 @@ Reports are a stream
     rejects, fills, cancels, expiries) arrive on :meth:`Broker.reports`, possibly late, out of
     order or twice. The engine runs them through :func:`houseedge.core.execution.apply` and the
     journal de-duplicates fills by ``fill_id``.
+Unknown orders
+    ``cancel`` of an id the venue does not know is reported as ``CancelRejected``, never raised;
+    a lookup of one raises :class:`OrderNotFound` (one class for every venue; an adapter may
+    subclass it to carry the venue's code). A duplicate client order id the venue refuses is
+    :class:`DuplicateOrder`, which ``submit`` resolves by looking the order up.
 Reconciliation
     After every (re)connect the engine asks ``orders_since``/``fills_since`` for what happened
     while it was not listening; both must include everything at or after ``since_ts``.
