@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import polars as pl
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from houseedge import logs
@@ -218,7 +219,8 @@ def main() -> None:
     try:
         app(args=venue_alias(sys.argv[1:]))
     except HouseEdgeError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        # Escaped: messages hold brackets (pip install 'houseedge[ib]', [alpaca] tables).
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 
