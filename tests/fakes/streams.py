@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import TypeVar
 
@@ -51,6 +51,18 @@ class Collector:
             await self._task
 
 
+@contextlib.asynccontextmanager
+async def collecting(broker: Broker, *, drain: bool = True) -> AsyncIterator[Collector]:
+    """Connect ``broker`` and collect its reports; close it (and stop collecting) after."""
+    await broker.connect()
+    collector = Collector(broker)
+    try:
+        yield collector
+    finally:
+        await broker.close()
+        await collector.stop(drain=drain)
+
+
 async def until(check: Callable[[], T], timeout: float = 10.0) -> T:  # noqa: ASYNC109
     """Poll ``check`` (letting the loop run) until it is truthy; fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout
@@ -67,4 +79,4 @@ async def eventually(check: Callable[[], T], *, timeout: float = 10.0) -> T:  # 
     return await until(check, timeout)
 
 
-__all__ = ["Collector", "eventually", "until"]
+__all__ = ["Collector", "collecting", "eventually", "until"]

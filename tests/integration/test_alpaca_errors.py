@@ -16,8 +16,9 @@ import structlog
 from alpaca.common.exceptions import APIError, RetryException
 
 from houseedge import logs
-from houseedge.adapters.alpaca import AlpacaBroker, DuplicateClientOrderId, OrderNotFound
+from houseedge.adapters.alpaca import AlpacaBroker
 from houseedge.adapters.alpaca.errors import TRANSLATIONS, translate, translated
+from houseedge.core.broker import DuplicateOrder, OrderNotFound
 from houseedge.core.types import Order, Side
 from houseedge.errors import BrokerError, BrokerUnavailable, OrderRejected
 from tests.fakes.alpaca import FakeAlpaca
@@ -54,7 +55,7 @@ def test_every_exception_alpaca_defines_is_translated() -> None:
         (
             422,
             {"code": 40010001, "message": "client_order_id must be unique"},
-            DuplicateClientOrderId,
+            DuplicateOrder,
         ),
         (422, {"code": 42210000, "message": "not cancelable"}, OrderRejected),
         (403, {"code": 40310000, "message": "insufficient buying power"}, OrderRejected),
@@ -81,7 +82,7 @@ def test_transport_errors_are_unavailable_and_raised_from_the_original() -> None
 
 async def test_bad_credentials_fail_connect_with_a_broker_error() -> None:
     async with FakeAlpaca() as fake:
-        broker = AlpacaBroker(config_for(fake, secret_key="wrong"))  # noqa: S106
+        broker = AlpacaBroker(config_for(fake, api_secret="wrong"))  # noqa: S106
         with pytest.raises(BrokerError, match="401"):
             await broker.connect()
 

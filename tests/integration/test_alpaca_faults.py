@@ -14,7 +14,7 @@ import pytest
 from houseedge.adapters.alpaca import AlpacaBroker
 from houseedge.core.types import Order, Side
 from tests.fakes.alpaca import FakeAlpaca
-from tests.fakes.alpaca.harness import Collector, assert_exact, config_for, eventually
+from tests.fakes.alpaca.harness import Collector, assert_exact, config_for, connected, eventually
 
 Session = tuple[FakeAlpaca, AlpacaBroker, Collector]
 
@@ -22,15 +22,9 @@ Session = tuple[FakeAlpaca, AlpacaBroker, Collector]
 @pytest.fixture
 async def session(request: pytest.FixtureRequest) -> AsyncIterator[Session]:
     overrides: dict[str, Any] = getattr(request, "param", {})
-    async with FakeAlpaca() as fake:
-        fake.venue.set_price("AAPL", 100.0)
+    async with connected(**overrides) as (fake, broker, collector):
         fake.venue.fill_chunks = 5
-        broker = AlpacaBroker(config_for(fake, **overrides))
-        await broker.connect()
-        collector = Collector(broker)
         yield fake, broker, collector
-        await broker.close()
-        await collector.stop()
 
 
 def _anomalies(broker: AlpacaBroker) -> list[str]:

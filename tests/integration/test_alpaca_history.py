@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from houseedge.adapters.alpaca.factory import alpaca_config, build_broker
-from houseedge.adapters.alpaca.history import fetch_bars, ingest_bars, timeframe_of
+from houseedge.adapters.alpaca.client import AlpacaBroker
+from houseedge.adapters.alpaca.config import config_from_settings
+from houseedge.adapters.alpaca.factory import build_venue
+from houseedge.adapters.alpaca.history import fetch_bars, timeframe_of
 from houseedge.adapters.alpaca.mapping import parse_ts
 from houseedge.app.settings import LiveSettings
 from houseedge.cli._app import app, venue_alias
@@ -57,14 +59,18 @@ def test_bars_match_the_fake_across_pages(fake: FakeAlpaca) -> None:
     assert first["ts"] == START and first["timeframe"] == "1h"
 
 
-def test_ingest_is_idempotent(fake: FakeAlpaca, tmp_path: Path) -> None:
+def test_end_is_exclusive(fake: FakeAlpaca, tmp_path: Path) -> None:
+    """``ingest_bars`` (the one history signature) takes bars opening in [start, end)."""
+    from houseedge.adapters.alpaca.history import ingest_bars
+
     store = Store(tmp_path / "store")
-    first = ingest_bars(store, config_for(fake), ["AAPL"], "1d", START, END)
-    again = ingest_bars(store, config_for(fake), ["AAPL"], "1d", START, END)
-    assert (first.rows_added, again.rows_added) == (5, 0)
+    work = ingest_bars(store, ["AAPL"], "1d", START, END, config=config_for(fake))
+    (report,) = asyncio.run(work)
+    assert report.rows_added == 4
+    assert store.read("bars")["ts"].max() == END - timedelta(days=1)
     stored = store.read("bars", symbols=["AAPL"], timeframe="1d")
     assert stored["close"].to_list() == [
-        expected_bar("AAPL", parse_ts(f"2024-01-0{d}T00:00:00Z"))["c"] for d in range(1, 6)
+        expected_bar("AAPL", parse_ts(f"2024-01-0{d}T00:00:00Z"))["c"] for d in range(1, 5)
     ]
 
 
@@ -84,7 +90,7 @@ def test_cli_alpaca_ingest(
         "--start",
         "2024-01-01",
         "--end",
-        "2024-01-03",
+        "2024-01-04",
         "--store",
         str(tmp_path / "s"),
     ]
@@ -98,13 +104,14 @@ def test_timeframes_and_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     assert str(timeframe_of("1h")) == "1Hour"
     with pytest.raises(ConfigError, match="timeframe"):
         timeframe_of("3s")
-    for name in ("HOUSEEDGE_BROKER_KEY", "HOUSEEDGE_ALPACA_API_KEY", "HOUSEEDGE_ALPACA_SECRET_KEY"):
+    for name in ("HOUSEEDGE_BROKER_KEY", "HOUSEEDGE_ALPACA_API_KEY", "HOUSEEDGE_ALPACA_API_SECRET"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigError, match="api_key"):
-        alpaca_config(LiveSettings())
+        config_from_settings(LiveSettings())
     monkeypatch.setenv("HOUSEEDGE_BROKER_KEY", "k-env")
     monkeypatch.setenv("HOUSEEDGE_BROKER_SECRET", "s-env")
     monkeypatch.setenv("HOUSEEDGE_ALPACA_STREAM", "sse")
-    broker = build_broker(LiveSettings())
+    broker = build_venue(LiveSettings()).broker
+    assert isinstance(broker, AlpacaBroker)
     assert broker.config.api_key.get_secret_value() == "k-env"
     assert broker.config.stream == "sse"

@@ -70,7 +70,7 @@ async def _soak(tmp_path: Path, pairs: int, chunks: int, seed: int) -> None:
     rng = random.Random(seed)
     path = [200.0] + [198.0, 202.0] * chunks
     fake = await FakeBinance(KEY, SECRET, {"BTCUSDT": path}, fill_chunk="0.001").start()
-    config = config_for(fake, user_staleness_seconds=1.0, feed_trades=True)
+    config = config_for(fake, staleness_seconds=1.0, feed_trades=True)
     broker = BinanceBroker(config)
     feed = BinanceFeed(config, marks=broker.marks)
     engine = Engine(broker=broker, feed=feed, journal=tmp_path / "live.db", policies=[],

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from houseedge.adapters.binance.feed import BinanceFeed
-from houseedge.adapters.binance.history import ingest_klines
+from houseedge.adapters.binance.history import ingest_bars
 from houseedge.cli._app import app
 from houseedge.core.types import Bar
 from houseedge.data.store._store import Store
@@ -19,22 +20,21 @@ from tests.fakes.binance.server import FakeBinance
 PATH = [100.0 + (i % 9) for i in range(2500)]  # three pages of 1,000
 
 
-async def test_klines_land_in_the_store_once(tmp_path: Path) -> None:
+async def test_klines_are_paged_in_thousands(tmp_path: Path) -> None:
+    """Three pages of klines (Binance's 1,000 limit) arrive as one minute-spaced series."""
     fake = await FakeBinance(KEY, SECRET, {"BTCUSDT": PATH}).start()
     try:
         store = Store(tmp_path / "store")
-        start = fake.exchange.start_ms
-        args = {"symbols": ["BTCUSDT"], "interval": "1m", "start_ms": start,
-                "end_ms": start + 2400 * 60_000}  # fmt: skip
-        first = await ingest_klines(store, config_for(fake), **args)
-        again = await ingest_klines(store, config_for(fake), **args)
+        start = datetime.fromtimestamp(fake.exchange.start_ms / 1000, UTC)
+        end = start + timedelta(minutes=2400)
+        (report,) = await ingest_bars(store, ["BTCUSDT"], "1m", start, end, config=config_for(fake))
         bars = store.scan("bars", symbols=["BTCUSDT"]).sort("ts").collect()
-        assert first == {"BTCUSDT": 2400} and again == {"BTCUSDT": 0}
+        assert report.rows_added == 2400
         assert bars.height == 2400
         assert bars["close"].to_list() == PATH[:2400]
         steps = bars["ts"].diff().drop_nulls().dt.total_seconds().unique().to_list()
         assert steps == [60]
-        assert [r for r in fake.requests if r[1] == "klines"].__len__() >= 3 * 2
+        assert len([r for r in fake.requests if r[1] == "klines"]) >= 3
     finally:
         await fake.stop()
 
@@ -48,12 +48,12 @@ def test_cli_binance_ingest(tmp_path: Path) -> None:
     ).result(10)
     try:
         start = "2023-11-14T22:13:20"  # the fake's first kline
-        args = ["binance", "ingest", "--symbols", "btcusdt", "--interval", "1m",
+        args = ["binance", "ingest", "--symbols", "btcusdt", "--timeframe", "1m",
                 "--start", start, "--end", "2023-11-14T22:33:20",
                 "--store", str(tmp_path / "s"), "--api-url", fake.api_url]  # fmt: skip
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, result.output
-        assert "BTCUSDT 1m +20 rows" in result.output
+        assert "binance: bars +20 rows" in result.output
     finally:
         asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)

@@ -18,8 +18,15 @@ from houseedge.errors import BrokerError, BrokerUnavailable
 def test_public_surface_is_pinned() -> None:
     assert ib_adapter.__all__ == sorted(ib_adapter.__all__)
     assert ib_adapter.__all__ == [
-        "ClientIdInUse", "ContractNotFound", "ContractSpec", "IbBroker", "IbConfig", "Trailing",
-    ]  # fmt: skip
+        "ClientIdInUse",
+        "ContractNotFound",
+        "ContractSpec",
+        "IbBroker",
+        "IbConfig",
+        "build_venue",
+        "config_from_settings",
+        "ingest_bars",
+    ]
     broker = ib_adapter.IbBroker(ib_adapter.IbConfig())
     assert isinstance(broker, Broker)
 

@@ -13,7 +13,8 @@ from collections import Counter
 
 import pytest
 
-from houseedge.adapters.ib import IbBroker, Trailing
+from houseedge.adapters.ib import IbBroker
+from houseedge.core.broker import TrailingStop
 from houseedge.core.types import (
     Order,
     OrderAccepted,
@@ -70,7 +71,7 @@ async def test_order_types_fill_by_the_price_path() -> None:
         )
         await broker.submit(
             _order("trl", "sell", 5, type=OrderType.STOP, stop_price=95.0),
-            trailing=Trailing(amount=2.0),
+            trail=TrailingStop(amount=2.0),
         )
         await until(lambda: len(collector.fills) == 1)
         for price in (103.0, 104.5, 106.0, 103.9, 97.5):

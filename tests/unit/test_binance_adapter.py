@@ -17,14 +17,15 @@ from houseedge.adapters.binance.config import BinanceConfig
 from houseedge.adapters.binance.errors import (
     MAPPED,
     BinanceAuthError,
+    BinanceDuplicateOrder,
     BinanceError,
-    DuplicateOrder,
-    OrderNotFound,
+    BinanceOrderNotFound,
     RateLimited,
     translate,
 )
 from houseedge.adapters.binance.mapping import order_params
 from houseedge.adapters.binance.schemas import ExecutionReport, decode_user_event
+from houseedge.core.broker import DuplicateOrder, OrderNotFound
 from houseedge.core.types import Order
 from houseedge.errors import BrokerError, BrokerUnavailable, OrderRejected
 
@@ -58,14 +59,16 @@ def test_every_python_binance_exception_is_mapped() -> None:
 @pytest.mark.parametrize(
     ("status", "body", "kind", "parent"),
     [
-        (400, {"code": -2010, "msg": "Duplicate order sent."}, DuplicateOrder, OrderRejected),
+        (400, {"code": -2010, "msg": "Duplicate order sent."}, BinanceDuplicateOrder,
+         DuplicateOrder),
         (400, {"code": -2010, "msg": "Account has insufficient balance."}, BinanceError,
          OrderRejected),
         (400, {"code": -1022, "msg": "Signature for this request is not valid."},
          BinanceAuthError, BrokerError),
         (400, {"code": -1021, "msg": "Timestamp outside recvWindow."}, BinanceAuthError,
          BrokerError),
-        (400, {"code": -2013, "msg": "Order does not exist."}, OrderNotFound, BrokerError),
+        (400, {"code": -2013, "msg": "Order does not exist."}, BinanceOrderNotFound,
+         OrderNotFound),
         (429, {"code": -1003, "msg": "Too many requests"}, RateLimited, BrokerUnavailable),
         (418, {"code": -1003, "msg": "IP banned"}, RateLimited, BrokerUnavailable),
         (503, {"code": -1007, "msg": "Timeout"}, BinanceError, BrokerUnavailable),
@@ -80,10 +83,22 @@ def test_api_errors_by_code_and_status(status: int, body: dict, kind: type, pare
 def test_public_surface_is_pinned() -> None:
     assert package.__all__ == sorted(package.__all__)
     assert package.__all__ == [
-        "BinanceAuthError", "BinanceBroker", "BinanceConfig", "BinanceError",
-        "BinanceOrderRejected", "BinanceUnavailable", "DuplicateOrder", "FilterViolation",
-        "OrderNotFound", "RateLimited", "SymbolFilters",
-    ]  # fmt: skip
+        "BinanceAuthError",
+        "BinanceBroker",
+        "BinanceConfig",
+        "BinanceDuplicateOrder",
+        "BinanceError",
+        "BinanceFeed",
+        "BinanceOrderNotFound",
+        "BinanceOrderRejected",
+        "BinanceUnavailable",
+        "FilterViolation",
+        "RateLimited",
+        "SymbolFilters",
+        "build_venue",
+        "config_from_settings",
+        "ingest_bars",
+    ]
 
 
 def test_order_params_for_every_order_type() -> None:

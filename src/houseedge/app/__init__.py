@@ -1,1 +1,6 @@
-"""Assembly: build a live engine, its broker and feed from settings."""
+"""Engine assembly from settings: the live settings, the broker registry, the demo session."""
+
+from houseedge.app.registry import GROUP, known_brokers, require_broker
+from houseedge.app.settings import LiveSettings, build_engine
+
+__all__ = ["GROUP", "LiveSettings", "build_engine", "known_brokers", "require_broker"]

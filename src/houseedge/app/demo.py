@@ -49,8 +49,14 @@ async def _session(store: Store, journal: Path) -> tuple[str, list[tuple[int, di
     from houseedge.live.service import Service, ServiceSettings
 
     # The last year and a half of the demo's daily bars: enough for a handful of fills, quick.
-    settings = LiveSettings(store=store.root, symbols=["SYNA", "SYNB"], timeframe="1d",
-                            start="2023-01-01", journal=journal, port=0)  # fmt: skip
+    settings = LiveSettings(
+        store=store.root,
+        symbols=["SYNA", "SYNB"],
+        timeframe="1d",
+        start="2023-01-01",
+        journal=journal,
+        port=0,
+    )
     engine = build_engine(settings)
     await engine.start()
     service = Service(engine, ServiceSettings(port=0), stop_engine=lambda: engine.stop(timeout=5))
@@ -74,5 +80,7 @@ def run_live_session(store: Store, console: Console) -> None:
             f"  SSE id {event_id:>4}  fill {fill['fill_id']:<9} {fill['symbol']} "
             f"{fill['side']:<4} {fill['qty']:g} @ {fill['price']:.4f}  fee {fill['fee']:.4f}"
         )
-    console.print("  (houseedge live run --config examples/live.toml serves the same stream "
-                  "until SIGTERM; see SSE_STREAMING_GUIDE.md)")  # fmt: skip
+    console.print(
+        "  (houseedge live run --config examples/live.toml serves the same stream "
+        "until SIGTERM; see SSE_STREAMING_GUIDE.md)"
+    )

@@ -6,6 +6,12 @@ with ``__``: ``HOUSEEDGE_RISK__MAX_LONG=100``), then the TOML file given to
 ``houseedge live run`` works on a fresh machine. Secrets (the service's bearer token, broker keys)
 are ``SecretStr`` and come only from the environment: a TOML file that holds one is refused.
 
+``broker`` names a venue of the broker registry (:mod:`houseedge.app.registry`: ``paper``,
+``alpaca``, ``binance``, ``ib``, or a third party's); its options are the table of the same name
+(``[alpaca]``, ``[kraken]``), its keys ``HOUSEEDGE_BROKER_KEY`` / ``HOUSEEDGE_BROKER_SECRET``.
+An unknown name is a ``ConfigError`` listing the known ones; a venue whose extra is not
+installed a ``BrokerUnavailable`` naming it.
+
 A ``live.toml``::
 
     broker = "paper"
@@ -36,10 +42,11 @@ A ``live.toml``::
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -54,7 +61,10 @@ from houseedge.core.sizing.sizers import FixedFraction, FixedUnits, TargetWeight
 from houseedge.errors import ConfigError
 
 if TYPE_CHECKING:
+    from houseedge.core.broker import MarketFeed
+    from houseedge.live.engine import Engine
     from houseedge.live.engine.pipeline import PolicySpec
+    from houseedge.live.observability import Observability
 
 __all__ = [
     "POLICIES",
@@ -165,7 +175,7 @@ class LiveSettings(BaseSettings):
         env_prefix="HOUSEEDGE_", env_nested_delimiter="__", extra="ignore"
     )
 
-    broker: Literal["paper", "alpaca", "binance", "ib"] = "paper"
+    broker: str = "paper"  # a name of the broker registry (houseedge.app.registry)
     store: Path = Path("data/store")
     symbols: list[str] = Field(default_factory=lambda: ["SYNA", "SYNB"])
     timeframe: str = "1d"
@@ -189,6 +199,34 @@ class LiveSettings(BaseSettings):
     alpaca: dict[str, Any] = Field(default_factory=dict)
     binance: dict[str, Any] = Field(default_factory=dict)
     ib: dict[str, Any] = Field(default_factory=dict)
+    venues: dict[str, dict[str, Any]] = Field(default_factory=dict)  # third-party venues' tables
+
+    @field_validator("broker")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        """Refuse a broker the registry lacks, or whose packages are not installed.
+
+        Raises ``ConfigError`` (naming the key and the known brokers) or ``BrokerUnavailable``
+        (naming the extra to install), which pydantic lets through unwrapped.
+        """
+        from houseedge.app.registry import require_broker
+
+        require_broker(name)
+        return name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _third_party_table(cls, data: Any) -> Any:
+        """Keep the table named after a third-party broker (``[kraken]``) in ``venues``."""
+        if not isinstance(data, dict):
+            return data
+        values: dict[str, Any] = dict(data)  # pyright: ignore[reportUnknownArgumentType]
+        name = values.get("broker")
+        if isinstance(name, str) and name not in cls.model_fields:
+            table = values.get(name)
+            if isinstance(table, dict):
+                values["venues"] = {**values.get("venues", {}), name: table}
+        return values
 
     @classmethod
     def settings_customise_sources(
@@ -253,6 +291,35 @@ class LiveSettings(BaseSettings):
             msg = f"{path.name}: invalid settings: {exc}"
             raise ConfigError(msg) from exc
 
+    def venue_options(self, name: str) -> Mapping[str, Any]:
+        """Return the options table of venue ``name`` (``[alpaca]``; a third party's too).
+
+        Examples
+        --------
+        >>> LiveSettings(ib={"port": 4002}).venue_options("ib")
+        {'port': 4002}
+        """
+        builtin = {"alpaca": self.alpaca, "binance": self.binance, "ib": self.ib}
+        return builtin.get(name, self.venues.get(name, {}))
+
+    def cost_model(self) -> LinearCostModel:
+        """Return the paper broker's cost model (the ``[costs]`` table)."""
+        return self.costs.cost_model()
+
+    def replay_feed(self) -> MarketFeed:
+        """Return a replay of the store's bars of the settings' symbols, timeframe and range."""
+        from houseedge.data.store import Store
+        from houseedge.live.feeds import StoreReplayFeed
+
+        return StoreReplayFeed(
+            Store(self.store),
+            symbols=self.symbols,
+            timeframe=self.timeframe,
+            start=self.start,
+            end=self.end,
+            speed=self.replay_speed,
+        )
+
     def risk_limits(self) -> RiskLimits:
         """Return the account's risk limits."""
         return RiskLimits.from_config(self.risk)
@@ -280,16 +347,24 @@ class LiveSettings(BaseSettings):
                 msg = f"policy {config.name!r}: {exc}"
                 raise ConfigError(msg) from exc
             symbols = config.symbols if config.symbols is not None else self.symbols
-            specs.append(PolicySpec(config.name, policy, symbols, sizer=sizer, limits=limits,
-                                    allow_short=config.allow_short))  # fmt: skip
+            spec = PolicySpec(
+                config.name,
+                policy,
+                symbols,
+                sizer=sizer,
+                limits=limits,
+                allow_short=config.allow_short,
+            )
+            specs.append(spec)
         return specs
 
 
-def build_engine(settings: LiveSettings, *, observability: Any = None) -> Any:
+def build_engine(settings: LiveSettings, *, observability: Observability | None = None) -> Engine:
     """Return an :class:`~houseedge.live.engine.Engine` with the parts the settings name.
 
-    ``observability`` (an :class:`~houseedge.live.observability.Observability`, the one the
-    service serves on ``GET /metrics``) receives the engine's order latency and traces.
+    The broker and its feed come from the venue the registry knows as ``settings.broker``
+    (:mod:`houseedge.app.registry`). ``observability`` (the one the service serves on
+    ``GET /metrics``) receives the engine's order latency and traces.
 
     Examples
     --------
@@ -297,44 +372,19 @@ def build_engine(settings: LiveSettings, *, observability: Any = None) -> Any:
     >>> engine.broker.name, list(engine.specs), engine.staleness_seconds
     ('paper', ['sma'], 30.0)
     """
+    from houseedge.app.registry import require_broker
     from houseedge.live.engine import Engine
 
-    costs = settings.costs.cost_model()
-    broker, feed = _venue(settings, costs)
-    return Engine(broker=broker, feed=feed, policies=settings.policy_specs(),
-                  journal=settings.journal, risk=settings.risk_limits(), cash=settings.cash,
-                  costs=costs, staleness_seconds=settings.staleness_seconds,
-                  drain_timeout=settings.drain_timeout,
-                  observability=observability)  # fmt: skip
-
-
-def _venue(settings: LiveSettings, costs: Any) -> tuple[Any, Any]:
-    """Return the broker the settings name and the feed that goes with it.
-
-    The paper broker replays the store; a venue's adapter brings its own live feed where it has
-    one (Binance) and otherwise replays the store too, so a strategy can be tried on a venue's
-    paper account against stored bars.
-    """
-    from houseedge.data.store import Store
-    from houseedge.live.feeds import StoreReplayFeed
-
-    replay = StoreReplayFeed(Store(settings.store), symbols=settings.symbols,
-                             timeframe=settings.timeframe, start=settings.start, end=settings.end,
-                             speed=settings.replay_speed)  # fmt: skip
-    if settings.broker == "alpaca":
-        from houseedge.adapters.alpaca.factory import build_broker
-
-        return build_broker(settings, **settings.alpaca), replay
-    if settings.broker == "binance":
-        from houseedge.adapters.binance.factory import broker_and_feed
-
-        return broker_and_feed(settings)
-    if settings.broker == "ib":
-        from houseedge.adapters.ib.factory import broker_from_settings
-
-        return broker_from_settings(settings), replay
-    from houseedge.live.paper import PaperBroker
-
-    paper = PaperBroker(costs, latency_ns=round(settings.latency_ms * 1e6),
-                        starting_cash=settings.cash)  # fmt: skip
-    return paper, replay
+    broker, feed = require_broker(settings.broker)(settings)
+    return Engine(
+        broker=broker,
+        feed=feed,
+        policies=settings.policy_specs(),
+        journal=settings.journal,
+        risk=settings.risk_limits(),
+        cash=settings.cash,
+        costs=settings.cost_model(),
+        staleness_seconds=settings.staleness_seconds,
+        drain_timeout=settings.drain_timeout,
+        observability=observability,
+    )

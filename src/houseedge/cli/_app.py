@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from houseedge import __version__, logs
 from houseedge.cli import alpaca, binance, demo, ib, live, research, store, sweep
@@ -79,5 +80,6 @@ def main() -> None:
     try:
         app(args=venue_alias(sys.argv[1:]))
     except HouseEdgeError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        # Escaped: messages hold brackets (pip install 'houseedge[ib]', [alpaca] tables).
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)

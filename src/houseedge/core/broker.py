@@ -16,6 +16,11 @@ Reports are a stream
     rejects, fills, cancels, expiries) arrive on :meth:`Broker.reports`, possibly late, out of
     order or twice. The engine runs them through :func:`houseedge.core.execution.apply` and the
     journal de-duplicates fills by ``fill_id``.
+Unknown orders
+    ``cancel`` of an id the venue does not know is reported as ``CancelRejected``, never raised;
+    a lookup of one raises :class:`OrderNotFound` (one class for every venue; an adapter may
+    subclass it to carry the venue's code). A duplicate client order id the venue refuses is
+    :class:`DuplicateOrder`, which ``submit`` resolves by looking the order up.
 Reconciliation
     After every (re)connect the engine asks ``orders_since``/``fills_since`` for what happened
     while it was not listening; both must include everything at or after ``since_ts``.
@@ -47,6 +52,51 @@ from houseedge.core.types import (
     Position,
     Side,
 )
+from houseedge.errors import BrokerError
+from houseedge.errors import OrderRejected as OrderRefused
+
+
+class OrderNotFound(BrokerError):
+    """The venue does not know the order (Alpaca 404, Binance -2011/-2013, IB: no such order).
+
+    Every adapter raises this one class, so the engine and the conformance suite can tell an
+    unknown order from any other failure whatever the venue.
+    """
+
+
+class DuplicateOrder(OrderRefused):
+    """The venue already has an order with this client order id (a resubmitted order).
+
+    Adapters never let it escape :meth:`Broker.submit`: they resolve it by looking the order up.
+    """
+
+
+class TrailingStop(msgspec.Struct, frozen=True, kw_only=True):
+    """A trailing stop rides beside an order: exactly one of ``amount`` or ``percent`` (> 0).
+
+    :class:`~houseedge.core.types.OrderType` has no trailing stop, so an adapter that supports
+    one takes it as ``submit(order, trail=TrailingStop(...))``: ``amount`` trails the best price
+    by that many price units, ``percent`` by that percentage. Which order types it applies to is
+    the venue's (Alpaca: a market order; IB: a stop or stop-limit order).
+
+    Examples
+    --------
+    >>> TrailingStop(percent=1.5).percent
+    1.5
+    >>> TrailingStop(amount=1.0, percent=1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: a trailing stop takes exactly one of amount and percent (> 0)
+    """
+
+    amount: float | None = None
+    percent: float | None = None
+
+    def __post_init__(self) -> None:
+        given = [v for v in (self.amount, self.percent) if v is not None]
+        if len(given) != 1 or given[0] <= 0:
+            msg = "a trailing stop takes exactly one of amount and percent (> 0)"
+            raise ValueError(msg)
 
 
 class Trade(msgspec.Struct, frozen=True, kw_only=True, tag="trade"):

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
-from houseedge.adapters.alpaca import AlpacaConfig
+from houseedge.adapters.alpaca import AlpacaBroker, AlpacaConfig
 from houseedge.core.types import Fill
 from tests.fakes.alpaca.server import FakeAlpaca
-from tests.fakes.streams import Collector, eventually, until  # noqa: F401 - re-exported for the tests
+from tests.fakes.streams import (  # noqa: F401 - re-exported for the tests
+    Collector,
+    collecting,
+    eventually,
+    until,
+)
 
 T = TypeVar("T")
 
@@ -16,7 +23,7 @@ def config_for(fake: FakeAlpaca, **overrides: Any) -> AlpacaConfig:
     """Return a config pointing every client at the fake, with test-sized timings."""
     values: dict[str, Any] = {
         "api_key": fake.key,
-        "secret_key": fake.secret,
+        "api_secret": fake.secret,
         "base_url": fake.base_url,
         "stream_url": fake.stream_url,
         "data_url": fake.base_url,
@@ -44,3 +51,15 @@ def assert_exact(fake: FakeAlpaca, fills: list[Fill]) -> None:
         net[fill.symbol] = net.get(fill.symbol, 0.0) + fill.side.sign * fill.qty
     venue = {s: q for s, q in fake.venue.positions.items() if q}
     assert {s: q for s, q in net.items() if q} == venue
+
+
+@contextlib.asynccontextmanager
+async def connected(
+    price: float = 100.0, **overrides: Any
+) -> AsyncIterator[tuple[FakeAlpaca, AlpacaBroker, Collector]]:
+    """Start a fake (AAPL at ``price``), connect a broker to it, collect its reports."""
+    async with FakeAlpaca() as fake:
+        fake.venue.set_price("AAPL", price)
+        broker = AlpacaBroker(config_for(fake, **overrides))
+        async with collecting(broker) as collector:
+            yield fake, broker, collector

@@ -10,7 +10,12 @@ from pydantic import SecretStr
 
 from houseedge.adapters.binance import BinanceBroker, BinanceConfig
 from tests.fakes.binance.server import FakeBinance
-from tests.fakes.streams import Collector, eventually, until  # noqa: F401 - re-exported for the tests
+from tests.fakes.streams import (  # noqa: F401 - re-exported for the tests
+    Collector,
+    collecting,
+    eventually,
+    until,
+)
 
 KEY, SECRET = "test-key-0123456789", "test-secret-abcdefghijklmnop"
 
@@ -21,7 +26,7 @@ def config_for(fake: FakeBinance, **overrides: Any) -> BinanceConfig:
         "api_key": SecretStr(KEY), "api_secret": SecretStr(SECRET),
         "symbols": list(fake.exchange.paths), "api_url": fake.api_url,
         "ws_api_url": fake.ws_api_url, "stream_url": fake.stream_url,
-        "user_staleness_seconds": 2.0, "resubscribe_timeout": 5.0,
+        "staleness_seconds": 2.0, "resubscribe_timeout_seconds": 5.0,
     }  # fmt: skip
     return BinanceConfig(**{**fields, **overrides})
 
@@ -35,13 +40,8 @@ async def connected(
     fake = await FakeBinance(KEY, SECRET, paths, **fake_options).start()
     broker = BinanceBroker(config_for(fake, **config_overrides))
     try:
-        await broker.connect()
-        collector = Collector(broker)
-        try:
+        async with collecting(broker, drain=False) as collector:
             yield fake, broker, collector
-        finally:
-            await broker.close()
-            await collector.stop(drain=False)
     finally:
         await fake.stop()
 

@@ -16,10 +16,10 @@ def fast_config(tws: FakeTws, **overrides: Any) -> IbConfig:
     base: dict[str, Any] = {
         "port": tws.port,
         "client_id": 1,
-        "connect_timeout": 2.0,
-        "backoff_initial": 0.02,
-        "backoff_max": 0.2,
-        "reconcile_interval": 0,
+        "connect_timeout_seconds": 2.0,
+        "backoff_initial_seconds": 0.02,
+        "backoff_max_seconds": 0.2,
+        "reconcile_interval_seconds": 0,
     }
     return IbConfig(**{**base, **overrides})
 

@@ -39,7 +39,7 @@ class _TimedTradingClient(TradingClient):
     def __init__(self, config: AlpacaConfig) -> None:
         super().__init__(
             config.api_key.get_secret_value(),
-            config.secret_key.get_secret_value(),
+            config.api_secret.get_secret_value(),
             paper=config.paper,
             raw_data=True,
             url_override=config.base_url,

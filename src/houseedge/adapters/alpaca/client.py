@@ -6,7 +6,8 @@ Orders
     whose first attempt committed behind a 504) is resolved by looking the order up by client
     order id, never by submitting again; a submit that timed out or met a 5xx is looked up the
     same way before it is called failed. Market, limit, stop, stop-limit (the order's type) and
-    trailing stop (``submit(order, trail=TrailingStop(...))``); day, gtc, ioc, fok; cancel and
+    trailing stop (``submit(order, trail=TrailingStop(...))``, a market order trailing by
+    ``amount`` dollars or ``percent``); day, gtc, ioc, fok; cancel and
     replace (``PATCH``; the old order ends ``replaced``, reported as cancelled).
 Reports
     From the trade_updates WebSocket or the SSE events endpoint (:mod:`.stream`), decoded by
@@ -26,10 +27,8 @@ Events
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -38,9 +37,9 @@ from alpaca.trading import requests as rq
 from alpaca.trading.enums import QueryOrderStatus
 
 from houseedge.adapters.alpaca import mapping
+from houseedge.adapters.alpaca._events import AlpacaStats, EventSink, EventSpec, Outbox
 from houseedge.adapters.alpaca._rest import ORDER_REQUESTS, make_trading_client, status_report
 from houseedge.adapters.alpaca.config import AlpacaConfig
-from houseedge.adapters.alpaca.errors import DuplicateClientOrderId, OrderNotFound
 from houseedge.adapters.alpaca.reconcile import Reconciler, call
 from houseedge.adapters.alpaca.schemas import (
     OrderMsg,
@@ -49,7 +48,14 @@ from houseedge.adapters.alpaca.schemas import (
     decode_update,
 )
 from houseedge.adapters.alpaca.stream import SseUpdates, WebSocketUpdates
-from houseedge.core.broker import Account, BrokerEvent, OrderSnapshot
+from houseedge.core.broker import (
+    Account,
+    BrokerEvent,
+    DuplicateOrder,
+    OrderNotFound,
+    OrderSnapshot,
+    TrailingStop,
+)
 from houseedge.core.execution import OrderStatus
 from houseedge.core.types import (
     CancelRejected,
@@ -64,26 +70,8 @@ from houseedge.errors import OrderRejected as OrderRefused
 
 __all__ = ["AlpacaBroker", "AlpacaStats", "make_trading_client"]
 
-EventSpec = tuple[str, dict[str, Any], int]
-EventSink = Callable[[Sequence[EventSpec]], Coroutine[Any, Any, Any]]
-"""An async function (``create_task`` needs a coroutine, not any awaitable)."""
-
 _DONE: Final = frozenset({"filled", "canceled", "expired", "rejected", "replaced"})
 _ONCE: Final = frozenset({"accepted", "cancelled", "expired", "rejected"})
-
-
-@dataclass
-class AlpacaStats:
-    """Counters of what the adapter saw and did (tests and metrics read them)."""
-
-    fills: int = 0
-    duplicate_fills: int = 0
-    recovered_fills: int = 0
-    malformed: int = 0
-    reconciliations: int = 0
-    connections: int = 0
-    stale: int = 0
-    duplicate_submits: int = 0
 
 
 class AlpacaBroker:
@@ -100,7 +88,7 @@ class AlpacaBroker:
         self._rest = make_trading_client(config)
         self.venue = Reconciler(make_trading_client(config))  # queries, on their own session
         self.stats = AlpacaStats()
-        self.emitted: list[EventSpec] = []
+        self.outbox = Outbox("alpaca")
         self.log = structlog.get_logger("houseedge.adapters.alpaca").bind(broker="alpaca")
         self._out: asyncio.Queue[BrokerEvent | None] = asyncio.Queue()
         self._seen: set[str] = set()
@@ -109,9 +97,6 @@ class AlpacaBroker:
         self._last_message_ns = time.time_ns()
         self._pending: tuple[int, str] | None = None
         self._wake = asyncio.Event()
-        self._sink: EventSink | None = None
-        self._held: list[EventSpec] = []
-        self._sinking: set[asyncio.Task[Any]] = set()
         self._stream: WebSocketUpdates | SseUpdates | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -150,12 +135,12 @@ class AlpacaBroker:
 
     def bind_events(self, sink: EventSink) -> None:
         """Send anomaly and stream events to ``sink`` (e.g. the engine's ``book.events``)."""
-        self._sink = sink
-        held, self._held = self._held, []
-        if held:
-            task = asyncio.get_running_loop().create_task(sink(held))
-            self._sinking.add(task)
-            task.add_done_callback(self._sinking.discard)
+        self.outbox.bind(sink)
+
+    @property
+    def emitted(self) -> list[EventSpec]:
+        """Return every engine event the broker reported, bound or held."""
+        return self.outbox.emitted
 
     async def reports(self) -> AsyncIterator[BrokerEvent]:
         """Yield order reports and fills until :meth:`close`."""
@@ -164,7 +149,7 @@ class AlpacaBroker:
 
     # -- orders -----------------------------------------------------------------------------
 
-    async def submit(self, order: Order, *, trail: mapping.TrailingStop | None = None) -> None:
+    async def submit(self, order: Order, *, trail: TrailingStop | None = None) -> None:
         """Submit ``order`` (idempotent on its client order id); see the module doc."""
         cid = order.client_order_id
         try:
@@ -176,7 +161,7 @@ class AlpacaBroker:
         self._working[cid] = None
         try:
             raw = await call("submit", self._rest.submit_order, request)
-        except DuplicateClientOrderId:
+        except DuplicateOrder:
             raw = await self._resolve_duplicate(cid)
         except OrderRefused as exc:
             self._refused(cid, str(exc))
@@ -226,7 +211,7 @@ class AlpacaBroker:
             )
 
     async def replace(
-        self, client_order_id: str, new: Order, *, trail: mapping.TrailingStop | None = None
+        self, client_order_id: str, new: Order, *, trail: TrailingStop | None = None
     ) -> None:
         """Replace a working order by ``new`` (its own client id; quantity, prices, tif)."""
         venue_id = await self._venue_id(client_order_id)
@@ -234,7 +219,7 @@ class AlpacaBroker:
         self._working[new.client_order_id] = None
         try:
             raw = await call("replace", self._rest.replace_order_by_id, venue_id, request)
-        except DuplicateClientOrderId:
+        except DuplicateOrder:
             raw = await self._resolve_duplicate(new.client_order_id)
         except (OrderRefused, OrderNotFound) as exc:
             self._refused(new.client_order_id, str(exc))
@@ -403,12 +388,4 @@ class AlpacaBroker:
         self._event("anomaly", {"reason": reason, **fields})
 
     def _event(self, kind: str, payload: dict[str, Any]) -> None:
-        spec: EventSpec = (kind, {"source": "alpaca", **payload}, time.time_ns())
-        self.emitted.append(spec)
-        if self._sink is None:
-            self._held.append(spec)
-            return
-        with contextlib.suppress(RuntimeError):  # no running loop: the engine is gone
-            task = asyncio.get_running_loop().create_task(self._sink([spec]))
-            self._sinking.add(task)
-            task.add_done_callback(self._sinking.discard)
+        self.outbox.event(kind, payload)

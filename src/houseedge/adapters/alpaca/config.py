@@ -2,17 +2,17 @@
 
 Credentials are :class:`~pydantic.SecretStr` and come from the environment only: the live
 settings' ``HOUSEEDGE_BROKER_KEY``/``HOUSEEDGE_BROKER_SECRET`` (see
-:func:`houseedge.adapters.alpaca.factory.build_broker`) or ``HOUSEEDGE_ALPACA_API_KEY``/
-``HOUSEEDGE_ALPACA_SECRET_KEY``. Other fields read ``HOUSEEDGE_ALPACA_<FIELD>``. The URL
+:func:`config_from_settings`) or ``HOUSEEDGE_ALPACA_API_KEY``/
+``HOUSEEDGE_ALPACA_API_SECRET``. Other fields read ``HOUSEEDGE_ALPACA_<FIELD>``. The URL
 overrides point every client elsewhere (the loopback fake in tests); left unset, alpaca-py's
 paper or live hosts are used.
 
 Examples
 --------
->>> config = AlpacaConfig(api_key="k", secret_key="s", base_url="http://127.0.0.1:1")
+>>> config = AlpacaConfig(api_key="k", api_secret="s", base_url="http://127.0.0.1:1")
 >>> config.events_base, config.stream
 ('http://127.0.0.1:1', 'websocket')
->>> "s" in repr(config.secret_key)
+>>> "s" in repr(config.api_secret)
 False
 """
 
@@ -23,7 +23,9 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["AlpacaConfig"]
+from houseedge.adapters.venue import VenueSettings, load_config
+
+__all__ = ["AlpacaConfig", "config_from_settings"]
 
 _PAPER_REST = "https://paper-api.alpaca.markets"
 _LIVE_REST = "https://api.alpaca.markets"
@@ -34,7 +36,7 @@ class AlpacaConfig(BaseSettings):
 
     Parameters
     ----------
-    api_key, secret_key
+    api_key, api_secret
         The account's key pair (secret; never logged).
     paper
         Paper account (default) or live.
@@ -63,7 +65,7 @@ class AlpacaConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOUSEEDGE_ALPACA_", extra="forbid", frozen=True)
 
     api_key: SecretStr
-    secret_key: SecretStr
+    api_secret: SecretStr
     paper: bool = True
     base_url: str | None = None
     stream_url: str | None = None
@@ -83,3 +85,22 @@ class AlpacaConfig(BaseSettings):
         if self.base_url is not None:
             return self.base_url
         return _PAPER_REST if self.paper else _LIVE_REST
+
+
+def config_from_settings(settings: VenueSettings) -> AlpacaConfig:
+    """Return the adapter's config: ``HOUSEEDGE_ALPACA_*``, the ``[alpaca]`` table, the keys.
+
+    Raises
+    ------
+    ConfigError
+        No credentials, a key in the table, or a malformed value (the message never holds a
+        secret: pydantic shows ``SecretStr`` fields masked).
+
+    Examples
+    --------
+    >>> from houseedge.app.settings import LiveSettings
+    >>> settings = LiveSettings(broker_key="k", broker_secret="s", alpaca={"paper": False})
+    >>> config_from_settings(settings).paper
+    False
+    """
+    return load_config(AlpacaConfig, "alpaca", settings)

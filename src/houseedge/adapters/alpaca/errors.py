@@ -6,8 +6,8 @@ original. :data:`TRANSLATIONS` is the table (a test checks it covers every excep
 installed alpaca package defines):
 
 =====================================  ==========================================================
-``APIError`` 422 code 40010001         :class:`DuplicateClientOrderId` (an ``OrderRejected``)
-``APIError`` 404                       :class:`OrderNotFound`
+``APIError`` 422 code 40010001         :class:`~houseedge.core.broker.DuplicateOrder`
+``APIError`` 404                       :class:`~houseedge.core.broker.OrderNotFound`
 ``APIError`` 429, 5xx                  :class:`~houseedge.errors.BrokerUnavailable`
 ``APIError`` 401                       :class:`~houseedge.errors.BrokerError` (credentials)
 ``APIError`` 403, 422 (others)         :class:`~houseedge.errors.OrderRejected`
@@ -33,25 +33,12 @@ import requests
 import websockets
 from alpaca.common.exceptions import APIError, RetryException
 
+from houseedge.core.broker import DuplicateOrder, OrderNotFound
 from houseedge.errors import BrokerError, BrokerUnavailable, OrderRejected
 
-__all__ = [
-    "TRANSLATIONS",
-    "DuplicateClientOrderId",
-    "OrderNotFound",
-    "translate",
-    "translated",
-]
+__all__ = ["TRANSLATIONS", "translate", "translated"]
 
 DUPLICATE_CODE: Final = 40010001
-
-
-class DuplicateClientOrderId(OrderRejected):
-    """The venue already has an order with this client order id (422, code 40010001)."""
-
-
-class OrderNotFound(BrokerError):
-    """The venue does not know the order (404)."""
 
 
 class _ApiErrorFields(Protocol):
@@ -76,7 +63,7 @@ def _api_error(exc: BaseException, operation: str) -> BrokerError:
         code, message = None, str(exc)[:200]
     text = f"alpaca {operation}: HTTP {status} code {code}: {message}"
     if status == 422 and code == DUPLICATE_CODE:
-        return DuplicateClientOrderId(text)
+        return DuplicateOrder(text)
     if status == 404:
         return OrderNotFound(text)
     if status is None or status == 429 or status >= 500:

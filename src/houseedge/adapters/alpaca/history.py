@@ -8,6 +8,7 @@ by their open time (UTC ns, as Alpaca stamps them) and written through
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -65,7 +66,7 @@ def fetch_bars(
     """Return the bars of ``symbols`` in ``[start, end]`` as a frame of the ``bars`` columns."""
     client = StockHistoricalDataClient(
         config.api_key.get_secret_value(),
-        config.secret_key.get_secret_value(),
+        config.api_secret.get_secret_value(),
         raw_data=True,
         url_override=config.data_url,
     )
@@ -111,16 +112,24 @@ def fetch_bars(
     return frame.with_columns(pl.col("ts").cast(pl.Datetime("ns", "UTC"))).sort("symbol", "ts")
 
 
-def ingest_bars(
+async def ingest_bars(
     store: Store,
-    config: AlpacaConfig,
     symbols: Sequence[str],
     timeframe: str,
     start: datetime,
     end: datetime | None = None,
     *,
+    config: AlpacaConfig,
     adjustment: str = "raw",
-) -> WriteReport:
-    """Fetch bars (:func:`fetch_bars`) and write them to ``store``'s ``bars`` dataset."""
-    frame = fetch_bars(config, symbols, timeframe, start, end, adjustment=adjustment)
-    return store.write("bars", frame, source=f"alpaca:{','.join(symbols)}")
+) -> list[WriteReport]:
+    """Fetch the bars of ``symbols`` opening in ``[start, end)`` into ``store``'s ``bars``.
+
+    ``end`` None means now. The blocking alpaca-py call runs in a thread; the write is the
+    store's (validated, idempotent), one for all the symbols.
+    """
+    frame = await asyncio.to_thread(
+        fetch_bars, config, symbols, timeframe, start, end, adjustment=adjustment
+    )
+    if end is not None:
+        frame = frame.filter(pl.col("ts") < end)
+    return [store.write("bars", frame, source=f"alpaca:{','.join(symbols)}")]

@@ -19,8 +19,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import msgspec
-
 from houseedge.adapters.alpaca.schemas import (
     AccountMsg,
     ActivityMsg,
@@ -28,7 +26,7 @@ from houseedge.adapters.alpaca.schemas import (
     PositionMsg,
     TradeUpdateMsg,
 )
-from houseedge.core.broker import Account, BrokerEvent, OrderSnapshot
+from houseedge.core.broker import Account, BrokerEvent, OrderSnapshot, TrailingStop
 from houseedge.core.execution import OrderStatus
 from houseedge.core.types import (
     CancelRejected,
@@ -46,7 +44,6 @@ from houseedge.core.types import (
 
 __all__ = [
     "STATUS",
-    "TrailingStop",
     "account",
     "fill_from_activity",
     "order_fields",
@@ -87,22 +84,6 @@ _TIF: Final = {
     TimeInForce.IOC: "ioc",
     TimeInForce.FOK: "fok",
 }
-
-
-class TrailingStop(msgspec.Struct, frozen=True, kw_only=True):
-    """Make a market order a trailing stop: exactly one of ``price`` (dollars) or ``percent``.
-
-    :class:`~houseedge.core.types.OrderType` has no trailing stop, so it rides beside the order:
-    ``AlpacaBroker.submit(order, trail=TrailingStop(percent=1.0))``.
-    """
-
-    price: float | None = None
-    percent: float | None = None
-
-    def __post_init__(self) -> None:
-        if (self.price is None) == (self.percent is None):
-            msg = "a trailing stop needs exactly one of price or percent"
-            raise ValueError(msg)
 
 
 def parse_ts(text: str) -> int:
@@ -173,7 +154,7 @@ def order_fields(order: Order, trail: TrailingStop | None = None) -> dict[str, A
             msg = f"order {order.client_order_id}: a trailing stop replaces a market order"
             raise ValueError(msg)
         fields["type"] = "trailing_stop"
-        fields["trail_price"], fields["trail_percent"] = trail.price, trail.percent
+        fields["trail_price"], fields["trail_percent"] = trail.amount, trail.percent
     return fields
 
 
@@ -189,7 +170,7 @@ def replace_fields(new: Order, trail: TrailingStop | None = None) -> dict[str, A
     if new.stop_price is not None:
         fields["stop_price"] = new.stop_price
     if trail is not None:
-        fields["trail"] = trail.price if trail.price is not None else trail.percent
+        fields["trail"] = trail.amount if trail.amount is not None else trail.percent
     return {k: v for k, v in fields.items() if v is not None}
 
 

@@ -27,7 +27,7 @@ from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest
 
 from houseedge.adapters.alpaca import mapping
-from houseedge.adapters.alpaca.errors import OrderNotFound, translated
+from houseedge.adapters.alpaca.errors import translated
 from houseedge.adapters.alpaca.schemas import (
     AccountMsg,
     OrderMsg,
@@ -36,7 +36,7 @@ from houseedge.adapters.alpaca.schemas import (
     decode_activity,
     decode_order,
 )
-from houseedge.core.broker import Account, OrderSnapshot
+from houseedge.core.broker import Account, OrderNotFound, OrderSnapshot
 from houseedge.core.types import Fill, Position
 
 __all__ = ["Reconciler", "call"]

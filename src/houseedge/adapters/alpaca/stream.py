@@ -145,7 +145,7 @@ class WebSocketUpdates(_Updates):
         config = self.config
         stream = _HookedTradingStream(
             config.api_key.get_secret_value(),
-            config.secret_key.get_secret_value(),
+            config.api_secret.get_secret_value(),
             on_connected=self._connected,
             on_message=self.touch,
             on_update=self._on_update,
@@ -202,7 +202,7 @@ class SseUpdates(_Updates):
         config = self.config
         headers = {
             "APCA-API-KEY-ID": config.api_key.get_secret_value(),
-            "APCA-API-SECRET-KEY": config.secret_key.get_secret_value(),
+            "APCA-API-SECRET-KEY": config.api_secret.get_secret_value(),
             "Accept": "text/event-stream",
             "Cache-Control": "no-cache",
         }

@@ -12,9 +12,10 @@ messages as ``Any`` JSON narrowed by :func:`is_object`.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Awaitable, Coroutine
-from typing import Any, Protocol, TypeGuard
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 with warnings.catch_warnings():
     warnings.filterwarnings(
@@ -26,6 +27,9 @@ with warnings.catch_warnings():
     from binance.ws.constants import WSListenerState  # pyright: ignore[reportMissingTypeStubs]
     from binance.ws.streams import BinanceSocketManager  # pyright: ignore[reportMissingTypeStubs]
 
+if TYPE_CHECKING:
+    from houseedge.adapters.binance.config import BinanceConfig
+
 __all__ = [
     "AsyncClient",
     "BinanceSocketManager",
@@ -33,6 +37,8 @@ __all__ = [
     "MessageSocket",
     "WSListenerState",
     "binance_exceptions",
+    "client_class",
+    "close_client",
     "create_client",
     "is_object",
     "receive",
@@ -82,3 +88,39 @@ def is_object(value: object) -> TypeGuard[dict[str, Any]]:
     (True, False)
     """
     return isinstance(value, dict)
+
+
+def client_class(config: BinanceConfig) -> type[AsyncClient]:
+    """Return an ``AsyncClient`` subclass with the configured URLs (class-level overrides).
+
+    Examples
+    --------
+    >>> from houseedge.adapters.binance.config import BinanceConfig
+    >>> cls = client_class(BinanceConfig(api_url="http://127.0.0.1:1/api"))
+    >>> cls.API_URL, cls.WS_API_URL == AsyncClient.WS_API_URL
+    ('http://127.0.0.1:1/api', True)
+    """
+    overrides = {
+        "API_URL": config.api_url,
+        "WS_API_URL": config.ws_api_url,
+        "FUTURES_URL": config.futures_url,
+    }
+    return type(
+        "HouseEdgeAsyncClient",
+        (AsyncClient,),
+        {k: v for k, v in overrides.items() if v is not None},
+    )
+
+
+async def close_client(client: Any) -> None:
+    """Close a client at once.
+
+    python-binance's WebSocket-API read loop waits up to 10 s in ``recv`` before it notices
+    it should exit; marking it exiting and closing the socket first ends it now.
+    """
+    api = getattr(client, "ws_api", None)
+    if api is not None and api.ws is not None:
+        api.ws_state = WSListenerState.EXITING
+        with contextlib.suppress(Exception):
+            await api.ws.close()
+    await client.close_connection()

@@ -13,9 +13,9 @@ from typing import Any, Final
 import msgspec
 
 from houseedge.adapters.binance.config import ENDPOINTS
-from houseedge.adapters.binance.errors import OrderNotFound
 from houseedge.adapters.binance.ratelimit import RateLimiter
 from houseedge.adapters.binance.schemas import AccountInfo, MyTrade, RestOrder
+from houseedge.core.broker import OrderNotFound
 
 PAGE: Final = 1000  # Binance's largest page for allOrders, myTrades and klines
 
@@ -30,8 +30,9 @@ class BinanceRest:
     async def call(self, role: str, *, retry_unknown: bool = True, **params: Any) -> Any:
         """Call the client method behind ``role`` with ``params``."""
         method = getattr(self.client, self.methods[role])
-        return await self.limiter.call(lambda: method(**params), what=role,
-                                       retry_unknown=retry_unknown)  # fmt: skip
+        return await self.limiter.call(
+            lambda: method(**params), what=role, retry_unknown=retry_unknown
+        )
 
     async def create_order(self, params: dict[str, Any]) -> dict[str, Any]:
         """Send an order once (an unknown outcome is raised, never retried here)."""

@@ -23,7 +23,6 @@ Endpoints
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
@@ -32,15 +31,13 @@ from typing import Any
 import msgspec
 import structlog
 
-from houseedge.adapters.binance._lib import AsyncClient, WSListenerState, create_client
+from houseedge.adapters.binance._lib import client_class, close_client, create_client
 from houseedge.adapters.binance._rest import BinanceRest
 from houseedge.adapters.binance.config import BinanceConfig
 from houseedge.adapters.binance.errors import (
     BinanceAuthError,
     BinanceOrderRejected,
     BinanceUnavailable,
-    DuplicateOrder,
-    OrderNotFound,
 )
 from houseedge.adapters.binance.filters import SymbolFilters, parse_exchange_info
 from houseedge.adapters.binance.mapping import (
@@ -61,7 +58,7 @@ from houseedge.adapters.binance.schemas import (
     decode_user_event,
 )
 from houseedge.adapters.binance.userstream import UserStream
-from houseedge.core.broker import Account, BrokerEvent, OrderSnapshot
+from houseedge.core.broker import Account, BrokerEvent, DuplicateOrder, OrderNotFound, OrderSnapshot
 from houseedge.core.types import (
     CancelRejected,
     Fill,
@@ -74,36 +71,7 @@ from houseedge.core.types import (
 from houseedge.errors import ConfigError
 from houseedge.live.instruments import Instruments
 
-__all__ = ["BinanceBroker", "client_class", "close_client"]
-
-
-def client_class(config: BinanceConfig) -> type[AsyncClient]:
-    """Return an ``AsyncClient`` subclass with the configured URLs (class-level overrides).
-
-    Examples
-    --------
-    >>> cls = client_class(BinanceConfig(api_url="http://127.0.0.1:1/api"))
-    >>> cls.API_URL, cls.WS_API_URL == AsyncClient.WS_API_URL
-    ('http://127.0.0.1:1/api', True)
-    """
-    overrides = {"API_URL": config.api_url, "WS_API_URL": config.ws_api_url,
-                 "FUTURES_URL": config.futures_url}  # fmt: skip
-    return type("HouseEdgeAsyncClient", (AsyncClient,),
-                {k: v for k, v in overrides.items() if v is not None})  # fmt: skip
-
-
-async def close_client(client: Any) -> None:
-    """Close a client at once.
-
-    python-binance's WebSocket-API read loop waits up to 10 s in ``recv`` before it notices
-    it should exit; marking it exiting and closing the socket first ends it now.
-    """
-    api = getattr(client, "ws_api", None)
-    if api is not None and api.ws is not None:
-        api.ws_state = WSListenerState.EXITING
-        with contextlib.suppress(Exception):
-            await api.ws.close()
-    await client.close_connection()
+__all__ = ["BinanceBroker"]
 
 
 class BinanceBroker:
@@ -118,8 +86,9 @@ class BinanceBroker:
     def __init__(self, config: BinanceConfig) -> None:
         self.config = config
         self.symbols = list(config.symbols)
-        self.limiter = RateLimiter(max_attempts=config.max_attempts,
-                                   max_backoff=config.max_backoff_seconds)  # fmt: skip
+        self.limiter = RateLimiter(
+            max_attempts=config.max_attempts, max_backoff=config.backoff_max_seconds
+        )
         self.marks: dict[str, float] = {}
         """Last prices (fills and the feed): min-notional checks of market orders, equity."""
         self.client: Any = None
@@ -168,9 +137,13 @@ class BinanceBroker:
         self.filters = {s: known[s] for s in self.symbols}
         self.reconciler = Reconciler(self.rest, self.filters)
         await self.reconciler.start(self.symbols)
-        self.stream = UserStream(self.client, on_event=self._on_user_event, on_gap=self._on_gap,
-                                 staleness=cfg.user_staleness_seconds,
-                                 timeout=cfg.resubscribe_timeout)  # fmt: skip
+        self.stream = UserStream(
+            self.client,
+            on_event=self._on_user_event,
+            on_gap=self._on_gap,
+            staleness=cfg.staleness_seconds,
+            timeout=cfg.resubscribe_timeout_seconds,
+        )
         await self.stream.start()
 
     async def close(self) -> None:
@@ -224,8 +197,9 @@ class BinanceBroker:
                 self._emit(OrderRejected(order_id=cid, ts=self._now(), reason=str(exc)))
                 return
             except BinanceUnavailable as exc:  # the order may or may not exist: ask first
-                self.log.warning("binance.submit_unknown", order_id=cid, attempt=attempt,
-                                 error=str(exc))  # fmt: skip
+                self.log.warning(
+                    "binance.submit_unknown", order_id=cid, attempt=attempt, error=str(exc)
+                )
                 if await self._resolve(order.symbol, cid):
                     return
                 if attempt == self.config.max_attempts:
@@ -267,14 +241,21 @@ class BinanceBroker:
             price = Decimal(part["price"])
             commission = Decimal(part["commission"])
             fee = commission if part.get("commissionAsset") == filters.quote_asset else Decimal(0)
-            self._emit_fill(Fill(fill_id=fill_id(order.symbol, int(part["tradeId"])),
-                                 order_id=order.client_order_id, symbol=order.symbol,
-                                 side=Side(order.side.lower()), qty=float(Decimal(part["qty"])),
-                                 price=float(price), fee=float(fee), ts=ts))  # fmt: skip
+            self._emit_fill(
+                Fill(
+                    fill_id=fill_id(order.symbol, int(part["tradeId"])),
+                    order_id=order.client_order_id,
+                    symbol=order.symbol,
+                    side=Side(order.side.lower()),
+                    qty=float(Decimal(part["qty"])),
+                    price=float(price),
+                    fee=float(fee),
+                    ts=ts,
+                )
+            )
 
     def _note(self, order: RestOrder) -> None:
-        self._reconciler.remember(order.symbol, order.order_id, order.client_order_id,
-                                  order.status)  # fmt: skip
+        self._reconciler.remember(order.symbol, order.order_id, order.client_order_id, order.status)
 
     async def cancel(self, client_order_id: str) -> None:
         """Ask Binance to cancel; the outcome is a ``cancelled`` or ``cancel_rejected`` report."""
@@ -321,8 +302,7 @@ class BinanceBroker:
         try:
             event = decode_user_event(message)
         except msgspec.ValidationError as exc:  # whatever it said is recovered over REST
-            self.log.warning("binance.malformed_event", kind=str(message.get("e")),
-                             error=str(exc))  # fmt: skip
+            self.log.warning("binance.malformed_event", kind=str(message.get("e")), error=str(exc))
             await self._on_gap("malformed_event")
             return
         if isinstance(event, ExecutionReport):
@@ -333,9 +313,12 @@ class BinanceBroker:
     def _on_execution(self, event: ExecutionReport) -> None:
         if event.symbol not in self.filters:
             return
-        self._reconciler.remember(event.symbol, event.order_id,
-                                  event.orig_client_order_id or event.client_order_id,
-                                  event.status)  # fmt: skip
+        self._reconciler.remember(
+            event.symbol,
+            event.order_id,
+            event.orig_client_order_id or event.client_order_id,
+            event.status,
+        )
         if event.execution_type == "TRADE":
             f = self.filters[event.symbol]
             self._emit_fill(fill_from_report(event, base=f.base_asset, quote=f.quote_asset))
@@ -373,8 +356,10 @@ class BinanceBroker:
         balances = {b.asset: b.free + b.locked for b in (await self._rest.account()).balances}
         quote = self.config.quote_asset
         cash = float(balances.get(quote, Decimal(0)))
-        held = sum(float(balances.get(f.base_asset, 0)) * self.marks.get(s, 0.0)
-                   for s, f in self.filters.items())  # fmt: skip
+        held = sum(
+            float(balances.get(f.base_asset, 0)) * self.marks.get(s, 0.0)
+            for s, f in self.filters.items()
+        )
         return Account(cash=cash, equity=cash + held, currency=quote)
 
     async def orders_since(self, since_ts: int) -> Sequence[OrderSnapshot]:

@@ -14,7 +14,9 @@ from typing import Final, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ENDPOINTS", "BinanceConfig"]
+from houseedge.adapters.venue import VenueSettings, load_config
+
+__all__ = ["ENDPOINTS", "BinanceConfig", "config_from_settings"]
 
 Market = Literal["spot", "usdm"]
 
@@ -58,7 +60,7 @@ class BinanceConfig(BaseSettings):
     ('spot', 'USDT', SecretStr('**********'))
     """
 
-    model_config = SettingsConfigDict(env_prefix="HOUSEEDGE_BINANCE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HOUSEEDGE_BINANCE_", extra="forbid")
 
     api_key: SecretStr = SecretStr("")
     api_secret: SecretStr = SecretStr("")
@@ -72,8 +74,29 @@ class BinanceConfig(BaseSettings):
     futures_stream_url: str | None = None
     kline_interval: str = "1m"
     feed_trades: bool = False  # also yield the trade stream (marks between bars)
-    user_staleness_seconds: float = Field(default=30.0, gt=0)
-    resubscribe_timeout: float = Field(default=15.0, gt=0)
+    staleness_seconds: float = Field(default=30.0, gt=0)
+    resubscribe_timeout_seconds: float = Field(default=15.0, gt=0)
     max_attempts: int = Field(default=5, ge=1)  # per REST call through 429/418/timeouts
-    max_backoff_seconds: float = Field(default=60.0, gt=0)
+    backoff_max_seconds: float = Field(default=60.0, gt=0)
     queue_size: int = Field(default=10_000, ge=100)  # market stream queue (python-binance's)
+
+
+def config_from_settings(settings: VenueSettings) -> BinanceConfig:
+    """Return the Binance config: ``HOUSEEDGE_BINANCE_*``, the ``[binance]`` table, the keys.
+
+    The engine's ``symbols`` are the broker's when neither names any.
+
+    Raises
+    ------
+    ConfigError
+        The ``[binance]`` table holds a key, or a value is invalid.
+
+    Examples
+    --------
+    >>> from houseedge.app.settings import LiveSettings
+    >>> settings = LiveSettings(symbols=["ETHUSDT"], binance={"kline_interval": "5m"})
+    >>> config = config_from_settings(settings)
+    >>> config.symbols, config.kline_interval
+    (['ETHUSDT'], '5m')
+    """
+    return load_config(BinanceConfig, "binance", settings, symbols=list(settings.symbols))

@@ -7,9 +7,10 @@
         ├── BinanceUnavailable     (also BrokerUnavailable) transport, 5xx, -1007, ws closed
         │   └── RateLimited        429 / 418 with Retry-After
         ├── BinanceAuthError       -1021 stale timestamp, -1022 bad signature, -2014/-2015 key
-        ├── OrderNotFound          -2011 / -2013
+        ├── BinanceOrderNotFound   (also core.broker.OrderNotFound) -2011 / -2013
         └── BinanceOrderRejected   (also OrderRejected) -1013 filters, -2010, ...
-            ├── DuplicateOrder     -2010 "Duplicate order sent."
+            ├── BinanceDuplicateOrder  (also core.broker.DuplicateOrder) -2010 "Duplicate
+            │                      order sent."
             └── FilterViolation    our pre-submit filter check
 
 :data:`MAPPED` lists every exception type translated; a test checks it covers every exception
@@ -26,17 +27,18 @@ from typing import Final, Protocol
 import aiohttp
 
 from houseedge.adapters.binance._lib import binance_exceptions as bx
+from houseedge.core.broker import DuplicateOrder, OrderNotFound
 from houseedge.errors import BrokerError, BrokerUnavailable, OrderRejected
 
 __all__ = [
     "MAPPED",
     "BinanceAuthError",
+    "BinanceDuplicateOrder",
     "BinanceError",
+    "BinanceOrderNotFound",
     "BinanceOrderRejected",
     "BinanceUnavailable",
-    "DuplicateOrder",
     "FilterViolation",
-    "OrderNotFound",
     "RateLimited",
     "translate",
 ]
@@ -64,7 +66,7 @@ class BinanceAuthError(BinanceError):
     """The key, the signature or the request's timestamp was refused."""
 
 
-class OrderNotFound(BinanceError):
+class BinanceOrderNotFound(BinanceError, OrderNotFound):
     """Binance does not know the order (-2011 on cancel, -2013 on query)."""
 
 
@@ -72,7 +74,7 @@ class BinanceOrderRejected(BinanceError, OrderRejected):
     """Binance refused an order."""
 
 
-class DuplicateOrder(BinanceOrderRejected):
+class BinanceDuplicateOrder(BinanceOrderRejected, DuplicateOrder):
     """An open order with this ``newClientOrderId`` exists (-2010 "Duplicate order sent.")."""
 
 
@@ -155,9 +157,9 @@ def _api_error(exc: _ApiErrorFields) -> BinanceError:
     if code in _AUTH or status in (401, 403):
         return BinanceAuthError(text, code=code, status=status)
     if code in _NOT_FOUND:
-        return OrderNotFound(text, code=code, status=status)
+        return BinanceOrderNotFound(text, code=code, status=status)
     if code == -2010 and exc.message == DUPLICATE_MESSAGE:
-        return DuplicateOrder(text, code=code, status=status)
+        return BinanceDuplicateOrder(text, code=code, status=status)
     if code in (-1013, -2010, -1111, -1116, -1121):
         return BinanceOrderRejected(text, code=code, status=status)
     return BinanceError(text, code=code, status=status)

@@ -19,16 +19,22 @@ from typing import Any
 import msgspec
 import structlog
 
-from houseedge.adapters.binance._lib import BinanceSocketManager, WSListenerState, receive
-from houseedge.adapters.binance.client import client_class
+from houseedge.adapters.binance._lib import (
+    BinanceSocketManager,
+    WSListenerState,
+    client_class,
+    receive,
+)
+from houseedge.adapters.binance.client import BinanceBroker
 from houseedge.adapters.binance.config import BinanceConfig
-from houseedge.adapters.binance.history import kline_bar
+from houseedge.adapters.binance.history import kline_bar, rows_to_bars
 from houseedge.adapters.binance.mapping import NANOS_PER_MS
 from houseedge.adapters.binance.schemas import KlineEvent, MarketPayload, TradeEvent
-from houseedge.core.broker import MarketEvent, Trade
+from houseedge.adapters.venue import VenueSettings
+from houseedge.core.broker import MarketEvent, MarketFeed, Trade
 from houseedge.core.types import Bar
 
-__all__ = ["BinanceFeed"]
+__all__ = ["BinanceFeed", "build_feed"]
 
 _POLL = 0.25  # seconds between checks for close() while the stream is quiet
 
@@ -110,8 +116,14 @@ class BinanceFeed:
         if isinstance(payload, TradeEvent):
             price = float(payload.price)
             self.marks[payload.symbol] = price
-            return [Trade(symbol=payload.symbol, ts=payload.time * NANOS_PER_MS, price=price,
-                          size=float(payload.qty))]  # fmt: skip
+            return [
+                Trade(
+                    symbol=payload.symbol,
+                    ts=payload.time * NANOS_PER_MS,
+                    price=price,
+                    size=float(payload.qty),
+                )
+            ]
         return await self._bars_of(client, payload)
 
     async def _bars_of(self, client: Any, event: KlineEvent) -> list[MarketEvent]:
@@ -132,13 +144,18 @@ class BinanceFeed:
         return out
 
     async def _backfill(self, client: Any, symbol: str, after: int, before: int) -> list[Bar]:
-        from houseedge.adapters.binance.history import rows_to_bars
-
-        rows = await client.get_klines(symbol=symbol, interval=self.config.kline_interval,
-                                       startTime=after // NANOS_PER_MS + 1,
-                                       endTime=before // NANOS_PER_MS - 1, limit=1000)  # fmt: skip
-        bars = [b for b in rows_to_bars(symbol, self.config.kline_interval, rows)
-                if after < b.ts < before]  # fmt: skip
+        rows = await client.get_klines(
+            symbol=symbol,
+            interval=self.config.kline_interval,
+            startTime=after // NANOS_PER_MS + 1,
+            endTime=before // NANOS_PER_MS - 1,
+            limit=1000,
+        )
+        bars = [
+            b
+            for b in rows_to_bars(symbol, self.config.kline_interval, rows)
+            if after < b.ts < before
+        ]
         self.backfilled += len(bars)
         self.log.info("binance.bars_backfilled", symbol=symbol, bars=len(bars))
         return bars
@@ -153,3 +170,9 @@ async def _close(socket: Any) -> None:
             await socket.ws.close()
     with contextlib.suppress(Exception):
         await asyncio.wait_for(socket.__aexit__(None, None, None), 2.0)
+
+
+def build_feed(settings: VenueSettings, broker: BinanceBroker) -> MarketFeed:
+    """Return the live kline feed of the broker's config, sharing the broker's last prices."""
+    del settings  # the symbols and interval are the broker's config
+    return BinanceFeed(broker.config, marks=broker.marks)

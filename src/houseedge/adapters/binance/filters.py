@@ -72,34 +72,50 @@ class SymbolFilters(msgspec.Struct, frozen=True, kw_only=True):
             price = getattr(order, field)
             if price is not None:
                 value = Decimal(repr(float(price)))
-                _multiple(name, "PRICE_FILTER", field, value, self.tick_size, self.min_price,
-                          self.max_price)  # fmt: skip
+                _multiple(
+                    name,
+                    "PRICE_FILTER",
+                    field,
+                    value,
+                    self.tick_size,
+                    self.min_price,
+                    self.max_price,
+                )
         reference = order.limit_price if order.type is not OrderType.MARKET else last_price
         if order.type is OrderType.MARKET and not self.notional_applies_to_market:
             return
         if reference is not None and qty * Decimal(repr(float(reference))) < self.min_notional:
             notional = qty * Decimal(repr(float(reference)))
-            msg = (f"{name}: NOTIONAL: {decimal_text(notional)} {self.quote_asset} is below the "
-                   f"minimum {decimal_text(self.min_notional)}")  # fmt: skip
+            msg = (
+                f"{name}: NOTIONAL: {decimal_text(notional)} {self.quote_asset} is below the "
+                f"minimum {decimal_text(self.min_notional)}"
+            )
             raise FilterViolation(msg, code=-1013)
 
     def instrument(self) -> Instrument:
         """Return the ledger's instrument: the lot step and tick, priced in the quote asset."""
-        return Instrument(symbol=self.symbol, qty_increment=self.step_size.normalize(),
-                          price_increment=self.tick_size.normalize(),
-                          currency=self.quote_asset)  # fmt: skip
+        return Instrument(
+            symbol=self.symbol,
+            qty_increment=self.step_size.normalize(),
+            price_increment=self.tick_size.normalize(),
+            currency=self.quote_asset,
+        )
 
 
 def _multiple(
     name: str, filter_: str, field: str, value: Decimal, step: Decimal, low: Decimal, high: Decimal
 ) -> None:
     if step > 0 and value % step != 0:
-        msg = (f"{name}: {filter_}: {field} {decimal_text(value)} is not a multiple of "
-               f"{decimal_text(step)}")  # fmt: skip
+        msg = (
+            f"{name}: {filter_}: {field} {decimal_text(value)} is not a multiple of "
+            f"{decimal_text(step)}"
+        )
         raise FilterViolation(msg, code=-1013)
     if value < low or (high > 0 and value > high):
-        msg = (f"{name}: {filter_}: {field} {decimal_text(value)} is outside "
-               f"[{decimal_text(low)}, {decimal_text(high)}]")  # fmt: skip
+        msg = (
+            f"{name}: {filter_}: {field} {decimal_text(value)} is outside "
+            f"[{decimal_text(low)}, {decimal_text(high)}]"
+        )
         raise FilterViolation(msg, code=-1013)
 
 
@@ -123,12 +139,16 @@ def parse_exchange_info(info: dict[str, Any]) -> dict[str, SymbolFilters]:
         notional = by_type.get("NOTIONAL") or by_type.get("MIN_NOTIONAL") or {}
         applies = notional.get("applyMinToMarket", notional.get("applyToMarket", True))
         out[entry["symbol"]] = SymbolFilters(
-            symbol=entry["symbol"], base_asset=entry["baseAsset"], quote_asset=entry["quoteAsset"],
-            step_size=Decimal(lot.get("stepSize", "0")), min_qty=Decimal(lot.get("minQty", "0")),
-            max_qty=Decimal(lot.get("maxQty", "0")), tick_size=Decimal(price.get("tickSize", "0")),
+            symbol=entry["symbol"],
+            base_asset=entry["baseAsset"],
+            quote_asset=entry["quoteAsset"],
+            step_size=Decimal(lot.get("stepSize", "0")),
+            min_qty=Decimal(lot.get("minQty", "0")),
+            max_qty=Decimal(lot.get("maxQty", "0")),
+            tick_size=Decimal(price.get("tickSize", "0")),
             min_price=Decimal(price.get("minPrice", "0")),
             max_price=Decimal(price.get("maxPrice", "0")),
             min_notional=Decimal(notional.get("minNotional", "0")),
             notional_applies_to_market=bool(applies),
-        )  # fmt: skip
+        )
     return out

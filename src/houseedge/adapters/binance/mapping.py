@@ -61,8 +61,12 @@ STATUS: Final[dict[str, OrderStatus]] = {
 }
 """Binance order status → ours."""
 
-_TIF: Final = {TimeInForce.GTC: "GTC", TimeInForce.DAY: "GTC", TimeInForce.IOC: "IOC",
-               TimeInForce.FOK: "FOK"}  # fmt: skip
+_TIF: Final = {
+    TimeInForce.GTC: "GTC",
+    TimeInForce.DAY: "GTC",
+    TimeInForce.IOC: "IOC",
+    TimeInForce.FOK: "FOK",
+}
 
 
 def fill_id(symbol: str, trade_id: int) -> str:
@@ -92,10 +96,13 @@ def order_params(order: Order) -> dict[str, Any]:
         msg = f"order {order.client_order_id}: Binance spot has no time in force {order.tif}"
         raise BinanceOrderRejected(msg)
     params: dict[str, Any] = {
-        "symbol": order.symbol, "side": order.side.value.upper(), "type": _venue_type(order),
-        "quantity": decimal_text(order.qty), "newClientOrderId": order.client_order_id,
+        "symbol": order.symbol,
+        "side": order.side.value.upper(),
+        "type": _venue_type(order),
+        "quantity": decimal_text(order.qty),
+        "newClientOrderId": order.client_order_id,
         "newOrderRespType": "FULL",
-    }  # fmt: skip
+    }
     if order.limit_price is not None:
         params["price"] = decimal_text(order.limit_price)
         params["timeInForce"] = _TIF[order.tif]
@@ -124,25 +131,31 @@ def _fee(commission: Decimal, asset: str | None, price: Decimal, base: str, quot
 def fill_from_report(report: ExecutionReport, *, base: str, quote: str) -> Fill:
     """Return the fill of a ``TRADE`` execution report."""
     return Fill(
-        fill_id=fill_id(report.symbol, report.trade_id), order_id=report.client_order_id,
-        symbol=report.symbol, side=Side(report.side.lower()), qty=float(report.last_qty),
+        fill_id=fill_id(report.symbol, report.trade_id),
+        order_id=report.client_order_id,
+        symbol=report.symbol,
+        side=Side(report.side.lower()),
+        qty=float(report.last_qty),
         price=float(report.last_price),
         fee=_fee(report.commission, report.commission_asset, report.last_price, base, quote),
         ts=report.transaction_time * NANOS_PER_MS,
         liquidity=Liquidity.MAKER if report.maker else Liquidity.TAKER,
-    )  # fmt: skip
+    )
 
 
 def fill_from_trade(trade: MyTrade, client_order_id: str, *, base: str, quote: str) -> Fill:
     """Return the fill of a ``myTrades`` row, for our order ``client_order_id``."""
     return Fill(
-        fill_id=fill_id(trade.symbol, trade.id), order_id=client_order_id, symbol=trade.symbol,
-        side=Side.BUY if trade.is_buyer else Side.SELL, qty=float(trade.qty),
+        fill_id=fill_id(trade.symbol, trade.id),
+        order_id=client_order_id,
+        symbol=trade.symbol,
+        side=Side.BUY if trade.is_buyer else Side.SELL,
+        qty=float(trade.qty),
         price=float(trade.price),
         fee=_fee(trade.commission, trade.commission_asset, trade.price, base, quote),
         ts=trade.time * NANOS_PER_MS,
         liquidity=Liquidity.MAKER if trade.is_maker else Liquidity.TAKER,
-    )  # fmt: skip
+    )
 
 
 def report_from_execution(report: ExecutionReport) -> OrderReport | None:
@@ -150,8 +163,9 @@ def report_from_execution(report: ExecutionReport) -> OrderReport | None:
     ts = report.transaction_time * NANOS_PER_MS
     x = report.execution_type
     if x == "NEW":
-        return OrderAccepted(order_id=report.client_order_id, ts=ts,
-                             venue_order_id=str(report.order_id))  # fmt: skip
+        return OrderAccepted(
+            order_id=report.client_order_id, ts=ts, venue_order_id=str(report.order_id)
+        )
     if x == "CANCELED":
         return OrderCancelled(order_id=report.orig_client_order_id or report.client_order_id, ts=ts)
     if x in ("EXPIRED", "TRADE_PREVENTION"):
@@ -166,11 +180,16 @@ def snapshot_from_rest(order: RestOrder) -> OrderSnapshot:
     executed = order.executed_qty
     average = float(order.cummulative_quote_qty / executed) if executed > 0 else None
     return OrderSnapshot(
-        client_order_id=order.client_order_id, symbol=order.symbol,
-        side=Side(order.side.lower()), qty=float(order.orig_qty), status=STATUS[order.status],
-        filled_qty=float(executed), avg_fill_price=average, venue_order_id=str(order.order_id),
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=Side(order.side.lower()),
+        qty=float(order.orig_qty),
+        status=STATUS[order.status],
+        filled_qty=float(executed),
+        avg_fill_price=average,
+        venue_order_id=str(order.order_id),
         ts=(order.update_time or order.transact_time or order.time) * NANOS_PER_MS,
-    )  # fmt: skip
+    )
 
 
 def status_report(order: RestOrder) -> OrderReport | None:

@@ -99,8 +99,13 @@ class RateLimiter:
                     raise error from exc
                 delay = self._delay(error, attempt)
                 self.backoffs += 1
-                self.log.warning("binance.backoff", call=what, attempt=attempt,
-                                 delay_s=round(delay, 3), code=error.code)  # fmt: skip
+                self.log.warning(
+                    "binance.backoff",
+                    call=what,
+                    attempt=attempt,
+                    delay_s=round(delay, 3),
+                    code=error.code,
+                )
                 await asyncio.sleep(delay)
         msg = f"{what}: no attempt made"  # unreachable: max_attempts >= 1
         raise BinanceUnavailable(msg)

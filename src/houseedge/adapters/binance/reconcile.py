@@ -90,8 +90,9 @@ class Reconciler:
         return fills + statuses
 
     async def _orders(self, symbol: str) -> list[BrokerEvent]:
-        ours = [self.venue_ids[c] for c, s in self.open.items() if s == symbol
-                and c in self.venue_ids]  # fmt: skip
+        ours = [
+            self.venue_ids[c] for c, s in self.open.items() if s == symbol and c in self.venue_ids
+        ]
         pending = [c for c, s in self.open.items() if s == symbol and c not in self.venue_ids]
         orders = await self.rest.all_orders(symbol, from_order_id=min(ours)) if ours else []
         for cid in pending:  # sent, answer lost: ask by our id
@@ -112,8 +113,9 @@ class Reconciler:
         out: list[Fill] = []
         for trade in trades:
             cid = await self._client_id(symbol, trade.order_id)
-            out.append(fill_from_trade(trade, cid, base=filters.base_asset,
-                                       quote=filters.quote_asset))  # fmt: skip
+            out.append(
+                fill_from_trade(trade, cid, base=filters.base_asset, quote=filters.quote_asset)
+            )
         return out
 
     async def _client_id(self, symbol: str, order_id: int) -> str:

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 
 import ib_async
 
-from houseedge.adapters.ib.orders import Trailing
-from houseedge.core.broker import BrokerEvent
+from houseedge.core.broker import BrokerEvent, TrailingStop
 from houseedge.core.types import Fill, Order, OrderReport
 
 __all__ = ["Reports", "Tracked"]
@@ -29,7 +28,7 @@ class Tracked:
     order: Order
     ib_order: ib_async.Order | None = None
     contract: ib_async.Contract | None = None
-    trailing: Trailing | None = None
+    trail: TrailingStop | None = None
     phase: str = "unsent"
     reported: set[str] = field(default_factory=set[str])
     booked: list[float] = field(default_factory=list[float])

@@ -30,28 +30,25 @@ import ib_async
 import structlog
 
 from houseedge.adapters.ib import reconcile as _reconcile
+from houseedge.adapters.ib._events import TwsEvents
 from houseedge.adapters.ib._state import Reports, Tracked
 from houseedge.adapters.ib.config import IbConfig
 from houseedge.adapters.ib.contracts import ContractBook
-from houseedge.adapters.ib.errors import ContractNotFound, classify, translated
+from houseedge.adapters.ib.errors import ContractNotFound, translated
 from houseedge.adapters.ib.mapping import (
     AccountMask,
     account_from,
-    client_order_id,
-    fill_from,
     mask_account,
-    mask_text,
     order_ref,
     position_from,
 )
-from houseedge.adapters.ib.orders import Trailing, modified, to_ib_order
+from houseedge.adapters.ib.orders import modified, to_ib_order
 from houseedge.adapters.ib.reconnect import Backoff, open_connection, reconnect
-from houseedge.core.broker import Account, BrokerEvent, OrderSnapshot
+from houseedge.core.broker import Account, BrokerEvent, OrderNotFound, OrderSnapshot, TrailingStop
 from houseedge.core.types import (
     CancelRejected,
     Fill,
     Order,
-    OrderAccepted,
     OrderCancelled,
     OrderRejected,
     OrderSubmitted,
@@ -61,11 +58,17 @@ from houseedge.errors import BrokerError, BrokerUnavailable
 
 __all__ = ["IbBroker"]
 
-_LOGGERS = ("ib_async", "ib_async.client", "ib_async.wrapper", "ib_async.ib", "ib_async.Decoder",
-            "ib_async.connection")  # fmt: skip
+_LOGGERS = (
+    "ib_async",
+    "ib_async.client",
+    "ib_async.wrapper",
+    "ib_async.ib",
+    "ib_async.Decoder",
+    "ib_async.connection",
+)
 
 
-class IbBroker:
+class IbBroker(TwsEvents):
     """A :class:`~houseedge.core.broker.Broker` trading through TWS or IB Gateway.
 
     Parameters
@@ -91,8 +94,9 @@ class IbBroker:
         self.log = structlog.get_logger("houseedge.adapters.ib")
         self._mask = AccountMask([config.account] if config.account else [])
         self._closing = False
-        self._backoff = Backoff(config.backoff_initial, config.backoff_max,
-                                jitter=config.backoff_jitter)  # fmt: skip
+        self._backoff = Backoff(
+            config.backoff_initial_seconds, config.backoff_max_seconds, jitter=config.backoff_jitter
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reconnecting: asyncio.Task[None] | None = None
         self._reconcile_lock = asyncio.Lock()
@@ -112,13 +116,15 @@ class IbBroker:
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._on_disconnected
         client_id = await reconnect(
-            self._open, self._backoff, closing=lambda: self._closing, log=self.log,
+            self._open,
+            self._backoff,
+            closing=lambda: self._closing,
+            log=self.log,
             attempts=self.config.connect_attempts,
-        )  # fmt: skip
-        self.log.info("ib.connected", client_id=client_id,
-                      account=mask_account(self.account_id))  # fmt: skip
+        )
+        self.log.info("ib.connected", client_id=client_id, account=mask_account(self.account_id))
         await self.reconcile("connect")
-        if self.config.reconcile_interval > 0:
+        if self.config.reconcile_interval_seconds > 0:
             self._spawn(self._periodic())
 
     async def _open(self) -> int:
@@ -168,8 +174,9 @@ class IbBroker:
         # Loops: a loss while reconnecting or reconciling is this task's to handle (the
         # disconnect callback does not start a second one).
         while not self._closing:
-            client_id = await reconnect(self._open, self._backoff,
-                                        closing=lambda: self._closing, log=self.log)  # fmt: skip
+            client_id = await reconnect(
+                self._open, self._backoff, closing=lambda: self._closing, log=self.log
+            )
             if client_id is None:
                 return
             self.reconnects += 1
@@ -180,7 +187,7 @@ class IbBroker:
 
     async def _periodic(self) -> None:
         while not self._closing:
-            await asyncio.sleep(self.config.reconcile_interval)
+            await asyncio.sleep(self.config.reconcile_interval_seconds)
             if self.connected:
                 await self.reconcile("periodic")
 
@@ -200,7 +207,7 @@ class IbBroker:
 
     # -- orders -----------------------------------------------------------------------------
 
-    async def submit(self, order: Order, *, trailing: Trailing | None = None) -> None:
+    async def submit(self, order: Order, *, trail: TrailingStop | None = None) -> None:
         """Send an order tagged ``orderRef = prefix + client_order_id``; idempotent on the id."""
         cid = order.client_order_id
         tracked = self.orders.get(cid)
@@ -209,7 +216,7 @@ class IbBroker:
         if tracked is not None and tracked.phase == "unknown":
             await self.reconcile("unknown_submit")  # resolves it by orderRef, resending if absent
             return
-        tracked = self.orders[cid] = Tracked(order=order, trailing=trailing)
+        tracked = self.orders[cid] = Tracked(order=order, trail=trail)
         try:
             tracked.contract = await self.contracts.qualify(self.ib, order.symbol)
         except ContractNotFound as exc:
@@ -218,7 +225,7 @@ class IbBroker:
         except BrokerUnavailable:
             return  # left unsent: sent after the reconnect's reconciliation
         ref = order_ref(self.config.order_ref_prefix, cid)
-        tracked.ib_order = to_ib_order(order, ref, account=self.account_id, trailing=trailing)
+        tracked.ib_order = to_ib_order(order, ref, account=self.account_id, trail=trail)
         self.place(tracked)
 
     def place(self, tracked: Tracked) -> None:
@@ -235,16 +242,23 @@ class IbBroker:
         tracked.phase = "sent"
         cid = tracked.order.client_order_id
         self.reports_.status(OrderSubmitted(order_id=cid), tracked, "submitted")
-        self.log.info("ib.order_sent", order_id=cid, symbol=tracked.order.symbol,
-                      ib_order_id=tracked.ib_order.orderId)  # fmt: skip
+        self.log.info(
+            "ib.order_sent",
+            order_id=cid,
+            symbol=tracked.order.symbol,
+            ib_order_id=tracked.ib_order.orderId,
+        )
 
     async def cancel(self, client_order_id: str) -> None:
         """Ask TWS to cancel one of our orders; the outcome arrives as a report."""
         tracked = self.orders.get(client_order_id)
-        if tracked is None or tracked.ib_order is None or tracked.phase == "unsent":
-            if tracked is not None:
-                tracked.phase = "cancelled_unsent"
-                self.reports_.status(OrderCancelled(order_id=client_order_id), tracked, "cancelled")
+        if tracked is None:  # not ours, or unknown: nothing to cancel
+            reason = "unknown order"
+            self.reports_.queue.put_nowait(CancelRejected(order_id=client_order_id, reason=reason))
+            return
+        if tracked.ib_order is None or tracked.phase == "unsent":
+            tracked.phase = "cancelled_unsent"
+            self.reports_.status(OrderCancelled(order_id=client_order_id), tracked, "cancelled")
             return
         with translated("cancel"):
             self.ib.cancelOrder(tracked.ib_order)
@@ -261,7 +275,7 @@ class IbBroker:
         tracked = self.orders.get(client_order_id)
         if tracked is None or tracked.ib_order is None or tracked.contract is None:
             msg = f"ib modify: order {client_order_id} is not at the venue"
-            raise BrokerError(msg)
+            raise OrderNotFound(msg)
         new = modified(tracked.ib_order, qty=qty, limit_price=limit_price, stop_price=stop_price)
         with translated("modify"):
             self.ib.placeOrder(tracked.contract, new)
@@ -291,93 +305,6 @@ class IbBroker:
     def reports(self) -> AsyncIterator[BrokerEvent]:
         """Return the stream of order reports and fills."""
         return self.reports_.stream()
-
-    # -- events -----------------------------------------------------------------------------
-
-    def _ours(self, ref: str) -> Tracked | None:
-        cid = client_order_id(self.config.order_ref_prefix, ref)
-        return None if cid is None else self.orders.get(cid)
-
-    def _on_trade(self, trade: Any) -> None:
-        tracked = self._ours(trade.order.orderRef)
-        if tracked is None:
-            return
-        if tracked.phase in ("sent", "unknown", "unsent"):
-            tracked.phase = "placed"
-        if trade.order.orderId and tracked.ib_order is not None:
-            tracked.ib_order.orderId = trade.order.orderId
-            tracked.ib_order.permId = trade.order.permId
-        self.on_status(tracked, trade)
-
-    def on_status(self, tracked: Tracked, trade: Any) -> None:
-        """Report what a status means for our order (each kind once)."""
-        status, cid = trade.orderStatus.status, tracked.order.client_order_id
-        if status in ("PreSubmitted", "Submitted"):
-            venue_id = str(trade.order.permId or "")
-            self.reports_.status(OrderAccepted(order_id=cid, venue_order_id=venue_id), tracked,
-                                 "accepted")  # fmt: skip
-        elif status in ("Cancelled", "ApiCancelled", "Inactive"):
-            code = trade.log[-1].errorCode if trade.log else 0
-            if status == "Inactive" or classify(code) == "order_rejected":
-                reason = trade.log[-1].message if trade.log else status
-                self.reports_.status(
-                    OrderRejected(order_id=cid, reason=reason), tracked, "rejected"
-                )
-            elif "rejected" not in tracked.reported:
-                self.reports_.status(OrderCancelled(order_id=cid), tracked, "cancelled")
-        filled = float(trade.orderStatus.filled or 0)
-        if filled > tracked.booked_qty + 1e-9 and status in ("Filled", "Cancelled"):
-            self._spawn(self._check_fills(tracked, filled))
-
-    async def _check_fills(self, tracked: Tracked, filled: float) -> None:
-        await asyncio.sleep(0.2)  # the commission report follows the status
-        if filled > tracked.booked_qty + 1e-9:
-            self.log.warning("ib.fills_behind", order_id=tracked.order.client_order_id,
-                             venue=filled, ours=tracked.booked_qty)  # fmt: skip
-            await self.reconcile("fills_behind")
-
-    def _on_exec(self, trade: Any, fill: Any) -> None:
-        # Booked on the commission report, which carries the fee; reconciliation catches a
-        # report that never comes.
-        self._on_trade(trade)
-
-    def _on_commission(self, trade: Any, fill: Any, report: Any) -> None:
-        tracked = self._ours(fill.execution.orderRef)
-        if tracked is not None:
-            self.emit_fill(tracked, fill)
-
-    def emit_fill(self, tracked: Tracked, fill: Any) -> bool:
-        """Report an ib-async fill (once per execId)."""
-        ours = fill_from(fill, tracked.order.symbol, tracked.order.client_order_id)
-        return self.reports_.fill(ours, tracked)
-
-    def _on_error(self, req_id: int, code: int, message: str, contract: Any = None) -> None:
-        kind = classify(code)
-        if kind == "link_lost":
-            self.link_up = False
-            self.log.warning("ib.link_lost", code=code)
-        elif kind == "link_restored":
-            self.link_up = True
-            self.log.warning("ib.link_restored", code=code, data_lost=code == 1101)
-            self._spawn(self.reconcile(f"restored_{code}"))
-        elif kind == "farm_down":
-            self.log.warning("ib.farm_down", code=code, farm=message.rpartition(":")[2])
-        elif kind == "cancel_rejected":
-            self._cancel_rejected(req_id, message)
-        elif kind in ("farm_ok", "warning", "order_cancelled"):
-            self.log.debug("ib.notice", code=code, req_id=req_id)
-        else:
-            self.log.warning("ib.error", code=code, req_id=req_id, message=self._mask_text(message))
-
-    def _cancel_rejected(self, ib_order_id: int, message: str) -> None:
-        for tracked in self.orders.values():
-            if tracked.ib_order is not None and tracked.ib_order.orderId == ib_order_id:
-                cid = tracked.order.client_order_id
-                self.reports_.queue.put_nowait(CancelRejected(order_id=cid, reason=message))
-                return
-
-    def _mask_text(self, text: str) -> str:
-        return mask_text(text, self._mask.accounts)
 
     # -- queries ----------------------------------------------------------------------------
 

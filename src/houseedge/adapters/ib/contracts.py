@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import ib_async
-import msgspec
+from pydantic import BaseModel, ConfigDict
 
 from houseedge.adapters.ib.errors import ContractNotFound, translated
 
@@ -21,14 +21,16 @@ __all__ = ["ContractBook", "ContractSpec", "spec_for", "to_contract"]
 SecType = Literal["STK", "FUT", "CASH", "CRYPTO"]
 
 
-class ContractSpec(msgspec.Struct, frozen=True, kw_only=True):
-    """What identifies one contract before qualification.
+class ContractSpec(BaseModel):
+    """What identifies one contract before qualification (a row of the config's ``contracts``).
 
     Examples
     --------
     >>> ContractSpec(sec_type="FUT", symbol="ES", exchange="CME", expiry="202603").currency
     'USD'
     """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     sec_type: SecType = "STK"
     symbol: str
@@ -65,11 +67,15 @@ def to_contract(spec: ContractSpec) -> ib_async.Contract:
     'CRYPTO'
     """
     return ib_async.Contract(
-        secType=spec.sec_type, symbol=spec.symbol, exchange=spec.exchange,
-        currency=spec.currency, lastTradeDateOrContractMonth=spec.expiry,
-        multiplier=spec.multiplier, localSymbol=spec.local_symbol,
+        secType=spec.sec_type,
+        symbol=spec.symbol,
+        exchange=spec.exchange,
+        currency=spec.currency,
+        lastTradeDateOrContractMonth=spec.expiry,
+        multiplier=spec.multiplier,
+        localSymbol=spec.local_symbol,
         primaryExchange=spec.primary_exchange,
-    )  # fmt: skip
+    )
 
 
 class ContractBook:

@@ -55,12 +55,26 @@ class ContractNotFound(BrokerError):
 
 
 CODES: Final[dict[int, str]] = {
-    1100: "link_lost", 1101: "link_restored", 1102: "link_restored", 1300: "link_lost",
-    2103: "farm_down", 2105: "farm_down", 2157: "farm_down", 2104: "farm_ok", 2106: "farm_ok",
-    2158: "farm_ok", 326: "client_id_in_use", 103: "order_rejected", 201: "order_rejected",
-    203: "order_rejected", 202: "order_cancelled", 161: "cancel_rejected",
-    10147: "cancel_rejected", 10148: "cancel_rejected", 200: "no_contract",
-}  # fmt: skip
+    1100: "link_lost",
+    1101: "link_restored",
+    1102: "link_restored",
+    1300: "link_lost",
+    2103: "farm_down",
+    2105: "farm_down",
+    2157: "farm_down",
+    2104: "farm_ok",
+    2106: "farm_ok",
+    2158: "farm_ok",
+    326: "client_id_in_use",
+    103: "order_rejected",
+    201: "order_rejected",
+    203: "order_rejected",
+    202: "order_cancelled",
+    161: "cancel_rejected",
+    10147: "cancel_rejected",
+    10148: "cancel_rejected",
+    200: "no_contract",
+}
 """TWS error code -> what it means to the adapter (see the module doc)."""
 
 

@@ -1,47 +1,27 @@
-"""Build the IB broker from live settings (the engine's ``broker = "ib"``)."""
+"""The IB venue from the live settings (``broker = "ib"``): broker and feed.
+
+Registered as ``ib`` in the ``houseedge.brokers`` entry-point group; the ``[ib]`` table and
+``HOUSEEDGE_IB_*`` variables configure it (:class:`~houseedge.adapters.ib.config.IbConfig`).
+"""
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 from houseedge.adapters.ib.client import IbBroker
-from houseedge.adapters.ib.config import IbConfig
-from houseedge.errors import ConfigError
+from houseedge.adapters.ib.config import config_from_settings
+from houseedge.adapters.ib.feed import build_feed
+from houseedge.adapters.venue import Venue, VenueSettings
 
-__all__ = ["broker_from_settings", "config_from"]
-
-
-def config_from(table: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> IbConfig:
-    """Return an :class:`IbConfig` from a settings table (``[ib]``) and ``HOUSEEDGE_IB_*`` vars.
-
-    Examples
-    --------
-    >>> config_from({"port": 4002}, {"HOUSEEDGE_IB_CLIENT_ID": "9"}).client_id
-    9
-    """
-    import msgspec
-
-    env = dict(os.environ) if env is None else env
-    values: dict[str, Any] = dict(table or {})
-    for field in IbConfig.__struct_fields__:
-        raw = env.get(f"HOUSEEDGE_IB_{field.upper()}")
-        if raw is not None:
-            values[field] = raw
-    try:
-        return msgspec.convert(values, IbConfig, strict=False)
-    except (msgspec.ValidationError, ValueError) as exc:
-        msg = f"ib settings: {exc}"
-        raise ConfigError(msg) from exc
+__all__ = ["build_venue"]
 
 
-def broker_from_settings(settings: Any) -> IbBroker:
-    """Return the IB broker for :class:`~houseedge.app.settings.LiveSettings` (its ``ib`` table).
+def build_venue(settings: VenueSettings) -> Venue:
+    """Return the IB broker and its feed for ``settings``.
 
     Examples
     --------
-    >>> class Settings: ib = {"port": 4002, "client_id": 3}
-    >>> broker_from_settings(Settings()).config.port
+    >>> from houseedge.app.settings import LiveSettings
+    >>> build_venue(LiveSettings(ib={"port": 4002, "client_id": 3})).broker.config.port
     4002
     """
-    return IbBroker(config_from(getattr(settings, "ib", None)))
+    broker = IbBroker(config_from_settings(settings))
+    return Venue(broker, build_feed(settings, broker))

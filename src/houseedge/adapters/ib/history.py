@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
 
 import polars as pl
 
+from houseedge.adapters.ib.client import IbBroker
+from houseedge.adapters.ib.config import IbConfig
 from houseedge.adapters.ib.errors import translated
 from houseedge.adapters.ib.mapping import to_ns
+from houseedge.data.store import Store, WriteReport
 from houseedge.errors import BrokerError
 
-if TYPE_CHECKING:
-    from houseedge.adapters.ib.client import IbBroker
-    from houseedge.data.store import Store, WriteReport
-
-__all__ = ["BAR_SIZES", "bars_frame", "fetch_bars", "ingest_bars"]
+__all__ = ["BAR_SIZES", "bars_frame", "duration_of", "fetch_bars", "ingest_bars"]
 
 BAR_SIZES: Final[dict[str, str]] = {
-    "1 secs": "1s", "5 secs": "5s", "1 min": "1m", "5 mins": "5m", "15 mins": "15m",
-    "30 mins": "30m", "1 hour": "1h", "4 hours": "4h", "1 day": "1d", "1 week": "1w",
-}  # fmt: skip
+    "1 secs": "1s",
+    "5 secs": "5s",
+    "1 min": "1m",
+    "5 mins": "5m",
+    "15 mins": "15m",
+    "30 mins": "30m",
+    "1 hour": "1h",
+    "4 hours": "4h",
+    "1 day": "1d",
+    "1 week": "1w",
+}
 """IB bar size -> our timeframe."""
 
 
@@ -37,14 +46,20 @@ def bars_frame(bars: list[Any], symbol: str, timeframe: str) -> pl.DataFrame:
     (datetime.datetime(2026, 1, 2, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 1.5, 1.2, 3)
     """
     stamps = pl.Series([to_ns(b.date) for b in bars], dtype=pl.Int64)
-    return pl.DataFrame({
-        "symbol": [symbol] * len(bars), "timeframe": [timeframe] * len(bars),
-        "ts": stamps.cast(pl.Datetime("ns", "UTC")),
-        "open": [float(b.open) for b in bars], "high": [float(b.high) for b in bars],
-        "low": [float(b.low) for b in bars], "close": [float(b.close) for b in bars],
-        "volume": [float(b.volume) for b in bars], "vwap": [float(b.average) for b in bars],
-        "trades": pl.Series([int(b.barCount) for b in bars], dtype=pl.Int64),
-    })  # fmt: skip
+    return pl.DataFrame(
+        {
+            "symbol": [symbol] * len(bars),
+            "timeframe": [timeframe] * len(bars),
+            "ts": stamps.cast(pl.Datetime("ns", "UTC")),
+            "open": [float(b.open) for b in bars],
+            "high": [float(b.high) for b in bars],
+            "low": [float(b.low) for b in bars],
+            "close": [float(b.close) for b in bars],
+            "volume": [float(b.volume) for b in bars],
+            "vwap": [float(b.average) for b in bars],
+            "trades": pl.Series([int(b.barCount) for b in bars], dtype=pl.Int64),
+        }
+    )
 
 
 async def fetch_bars(
@@ -70,19 +85,86 @@ async def fetch_bars(
     contract = await broker.contracts.qualify(broker.ib, symbol)
     with translated("history"):
         bars = await broker.ib.reqHistoricalDataAsync(
-            contract, end or "", duration, bar_size, what, regular_hours, formatDate=2,
-            timeout=broker.config.connect_timeout * 15,
-        )  # fmt: skip
+            contract,
+            end or "",
+            duration,
+            bar_size,
+            what,
+            regular_hours,
+            formatDate=2,
+            timeout=broker.config.connect_timeout_seconds * 15,
+        )
     return bars_frame(list(bars), symbol, BAR_SIZES[bar_size]).sort("ts")
 
 
+def duration_of(start: datetime, end: datetime) -> str:
+    """Return the IB duration string that covers ``[start, end)`` (seconds, days or years).
+
+    Examples
+    --------
+    >>> from datetime import timedelta
+    >>> t = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> duration_of(t, t + timedelta(hours=2)), duration_of(t, t + timedelta(days=40))
+    ('7200 S', '40 D')
+    >>> duration_of(t, t + timedelta(days=800))
+    '3 Y'
+    """
+    seconds = max(1, math.ceil((end - start).total_seconds()))
+    if seconds <= 86_400:
+        return f"{seconds} S"
+    days = math.ceil(seconds / 86_400)
+    return f"{days} D" if days <= 365 else f"{math.ceil(days / 365)} Y"
+
+
 async def ingest_bars(
-    broker: IbBroker, store: Store, symbols: list[str], **fetch: Any
+    store: Store,
+    symbols: Sequence[str],
+    timeframe: str,
+    start: datetime,
+    end: datetime | None = None,
+    *,
+    config: IbConfig,
+    what: str = "TRADES",
+    regular_hours: bool = False,
 ) -> list[WriteReport]:
-    """Fetch each symbol's bars (:func:`fetch_bars` arguments) and write them to the store."""
+    """Fetch the bars of ``symbols`` opening in ``[start, end)`` from TWS into ``store``'s bars.
+
+    Connects a broker of its own (``config``; one attempt, no periodic reconciliation) and
+    closes it after. ``end`` None means now; ``timeframe`` is one of :data:`BAR_SIZES`' values.
+    One write per symbol that has bars.
+
+    Raises
+    ------
+    BrokerError
+        The timeframe has no IB bar size, TWS is unreachable, or it answered with an error.
+    """
+    sizes = {ours: theirs for theirs, ours in BAR_SIZES.items()}
+    if timeframe not in sizes:
+        msg = f"ib history: timeframe {timeframe!r} is not one of {sorted(sizes)}"
+        raise BrokerError(msg)
+    start, end = _utc(start), _utc(end or datetime.now(UTC))
+    quiet = config.model_copy(update={"reconcile_interval_seconds": 0, "connect_attempts": 1})
+    broker = IbBroker(quiet)
+    await broker.connect()
     reports: list[WriteReport] = []
-    for symbol in symbols:
-        frame = await fetch_bars(broker, symbol, **fetch)
-        if frame.height:
-            reports.append(store.write("bars", frame, source=f"ib:{symbol}"))
+    try:
+        for symbol in symbols:
+            frame = await fetch_bars(
+                broker,
+                symbol,
+                duration=duration_of(start, end),
+                bar_size=sizes[timeframe],
+                end=end,
+                what=what,
+                regular_hours=regular_hours,
+            )
+            frame = frame.filter((pl.col("ts") >= start) & (pl.col("ts") < end))
+            if frame.height:
+                reports.append(store.write("bars", frame, source=f"ib:{symbol}"))
+    finally:
+        await broker.close()
     return reports
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

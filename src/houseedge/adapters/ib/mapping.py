@@ -136,11 +136,16 @@ def fill_from(fill: Any, symbol: str, order_id: str) -> Fill:
     execution = fill.execution
     maker = getattr(execution, "lastLiquidity", 0) == 2  # 1 removed, 2 added liquidity
     return Fill(
-        fill_id=execution.execId, order_id=order_id, symbol=symbol,
-        side=Side.BUY if execution.side == "BOT" else Side.SELL, qty=float(execution.shares),
-        price=float(execution.price), fee=float(fill.commissionReport.commission),
-        ts=to_ns(execution.time), liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
-    )  # fmt: skip
+        fill_id=execution.execId,
+        order_id=order_id,
+        symbol=symbol,
+        side=Side.BUY if execution.side == "BOT" else Side.SELL,
+        qty=float(execution.shares),
+        price=float(execution.price),
+        fee=float(fill.commissionReport.commission),
+        ts=to_ns(execution.time),
+        liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
+    )
 
 
 def status_of(trade: Any) -> OrderStatus:
@@ -153,8 +158,12 @@ def status_of(trade: Any) -> OrderStatus:
 
 
 def _filled(trade: Any) -> float:
-    return max(float(trade.orderStatus.filled or 0), float(trade.order.filledQuantity or 0)
-               if trade.order.filledQuantity != ib_async.util.UNSET_DOUBLE else 0.0)  # fmt: skip
+    return max(
+        float(trade.orderStatus.filled or 0),
+        float(trade.order.filledQuantity or 0)
+        if trade.order.filledQuantity != ib_async.util.UNSET_DOUBLE
+        else 0.0,
+    )
 
 
 def snapshot_from(trade: Any, symbol: str, order_id: str) -> OrderSnapshot:
@@ -164,19 +173,24 @@ def snapshot_from(trade: Any, symbol: str, order_id: str) -> OrderSnapshot:
         getattr(trade.orderState, "completedTime", "") if hasattr(trade, "orderState") else ""
     )
     return OrderSnapshot(
-        client_order_id=order_id, symbol=symbol,
+        client_order_id=order_id,
+        symbol=symbol,
         side=Side.BUY if trade.order.action == "BUY" else Side.SELL,
-        qty=float(trade.order.totalQuantity), status=status_of(trade), filled_qty=_filled(trade),
-        avg_fill_price=avg or None, venue_order_id=str(trade.order.permId or ""),
+        qty=float(trade.order.totalQuantity),
+        status=status_of(trade),
+        filled_qty=_filled(trade),
+        avg_fill_price=avg or None,
+        venue_order_id=str(trade.order.permId or ""),
         ts=to_ns(completed) if completed else 0,
-    )  # fmt: skip
+    )
 
 
 def position_from(item: Any, symbol: str) -> Position:
     """Return our position of an ib-async ``Position`` (average cost per unit, not per lot)."""
     multiplier = float(item.contract.multiplier or 1)
-    return Position(symbol=symbol, qty=float(item.position),
-                    avg_price=float(item.avgCost) / multiplier)  # fmt: skip
+    return Position(
+        symbol=symbol, qty=float(item.position), avg_price=float(item.avgCost) / multiplier
+    )
 
 
 def account_from(values: Iterable[Any], account: str) -> Account:
@@ -190,5 +204,9 @@ def account_from(values: Iterable[Any], account: str) -> Account:
     cash, currency = table.get("TotalCashValue", (0.0, "USD"))
     equity = table.get("NetLiquidation", (cash, currency))[0]
     buying = table.get("BuyingPower")
-    return Account(cash=cash, equity=equity, buying_power=buying[0] if buying else None,
-                   currency="USD" if currency == "BASE" else currency)  # fmt: skip
+    return Account(
+        cash=cash,
+        equity=equity,
+        buying_power=buying[0] if buying else None,
+        currency="USD" if currency == "BASE" else currency,
+    )

@@ -10,11 +10,11 @@ import dataclasses
 from datetime import UTC, datetime
 
 import ib_async
-import msgspec
 
+from houseedge.core.broker import TrailingStop
 from houseedge.core.types import Order, OrderType, TimeInForce
 
-__all__ = ["Trailing", "modified", "to_ib_order"]
+__all__ = ["modified", "to_ib_order"]
 
 _TYPES = {
     OrderType.MARKET: "MKT",
@@ -31,34 +31,8 @@ _TIF = {
 }
 
 
-class Trailing(msgspec.Struct, frozen=True, kw_only=True):
-    """A trailing stop: trail the best price by ``amount`` (price units) or ``percent``.
-
-    Applies to a ``STOP`` order (IB ``TRAIL``, its ``stop_price`` the initial stop) or a
-    ``STOP_LIMIT`` (IB ``TRAIL LIMIT``, the limit offset ``stop_price - limit_price`` kept).
-
-    Examples
-    --------
-    >>> Trailing(percent=1.5).percent
-    1.5
-    >>> Trailing(amount=1.0, percent=1.0)
-    Traceback (most recent call last):
-    ...
-    ValueError: a trailing stop takes exactly one of amount and percent (> 0)
-    """
-
-    amount: float | None = None
-    percent: float | None = None
-
-    def __post_init__(self) -> None:
-        given = [v for v in (self.amount, self.percent) if v is not None]
-        if len(given) != 1 or given[0] <= 0:
-            msg = "a trailing stop takes exactly one of amount and percent (> 0)"
-            raise ValueError(msg)
-
-
 def to_ib_order(
-    order: Order, ref: str, *, account: str = "", trailing: Trailing | None = None
+    order: Order, ref: str, *, account: str = "", trail: TrailingStop | None = None
 ) -> ib_async.Order:
     """Return the ib-async order for ``order``, tagged with ``ref``.
 
@@ -67,14 +41,18 @@ def to_ib_order(
     >>> from houseedge.core.types import Side
     >>> o = Order(client_order_id="a1", symbol="AAPL", side=Side.SELL, qty=5,
     ...           type=OrderType.STOP, stop_price=95.0)
-    >>> ib = to_ib_order(o, "he:a1", trailing=Trailing(amount=2.0))
+    >>> ib = to_ib_order(o, "he:a1", trail=TrailingStop(amount=2.0))
     >>> ib.action, ib.orderType, ib.auxPrice, ib.trailStopPrice, ib.orderRef
     ('SELL', 'TRAIL', 2.0, 95.0, 'he:a1')
     """
     ib = ib_async.Order(
-        action="BUY" if order.side.sign > 0 else "SELL", totalQuantity=float(order.qty),
-        orderType=_TYPES[order.type], tif=_TIF[order.tif], orderRef=ref, account=account,
-    )  # fmt: skip
+        action="BUY" if order.side.sign > 0 else "SELL",
+        totalQuantity=float(order.qty),
+        orderType=_TYPES[order.type],
+        tif=_TIF[order.tif],
+        orderRef=ref,
+        account=account,
+    )
     if order.limit_price is not None:
         ib.lmtPrice = order.limit_price
     if order.stop_price is not None:
@@ -82,12 +60,12 @@ def to_ib_order(
     if order.expire_ts is not None:
         expiry = datetime.fromtimestamp(order.expire_ts / 1e9, UTC)
         ib.goodTillDate = ib_async.util.formatIBDatetime(expiry)
-    if trailing is not None:
-        _trail(ib, order, trailing)
+    if trail is not None:
+        _trail(ib, order, trail)
     return ib
 
 
-def _trail(ib: ib_async.Order, order: Order, trailing: Trailing) -> None:
+def _trail(ib: ib_async.Order, order: Order, trailing: TrailingStop) -> None:
     if order.type not in (OrderType.STOP, OrderType.STOP_LIMIT) or order.stop_price is None:
         msg = f"order {order.client_order_id}: a trailing stop must be a stop or stop-limit order"
         raise ValueError(msg)

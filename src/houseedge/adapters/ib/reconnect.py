@@ -35,8 +35,14 @@ class Backoff:
     0.5
     """
 
-    def __init__(self, initial: float, maximum: float, *, jitter: float = 0.2,
-                 rng: random.Random | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        initial: float,
+        maximum: float,
+        *,
+        jitter: float = 0.2,
+        rng: random.Random | None = None,
+    ) -> None:
         self.initial, self.maximum, self.jitter = initial, maximum, jitter
         self.rng = rng or random.Random()  # noqa: S311 (spreading retries, not secrets)
         self.attempt = 0
@@ -60,10 +66,15 @@ async def _attempt(ib: ib_async.IB, config: IbConfig, client_id: int) -> None:
             refused.set()
 
     ib.errorEvent += on_error
-    connect = asyncio.ensure_future(ib.connectAsync(
-        config.host, config.port, clientId=client_id, timeout=config.connect_timeout,
-        account=config.account,
-    ))  # fmt: skip
+    connect = asyncio.ensure_future(
+        ib.connectAsync(
+            config.host,
+            config.port,
+            clientId=client_id,
+            timeout=config.connect_timeout_seconds,
+            account=config.account,
+        )
+    )
     watch = asyncio.ensure_future(refused.wait())
     try:
         await asyncio.wait({connect, watch}, return_when=asyncio.FIRST_COMPLETED)
@@ -131,8 +142,12 @@ async def reconnect(
             if attempts is not None and tries >= attempts:
                 raise
             delay = backoff.next()
-            log.warning("ib.connect_failed", attempt=tries, retry_in_s=round(delay, 3),
-                        error=type(exc).__name__)  # fmt: skip
+            log.warning(
+                "ib.connect_failed",
+                attempt=tries,
+                retry_in_s=round(delay, 3),
+                error=type(exc).__name__,
+            )
             await asyncio.sleep(delay)
             continue
         backoff.reset()
