@@ -71,7 +71,6 @@ from houseedge.live.feeds import FeedStaleness
 from houseedge.live.instruments import Instruments
 from houseedge.live.journal.ledger import Ledger
 from houseedge.live.telemetry import Telemetry
-from houseedge.logs import configure_default
 
 if TYPE_CHECKING:
     from houseedge.core.types import Fill
@@ -148,7 +147,6 @@ class Engine(DecisionMixin, HandleMixin):
         drain_timeout: float = 10.0,
         observability: Observability | None = None,
     ) -> None:
-        configure_default()
         names = [p.name for p in policies]
         if len(set(names)) != len(names) or "" in names:
             msg = f"policy names must be unique and non-empty, got {names}"
