@@ -55,16 +55,17 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from houseedge.core.broker import Broker, MarketEvent, MarketFeed, Quote, Trade
+from houseedge.core.broker import Broker, MarketFeed
 from houseedge.core.costs import NO_COSTS, CostModel
 from houseedge.core.execution import OrderStatus
 from houseedge.core.risk.gate import RiskGate, RiskLimits
-from houseedge.core.types import Bar, OrderReport
+from houseedge.core.types import OrderReport
 from houseedge.errors import PolicyError
 from houseedge.live.aggregate import BarAggregator
 from houseedge.live.engine._book import Book
 from houseedge.live.engine._decisions import DecisionMixin
 from houseedge.live.engine._handle import HandleMixin
+from houseedge.live.engine._market import MarketMixin
 from houseedge.live.engine.pipeline import PolicySpec, make_runner
 from houseedge.live.engine.reconcile import reconcile
 from houseedge.live.feeds import FeedStaleness
@@ -81,7 +82,7 @@ __all__ = ["Engine", "PolicySpec"]
 _IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTED, OrderStatus.CANCEL_REQUESTED})
 
 
-class Engine(DecisionMixin, HandleMixin):
+class Engine(MarketMixin, DecisionMixin, HandleMixin):
     """The live engine; implements :class:`~houseedge.live.control.EngineHandle`.
 
     Parameters
@@ -113,6 +114,7 @@ class Engine(DecisionMixin, HandleMixin):
     >>> import asyncio, tempfile, pathlib
     >>> from houseedge.core.policies.builtin import SmaCross
     >>> from houseedge.core.sizing.sizers import FixedUnits
+    >>> from houseedge.core.types import Bar
     >>> from houseedge.live.feeds import IterableFeed
     >>> from houseedge.live.paper import PaperBroker
     >>> closes = [10.0, 11.0, 12.0, 11.0, 10.0, 9.0, 10.0, 11.0]
@@ -248,9 +250,13 @@ class Engine(DecisionMixin, HandleMixin):
         if cancel_open:
             cancelled = await self._cancel_all("drain")
             await self._drain(deadline)
-        counts = {"in_flight": len(self._in_flight()), "cancelled": cancelled,
-                  "open": len(self.book.open_ids), "orders": self.book.orders_sent,
-                  "fills": len(self.book.fills)}  # fmt: skip
+        counts = {
+            "in_flight": len(self._in_flight()),
+            "cancelled": cancelled,
+            "open": len(self.book.open_ids),
+            "orders": self.book.orders_sent,
+            "fills": len(self.book.fills),
+        }
         await self._engine_event("stopped", **counts)
         await self.broker.close()
         await self._finish_tasks()
@@ -329,54 +335,6 @@ class Engine(DecisionMixin, HandleMixin):
     def _in_flight(self) -> list[str]:
         states = self.book.state.orders
         return [oid for oid in self.book.open_ids if states[oid].status in _IN_FLIGHT]
-
-    # -- the market path --------------------------------------------------------------------
-
-    async def _market(self) -> None:
-        try:
-            async for event in self.feed.events():
-                if self._stopping:
-                    break
-                await self._on_market(event, time.perf_counter())
-        except Exception as exc:  # the feed or a bug: stop trading, keep the error
-            self._fail(exc)
-        finally:
-            self._feed_done = True
-
-    async def _on_market(self, event: MarketEvent, arrived: float) -> None:
-        self._staleness.touch()
-        if self._stale:
-            self._stale = False
-            await self._engine_event("feed_recovered", symbol=event.symbol, ts=event.ts)
-        forward = self._forward
-        if forward is not None and forward(event):
-            await self._settle()
-        if not isinstance(event, Bar):
-            self._market_now = max(self._market_now, event.ts)
-        if isinstance(event, Trade):
-            self.marks[event.symbol] = event.price
-        elif isinstance(event, Quote):
-            self.marks[event.symbol] = (event.bid + event.ask) / 2
-        if self.aggregator is not None:
-            bars = self.aggregator.update(event)
-        else:
-            bars = [event] if isinstance(event, Bar) else []
-        for bar in bars:  # usually none: most events only extend the bar being built
-            await self._on_bar(bar, arrived)
-
-    # -- staleness --------------------------------------------------------------------------
-
-    async def _watch(self) -> None:
-        staleness = self._staleness
-        while not self._stopping:
-            await staleness.wait_stale()
-            if self._stopping or self._feed_done:
-                return
-            if not self._stale:
-                self._stale = True
-                self.log.warning("feed.stale", age_s=round(staleness.age(), 3))
-                await self._engine_event("feed_stale", age_s=round(staleness.age(), 3))
-            await staleness.wait_fresh()
 
     # -- helpers ----------------------------------------------------------------------------
 
