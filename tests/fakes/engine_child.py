@@ -25,12 +25,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from houseedge import logs
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.types import Bar, Side
-from houseedge.live.engine._engine import Engine, PolicySpec
+from houseedge.live.engine import Engine, PolicySpec
 from houseedge.live.feeds import IterableFeed
-from houseedge.live.paper._broker import PaperBroker
+from houseedge.live.paper import PaperBroker
 
 MINUTE = 60 * 10**9
 START = 1_704_067_200 * 10**9  # 2024-01-01
@@ -144,4 +145,7 @@ async def main(folder: Path, reconcile_only: bool) -> None:
 
 
 if __name__ == "__main__":
+    # A program configures logging at its edge (the library never does): warnings to stderr,
+    # so standard output carries only this process's protocol lines.
+    logs.configure(level="WARNING", json=False)
     asyncio.run(main(Path(sys.argv[1]), "--reconcile-only" in sys.argv[2:]))

@@ -160,7 +160,9 @@ def test_a_failure_while_staging_discards_every_staged_file(
 def test_a_writer_killed_mid_write_never_leaves_a_file_readers_see(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import polars as pl, numpy as np
+        from houseedge import logs
         from houseedge.data.store import Store
+        logs.configure(level="WARNING", json=False)  # a program's edge: stdout is the protocol
         store = Store({str(tmp_path)!r})
         n = 400_000
         for i in range(1000):
