@@ -16,9 +16,8 @@ import polars as pl
 import pyarrow.dataset as pads
 import pytest
 
-from houseedge.data.store import partitions
-from houseedge.data.store._store import Store
-from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.data.store import Store, partitions
+from houseedge.data.synthetic import synthetic_bars
 from houseedge.errors import InvalidData, SchemaMismatch
 
 DAY = 86_400 * 10**9
