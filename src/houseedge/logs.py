@@ -67,4 +67,3 @@ def configure(*, level: str = "INFO", json: bool = True, stream: TextIO | None =
         wire = logging.getLogger(name)
         if wire.getEffectiveLevel() < logging.INFO:  # only DEBUG prints frames; leave the rest
             wire.setLevel(logging.INFO)
-
