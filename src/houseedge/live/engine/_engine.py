@@ -9,6 +9,11 @@ and the staleness timer)::
     broker.reports() ─▶ journal reports + events (one transaction, fills unique by fill_id)
        ─▶ order state machine + exact ledger ─▶ RiskGate.on_fill ─▶ publish events
 
+The engine's lifecycle and report loop are here; the market path is
+:mod:`~houseedge.live.engine._market`, the decision path :mod:`~houseedge.live.engine._decisions`,
+the service's views and commands :mod:`~houseedge.live.engine._handle`, and every state change
+goes through the book (:mod:`~houseedge.live.engine._book`).
+
 Semantics
 ---------
 Bars and decisions
