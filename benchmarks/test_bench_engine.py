@@ -39,8 +39,8 @@ from houseedge.core.policies.builtin import SmaCross
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.sizing.sizers import FixedUnits
 from houseedge.live.aggregate import BarAggregator
-from houseedge.live.engine._engine import Engine, PolicySpec
-from houseedge.live.paper._broker import PaperBroker
+from houseedge.live.engine import Engine, PolicySpec
+from houseedge.live.paper import PaperBroker
 
 pytestmark = pytest.mark.benchmark
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from houseedge.core.types import Fill, Side
-from houseedge.live.journal._journal import Journal
+from houseedge.live.journal import Journal
 from houseedge.live.journal.writer import JournalWriter
 
 pytestmark = pytest.mark.benchmark

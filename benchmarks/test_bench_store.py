@@ -27,9 +27,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from houseedge.data.store._store import Store
+from houseedge.data.store import Store
 from houseedge.data.store.partitions import COMPRESSION_LEVEL
-from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.data.synthetic import synthetic_bars
 
 pytestmark = pytest.mark.benchmark
 

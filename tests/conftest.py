@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 @pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
-    """Undo any logging configuration a test makes, so later tests see the quiet default.
+    """Undo any logging configuration a test makes, so later tests see the run's quiet default.
 
     ``houseedge.logs.configure`` also raises the level of third-party wire loggers; those
     levels are restored too, or a later test that reads a library's DEBUG records would depend

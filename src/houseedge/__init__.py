@@ -18,10 +18,6 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from houseedge.logs import configure_default as _configure_default
-
-_configure_default()
-
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {

@@ -1,8 +1,23 @@
-"""Logging: the only place structlog is configured.
+"""Logging: the only place structlog is configured, and only entry points call it.
 
-Entry points (the CLI and the service) call :func:`configure` once; everything else uses
-``structlog.get_logger()`` and binds context. Exception rendering never includes frame locals,
-because locals can hold API keys.
+The edges (the ``houseedge`` CLI's ``main`` and ``houseedge live run``, which serves the engine)
+call :func:`configure` once; library code only gets loggers (``structlog.get_logger()``) and
+binds context. Importing houseedge or building an ``Engine``, ``Service`` or ``Store`` changes no
+global logging configuration: a program using houseedge as a library configures structlog
+itself (this function is there for it, or ``structlog.configure``), and until it does
+structlog's defaults apply. Exception rendering never includes frame locals, because locals can
+hold API keys.
+
+Examples
+--------
+>>> import io, json, structlog
+>>> saved, out = structlog.get_config(), io.StringIO()
+>>> configure(level="INFO", json=True, stream=out)
+>>> structlog.get_logger().bind(policy="sma").info("order_submitted", order_id="sma.1")
+>>> record = json.loads(out.getvalue())
+>>> record["event"], record["policy"], record["level"]
+('order_submitted', 'sma', 'info')
+>>> structlog.configure(**saved)  # a doctest must leave the process as it found it
 """
 
 from __future__ import annotations
@@ -52,12 +67,3 @@ def configure(*, level: str = "INFO", json: bool = True, stream: TextIO | None =
         wire = logging.getLogger(name)
         if wire.getEffectiveLevel() < logging.INFO:  # only DEBUG prints frames; leave the rest
             wire.setLevel(logging.INFO)
-
-
-def configure_default() -> None:
-    """Keep a library import quiet: warnings and errors to standard error, unless configured.
-
-    Entry points call :func:`configure`; research code that never does sees only warnings.
-    """
-    if not structlog.is_configured():
-        configure(level="WARNING", json=False)

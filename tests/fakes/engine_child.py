@@ -25,12 +25,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from houseedge import logs
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.types import Bar, Side
-from houseedge.live.engine._engine import Engine, PolicySpec
+from houseedge.live.engine import Engine, PolicySpec
 from houseedge.live.feeds import IterableFeed
-from houseedge.live.paper._broker import PaperBroker
+from houseedge.live.paper import PaperBroker
 
 MINUTE = 60 * 10**9
 START = 1_704_067_200 * 10**9  # 2024-01-01
@@ -81,10 +82,16 @@ def bars_from(market_ns: int) -> Iterator[Bar]:
             rng = random.Random(index * 7 + n)
             close = 100.0 + 10 * math.sin(index / 50 + n) + rng.uniform(-1, 1)
             opening = close + rng.uniform(-0.5, 0.5)
-            yield Bar(symbol=symbol, timeframe="1m", ts=ts, open=round(opening, 2),
-                      high=round(max(opening, close) + 0.1, 2),
-                      low=round(min(opening, close) - 0.1, 2), close=round(close, 2),
-                      volume=1e6)  # fmt: skip
+            yield Bar(
+                symbol=symbol,
+                timeframe="1m",
+                ts=ts,
+                open=round(opening, 2),
+                high=round(max(opening, close) + 0.1, 2),
+                low=round(min(opening, close) - 0.1, 2),
+                close=round(close, 2),
+                volume=1e6,
+            )
         index += 1
 
 
@@ -128,8 +135,14 @@ async def main(folder: Path, reconcile_only: bool) -> None:
     )
     feed = IterableFeed([] if reconcile_only else bars_from(broker.market_ns))
     limits = RiskLimits(max_long=40, max_short=40, price_band=0.5, max_orders_per_window=1000)
-    engine = Engine(broker=broker, feed=feed, journal=folder / "live.db", risk=limits,
-                    policies=[PolicySpec("churn", Churn(), list(SYMBOLS))], cash=CASH)  # fmt: skip
+    engine = Engine(
+        broker=broker,
+        feed=feed,
+        journal=folder / "live.db",
+        risk=limits,
+        policies=[PolicySpec("churn", Churn(), list(SYMBOLS))],
+        cash=CASH,
+    )
     await engine.start()
     events = engine.subscribe()
     summary = _started_summary(engine)
@@ -144,4 +157,7 @@ async def main(folder: Path, reconcile_only: bool) -> None:
 
 
 if __name__ == "__main__":
+    # A program configures logging at its edge (the library never does): warnings to stderr,
+    # so standard output carries only this process's protocol lines.
+    logs.configure(level="WARNING", json=False)
     asyncio.run(main(Path(sys.argv[1]), "--reconcile-only" in sys.argv[2:]))

@@ -26,7 +26,7 @@ from typing import Any
 import structlog
 
 from houseedge.live.control import ManualOrder, PublishedEvent
-from houseedge.live.journal._journal import Journal
+from houseedge.live.journal import Journal
 
 _END = object()
 
@@ -217,7 +217,7 @@ class FakeEngine:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    from houseedge.live.service._server import ServiceSettings, run_service
+    from houseedge.live.service import ServiceSettings, run_service
 
     engine = FakeEngine(args.journal)
     if args.no_fsync:

@@ -8,8 +8,8 @@ from pathlib import Path
 from rich.console import Console
 
 from houseedge.app.demo import FILLS_SHOWN, run_live_session
-from houseedge.data.store._store import Store
-from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.data.store import Store
+from houseedge.data.synthetic import synthetic_bars
 
 
 def test_the_live_session_streams_fills_over_sse(tmp_path: Path) -> None:

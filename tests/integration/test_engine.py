@@ -11,10 +11,10 @@ from houseedge.core.broker import Trade
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.types import Bar, Fill, Order
 from houseedge.live.control import EngineHandle, ManualOrder
-from houseedge.live.engine._engine import Engine, PolicySpec
+from houseedge.live.engine import Engine, PolicySpec
 from houseedge.live.feeds import IterableFeed
-from houseedge.live.journal._journal import Journal
-from houseedge.live.paper._broker import PaperBroker
+from houseedge.live.journal import Journal
+from houseedge.live.paper import PaperBroker
 
 SEC = 10**9
 

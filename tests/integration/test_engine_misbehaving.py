@@ -21,13 +21,13 @@ import pytest
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.types import Bar, Fill
-from houseedge.live.engine._engine import Engine, PolicySpec
+from houseedge.live.engine import Engine, PolicySpec
 from houseedge.live.feeds import IterableFeed
 from houseedge.live.instruments import cash_units, to_decimal
-from houseedge.live.journal._journal import Journal
+from houseedge.live.journal import Journal
 from houseedge.live.journal.ledger import Ledger
 from houseedge.live.journal.state import LedgerState
-from houseedge.live.paper._broker import PaperBroker
+from houseedge.live.paper import PaperBroker
 from tests.fakes.misbehaving import (
     FlipFlopper,
     RiskIgnorant,

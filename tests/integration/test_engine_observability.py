@@ -18,11 +18,11 @@ from houseedge.core.broker import Trade
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.types import Bar, Order
 from houseedge.live import telemetry as telemetry_module
-from houseedge.live.engine._engine import Engine, PolicySpec
+from houseedge.live.engine import Engine, PolicySpec
 from houseedge.live.feeds import IterableFeed
 from houseedge.live.observability import Observability
-from houseedge.live.paper._broker import PaperBroker
-from houseedge.live.service._server import Service, ServiceSettings
+from houseedge.live.paper import PaperBroker
+from houseedge.live.service import Service, ServiceSettings
 
 SEC = 10**9
 

@@ -21,12 +21,12 @@ from houseedge.core.costs import LinearCostModel
 from houseedge.core.policies.builtin import DonchianBreakout, EmaCross, SmaCross
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.sizing.sizers import FixedUnits
-from houseedge.data.store._store import Store
-from houseedge.data.synthetic._market import synthetic_bars
-from houseedge.live.engine._engine import Engine, PolicySpec
+from houseedge.data.store import Store
+from houseedge.data.synthetic import synthetic_bars
+from houseedge.live.engine import Engine, PolicySpec
 from houseedge.live.feeds import StoreReplayFeed
-from houseedge.live.journal._journal import Journal
-from houseedge.live.paper._broker import PaperBroker
+from houseedge.live.journal import Journal
+from houseedge.live.paper import PaperBroker
 from houseedge.research.backtest._backtest import backtest
 
 SYMBOLS = ["AAA", "BBB"]

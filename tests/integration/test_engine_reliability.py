@@ -24,10 +24,10 @@ import pytest
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.sizing.sizers import FixedUnits
 from houseedge.core.types import Bar
-from houseedge.live.engine._engine import Engine, PolicySpec
+from houseedge.live.engine import Engine, PolicySpec
 from houseedge.live.feeds import IterableFeed
-from houseedge.live.journal._journal import Journal
-from houseedge.live.paper._broker import PaperBroker
+from houseedge.live.journal import Journal
+from houseedge.live.paper import PaperBroker
 from tests.conftest import ROOT
 from tests.fakes.crash import kill_midway
 

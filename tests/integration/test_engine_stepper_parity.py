@@ -27,13 +27,13 @@ from houseedge.core.policies.builtin import (
 )
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.sizing.sizers import FixedUnits
-from houseedge.data.store._store import Store
-from houseedge.data.synthetic._market import synthetic_bars
-from houseedge.live.engine._engine import Engine, PolicySpec
+from houseedge.data.store import Store
+from houseedge.data.synthetic import synthetic_bars
+from houseedge.live.engine import Engine, PolicySpec
 from houseedge.live.engine.pipeline import VectorRunner
 from houseedge.live.feeds import StoreReplayFeed
-from houseedge.live.journal._journal import Journal
-from houseedge.live.paper._broker import PaperBroker
+from houseedge.live.journal import Journal
+from houseedge.live.paper import PaperBroker
 from houseedge.research.backtest._backtest import backtest
 
 SYMBOLS = ["AAA", "BBB"]

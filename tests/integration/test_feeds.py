@@ -11,8 +11,8 @@ import pytest
 
 from houseedge.core.broker import MarketEvent, MarketFeed, Trade
 from houseedge.core.types import Bar
-from houseedge.data.store._store import Store
-from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.data.store import Store
+from houseedge.data.synthetic import synthetic_bars
 from houseedge.live.feeds import FeedStaleness, IterableFeed, StoreReplayFeed
 
 

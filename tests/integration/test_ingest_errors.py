@@ -7,8 +7,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from houseedge.data.ingest._files import detect_format, read_file
-from houseedge.data.store._store import Store
+from houseedge.data.ingest import detect_format, read_file
+from houseedge.data.store import Store
 from houseedge.errors import (
     DataError,
     DatasetNotFound,
@@ -305,7 +305,7 @@ def test_missing_file_is_not_found(tmp_path: Path) -> None:
 
 
 def test_a_bad_file_writes_nothing(tmp_path: Path) -> None:
-    from houseedge.data.ingest._files import ingest_file
+    from houseedge.data.ingest import ingest_file
 
     store = Store(tmp_path / "store")
     rows = ["2014-06-05,90,91,89,90.5,100,0.0,1.0", "2014-06-06,90,91,89,90.5,100,0.0,-7"]

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from houseedge.data.ingest._files import FORMATS, Parsed, detect_format, ingest_file, read_file
+from houseedge.data.ingest import FORMATS, Parsed, detect_format, ingest_file, read_file
 from houseedge.data.schemas import DATASETS
-from houseedge.data.store._store import Store
+from houseedge.data.store import Store
 from houseedge.errors import FormatError
 
 

@@ -23,7 +23,7 @@ from houseedge.core.types import (
     Side,
 )
 from houseedge.errors import FormatError
-from houseedge.live.journal._journal import SCHEMA_VERSION, Journal
+from houseedge.live.journal import SCHEMA_VERSION, Journal
 from houseedge.live.journal.ledger import Ledger
 from houseedge.live.journal.writer import JournalWriter
 from tests.fakes.crash import kill_midway

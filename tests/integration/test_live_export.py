@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 
 from houseedge.core.types import Fill, Order, OrderAccepted, Side
-from houseedge.data.store._store import Store
-from houseedge.data.synthetic._market import synthetic_bars
-from houseedge.live.journal._journal import Journal
+from houseedge.data.store import Store
+from houseedge.data.synthetic import synthetic_bars
+from houseedge.live.journal import Journal
 from houseedge.live.journal.export import export_live, export_live_file
 
 DAY = 86_400 * 10**9

@@ -27,7 +27,7 @@ from houseedge.core.types import (
     OrderSubmitted,
     Side,
 )
-from houseedge.live.paper._broker import PaperBroker
+from houseedge.live.paper import PaperBroker
 
 HOUR = 3_600 * 10**9
 DAY = 24 * HOUR

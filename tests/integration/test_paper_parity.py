@@ -19,7 +19,7 @@ import pytest
 
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.types import Bar, Fill, Order
-from houseedge.live.paper._broker import PaperBroker
+from houseedge.live.paper import PaperBroker
 from houseedge.research.events._run import EventContext, run_events
 
 EVERY = timedelta(hours=6)  # four bars a day, so DAY orders live several bars

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from houseedge import logs
-from houseedge.live.service._server import Service, ServiceSettings
+from houseedge.live.service import Service, ServiceSettings
 from tests.fakes.fake_engine import FakeEngine
 from tests.fakes.sse_client import frames
 
@@ -377,8 +377,8 @@ def _log_line(process: subprocess.Popen[str], event: str) -> dict:
 
 
 def _live_config(tmp_path: Path) -> Path:
-    from houseedge.data.store._store import Store
-    from houseedge.data.synthetic._market import synthetic_bars
+    from houseedge.data.store import Store
+    from houseedge.data.synthetic import synthetic_bars
 
     Store(tmp_path / "store").write("bars", synthetic_bars(["SYNA"], periods=120, timeframe="1d"))
     config = tmp_path / "live.toml"

@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from houseedge.live.service._server import Service, ServiceSettings
+from houseedge.live.service import Service, ServiceSettings
 from tests.fakes.fake_engine import FakeEngine
 from tests.fakes.sse_client import Frame, frames
 

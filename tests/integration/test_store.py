@@ -16,9 +16,8 @@ import polars as pl
 import pyarrow.dataset as pads
 import pytest
 
-from houseedge.data.store import partitions
-from houseedge.data.store._store import Store
-from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.data.store import Store, partitions
+from houseedge.data.synthetic import synthetic_bars
 from houseedge.errors import InvalidData, SchemaMismatch
 
 DAY = 86_400 * 10**9
@@ -160,7 +159,9 @@ def test_a_failure_while_staging_discards_every_staged_file(
 def test_a_writer_killed_mid_write_never_leaves_a_file_readers_see(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import polars as pl, numpy as np
+        from houseedge import logs
         from houseedge.data.store import Store
+        logs.configure(level="WARNING", json=False)  # a program's edge: stdout is the protocol
         store = Store({str(tmp_path)!r})
         n = 400_000
         for i in range(1000):

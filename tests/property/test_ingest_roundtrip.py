@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from houseedge.data.ingest._files import read_file
+from houseedge.data.ingest import read_file
 
 price = st.floats(min_value=0.01, max_value=1e6, allow_nan=False, allow_infinity=False)
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from houseedge.core.types import Fill, Side
-from houseedge.live.journal._journal import Journal
+from houseedge.live.journal import Journal
 from houseedge.live.journal.ledger import Ledger
 
 SYMBOLS = ("A", "B")

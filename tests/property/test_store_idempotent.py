@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from houseedge.data.store._store import Store
+from houseedge.data.store import Store
 
 DAY = 86_400 * 10**9
 

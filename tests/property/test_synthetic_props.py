@@ -6,7 +6,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from houseedge.data.synthetic._market import synthetic_bars, synthetic_trades
+from houseedge.data.synthetic import synthetic_bars, synthetic_trades
 from houseedge.data.validation import validate
 
 SETTINGS = settings(max_examples=40, deadline=None)

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 
 from houseedge.data.resample import bars_from_trades, resample_bars
-from houseedge.data.synthetic._market import synthetic_bars
+from houseedge.data.synthetic import synthetic_bars
 
 
 def reference(bars: pl.DataFrame, seconds: int) -> list[tuple[object, ...]]:

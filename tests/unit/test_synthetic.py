@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from houseedge.data.synthetic._market import (
+from houseedge.data.synthetic import (
     DEFAULT_REGIMES,
     Regime,
     synthetic_bars,

@@ -140,13 +140,29 @@ class BarAggregator:
     def update(self, event: MarketEvent) -> list[Bar]:
         """Add one event; return the bars it completes (zero or one; two for a bar closing both)."""
         if isinstance(event, Trade):
-            return self._add(event.symbol, event.ts, event.price, event.price, event.price,
-                             event.price, event.size, event.ts)  # fmt: skip
+            return self._add(
+                event.symbol,
+                event.ts,
+                event.price,
+                event.price,
+                event.price,
+                event.price,
+                event.size,
+                event.ts,
+            )
         if isinstance(event, Quote):
             return []
         end = Timeframe.parse(event.timeframe).end(event.ts) if event.timeframe else event.ts
-        return self._add(event.symbol, event.ts, event.open, event.high, event.low, event.close,
-                         event.volume, end)  # fmt: skip
+        return self._add(
+            event.symbol,
+            event.ts,
+            event.open,
+            event.high,
+            event.low,
+            event.close,
+            event.volume,
+            end,
+        )
 
     def flush(self, now_ns: int) -> list[Bar]:
         """Return (and forget) every bar whose bucket ended at or before ``now_ns``."""
@@ -186,5 +202,13 @@ class BarAggregator:
         return self._bar(symbol, building)
 
     def _bar(self, symbol: str, b: _Building) -> Bar:
-        return Bar(symbol=symbol, timeframe=self.timeframe.text, ts=b.start, open=b.open,
-                   high=b.high, low=b.low, close=b.close, volume=b.volume)  # fmt: skip
+        return Bar(
+            symbol=symbol,
+            timeframe=self.timeframe.text,
+            ts=b.start,
+            open=b.open,
+            high=b.high,
+            low=b.low,
+            close=b.close,
+            volume=b.volume,
+        )

@@ -135,8 +135,9 @@ class StoreReplayFeed(_Pacer):
 
     def frame(self) -> pl.LazyFrame:
         """Return the bars to replay, sorted by ``ts, symbol``, ``ts`` as UTC nanoseconds."""
-        scan = self.store.scan("bars", symbols=self.symbols, start=self.start, end=self.end,
-                               timeframe=self.timeframe)  # fmt: skip
+        scan = self.store.scan(
+            "bars", symbols=self.symbols, start=self.start, end=self.end, timeframe=self.timeframe
+        )
         columns = ("symbol", "timeframe", "ts", "open", "high", "low", "close", "volume")
         return scan.select(columns).with_columns(pl.col("ts").dt.epoch("ns")).sort("ts", "symbol")
 

@@ -77,9 +77,23 @@ _SUBMITTED: Final = "new"
 _REJECTED: Final = "rejected"
 # Order latency runs from microseconds (paper) to seconds (a slow venue).
 _LATENCY_BUCKETS: Final = (
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-    2.5, 5.0, 10.0,
-)  # fmt: skip
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 # Spans of orders still waiting for a fill are remembered by client order id; this bounds the
 # memory a venue that never answers can take.
 _MAX_OPEN_SPANS: Final = 10_000

@@ -28,10 +28,7 @@ Examples
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -43,29 +40,11 @@ from houseedge.data import sql
 from houseedge.data.resample import resample_bars
 from houseedge.data.schemas import DatasetSpec, spec_of
 from houseedge.data.store import partitions
+from houseedge.data.store._write import WriteReport, prepare, stage
 from houseedge.data.timeparse import TimeLike, ns_literal, to_ns, year_of
-from houseedge.data.validation import check_time_order, check_unique, in_key_order, validate
-from houseedge.errors import InvalidData
 
 log = structlog.get_logger()
 _CATALOG_MARK = ".catalog-datasets.json"
-
-
-@dataclass(frozen=True)
-class WriteReport:
-    """What one dataset write did."""
-
-    dataset: str
-    rows_in: int
-    rows_added: int
-    partitions_changed: int
-    partitions_unchanged: int
-
-
-@dataclass
-class _Prepared:
-    spec: DatasetSpec
-    frame: pl.DataFrame
 
 
 class Store:
@@ -142,7 +121,7 @@ class Store:
             Before anything is written.
         """
         prepared = [
-            self._prepare(spec_of(dataset), frame, source, row_base, check_order)
+            prepare(spec_of(dataset), frame, source, row_base, check_order)
             for dataset, frame in items
         ]
         reports: list[WriteReport] = []
@@ -152,7 +131,7 @@ class Store:
             staged: list[partitions.StagedFile] = []
             try:
                 for item in prepared:
-                    files, report = self._stage(item)
+                    files, report = stage(self.root, item, self.compression_level)
                     staged += files
                     reports.append(report)
             except BaseException:
@@ -163,81 +142,6 @@ class Store:
         for report in reports:
             log.info("dataset_written", **report.__dict__, source=source)
         return reports
-
-    def _prepare(
-        self,
-        spec: DatasetSpec,
-        frame: pl.DataFrame,
-        source: str | None,
-        row_base: int,
-        check_order: bool,
-    ) -> _Prepared:
-        checked = validate(spec, frame, source=source, row_base=row_base, check_key=False)
-        # Rows already in strictly increasing key order are sorted, unique and in time order:
-        # one cheap pass decides the common case; the costly checks run only to name a row.
-        if not in_key_order(spec, checked):
-            if check_order and spec.time_column:
-                check_time_order(spec, checked, source=source, row_base=row_base)
-            checked = checked.sort(spec.sort)
-            if not in_key_order(spec, checked):
-                original = validate(spec, frame, check_key=False)
-                check_unique(spec, original, source=source, row_base=row_base)
-                msg = "key repeats an earlier row"
-                raise InvalidData(msg, source=source or spec.name, field=",".join(spec.key))
-        first = spec.sort[0]
-        if not checked[first].has_nulls():
-            # Key order sorts the first key column: flag it so splitting needn't check again.
-            checked = checked.with_columns(pl.col(first).set_sorted())
-        return _Prepared(spec, checked)
-
-    def _stage(self, item: _Prepared) -> tuple[list[partitions.StagedFile], WriteReport]:
-        spec, base = item.spec, self.root / item.spec.name
-        parts = list(partitions.split(spec, item.frame))
-        file_key = [c for c in spec.key if c not in spec.partitions]
-        file_sort = [c for c in spec.sort if c not in spec.partitions]
-        level = self.compression_level
-        workers = min(len(parts), os.cpu_count() or 1) or 1
-        # Writers hand each file's fsync to a flusher thread and go on encoding: a core never
-        # idles while the disk catches up. Every fsync is awaited before the write commits.
-        flusher = ThreadPoolExecutor(max_workers=workers)
-        flushes: list[Future[None]] = []
-
-        def put(frame: pl.DataFrame, target: Path) -> partitions.StagedFile:
-            staged = partitions.stage(frame, target, compression_level=level, sync=False)
-            flushes.append(flusher.submit(partitions.flush, staged))
-            return staged
-
-        def merge(entry: tuple[tuple[object, ...], pl.DataFrame]) -> tuple[int, object]:
-            values, part = entry
-            target = partitions.partition_dir(base, spec.partitions, values) / partitions.PART_FILE
-            if not target.exists():
-                return part.height, put(part, target)
-            old = pl.read_parquet(target)
-            merged = (
-                pl.concat([old, part], how="diagonal_relaxed")
-                .unique(subset=file_key, keep="last", maintain_order=True)
-                .sort(file_sort)
-            )
-            if merged.equals(old):
-                return 0, None
-            return merged.height - old.height, put(merged, target)
-
-        with flusher, ThreadPoolExecutor(max_workers=workers) as pool:  # writers finish first
-            futures = [pool.submit(merge, part) for part in parts]
-        failed = [f.exception() for f in [*futures, *flushes] if f.exception() is not None]
-        results = [f.result() for f in futures if f.exception() is None]
-        staged = [s for _, s in results if isinstance(s, partitions.StagedFile)]
-        if failed:
-            partitions.discard(staged)
-            raise failed[0]  # type: ignore[misc]
-        report = WriteReport(
-            dataset=spec.name,
-            rows_in=item.frame.height,
-            rows_added=sum(n for n, _ in results),
-            partitions_changed=len(staged),
-            partitions_unchanged=len(results) - len(staged),
-        )
-        return staged, report
 
     # -- reads --------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Deterministic synthetic markets: bars and trades that behave like a real market.
+"""Deterministic synthetic markets: bars that behave like a real market.
 
 The bar model, per symbol and bar ``t`` (log prices, ``sigma_t`` the bar's volatility):
 
@@ -50,9 +50,18 @@ from houseedge.data.synthetic._calendar import (
     bar_minutes,
     start_ns,
 )
-from houseedge.data.synthetic._paths import Streams, ar1, jumps, log_vol, regime_path, stream
+from houseedge.data.synthetic._paths import (
+    TRADES_PER_MINUTE,
+    Profile,
+    Streams,
+    ar1,
+    jumps,
+    log_vol,
+    regime_path,
+    symbol_profile,
+)
 
-__all__ = ["DEFAULT_REGIMES", "Regime", "Session", "synthetic_bars", "synthetic_trades"]
+__all__ = ["DEFAULT_REGIMES", "Regime", "synthetic_bars"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -61,7 +70,6 @@ I64 = NDArray[np.int64]
 _MARKET_VOL_SD = 0.35
 _IDIO_VOL_SD = 0.2
 _SWING_PHI = 0.97  # range-bound swings halve in about 23 bars
-_TRADES_PER_MINUTE = 25.0
 
 
 @dataclass(frozen=True)
@@ -113,14 +121,6 @@ class _Market:
     drift: F64  # regime drift, in base bar volatilities
     walking: F64  # 1.0 where the price walks, 0.0 where it swings around an anchor
     jump_rate: F64
-
-
-@dataclass(frozen=True)
-class _Profile:
-    price: float  # starting price
-    vol: float  # base annualised volatility
-    beta: float  # loading on the market shock
-    volume: float  # mean volume per minute
 
 
 def synthetic_bars(
@@ -191,77 +191,6 @@ def synthetic_bars(
     return bars
 
 
-def synthetic_trades(
-    symbol: str = "SYM00",
-    *,
-    start: str | datetime = "2020-01-01",
-    periods: int = 1_000,
-    seed: int = 0,
-    mean_interval: float = 0.5,
-) -> pl.DataFrame:
-    """Generate deterministic synthetic trades as rows of the ``trades`` dataset.
-
-    Trades arrive in clustered bursts around a mean interval; prices sit on the bid or the ask
-    of a one-tick spread around a random-walk mid (tick: 1e-4 of the price's order of
-    magnitude), with persistent order flow deciding the side; sizes are log-normal. The symbol's
-    starting price and volatility match :func:`synthetic_bars`.
-
-    Parameters
-    ----------
-    symbol
-        Symbol name.
-    start
-        Time of the first trade (ISO string or datetime; naive means UTC).
-    periods
-        Number of trades.
-    seed
-        Non-negative seed.
-    mean_interval
-        Mean seconds between trades.
-
-    Examples
-    --------
-    >>> trades = synthetic_trades("BTC", periods=4, seed=7)
-    >>> trades.columns
-    ['symbol', 'ts', 'price', 'size', 'side', 'trade_id']
-    >>> trades["ts"].is_sorted(), trades["trade_id"].to_list()
-    (True, ['1', '2', '3', '4'])
-    """
-    if periods < 0 or mean_interval <= 0:
-        msg = f"need periods >= 0 and mean_interval > 0, not {periods} and {mean_interval}"
-        raise ValueError(msg)
-    profile = _profile(symbol, seed, "24/7")
-    key = ("trades", symbol)
-    burst = log_vol(stream(seed, *key, "burst"), periods, 0.5)
-    waits = stream(seed, *key, "wait").standard_exponential(periods) * np.exp(burst + 0.125)
-    waits *= mean_interval
-    offsets = np.cumsum(np.rint(waits * 1e6).astype(np.int64)) * 1000  # microsecond stamps
-    sigma = profile.vol / math.sqrt(YEAR_MINUTES["24/7"] * 60)
-    steps = sigma * np.sqrt(waits) * stream(seed, *key, "mid").standard_normal(periods)
-    mid = profile.price * np.exp(np.cumsum(steps))
-    buy = ar1(stream(seed, *key, "flow").standard_normal(periods), 0.6) > 0
-    digits = 4 - math.floor(math.log10(profile.price))
-    tick = 10.0**-digits
-    bid = np.maximum(np.floor(mid / tick), 1.0) * tick
-    sizes = stream(seed, *key, "size").lognormal(-0.5, 1.0, periods)
-    frame = pl.DataFrame(
-        {
-            "ts": pl.Series(start_ns(start) + offsets - offsets[:1], dtype=pl.Int64).cast(TS),
-            "price": np.round(np.where(buy, bid + tick, bid), max(digits, 0)),
-            "size": sizes * (profile.volume / _TRADES_PER_MINUTE),
-            "buy": buy,
-        }
-    )
-    return frame.select(
-        symbol=pl.lit(symbol, pl.String()),
-        ts="ts",
-        price="price",
-        size="size",
-        side=pl.when("buy").then(pl.lit("buy")).otherwise(pl.lit("sell")),
-        trade_id=pl.int_range(1, pl.len() + 1).cast(pl.String()),
-    )
-
-
 def _symbol_names(symbols: Sequence[str] | int) -> list[str]:
     if isinstance(symbols, int):
         width = max(2, len(str(symbols - 1)))
@@ -304,18 +233,8 @@ def _market(seed: int, calendar: Calendar, table: F64) -> _Market:
     )
 
 
-def _profile(symbol: str, seed: int, session: Session) -> _Profile:
-    u = stream(seed, "profile", symbol).random(4)
-    return _Profile(
-        price=float(10.0 * 100.0 ** u[0]),
-        vol=float((0.15 + 0.35 * u[1]) * (1.6 if session == "24/7" else 1.0)),
-        beta=float(0.4 + 0.45 * u[2]),
-        volume=float(500.0 * 100.0 ** u[3]),
-    )
-
-
 def _symbol_bars(symbol: str, seed: int, calendar: Calendar, market: _Market) -> pl.DataFrame:
-    profile = _profile(symbol, seed, calendar.session)
+    profile = symbol_profile(symbol, seed, calendar.session)
     streams = Streams(seed, ("bars", symbol, calendar.key))
     base = profile.vol * math.sqrt(calendar.bar_minutes / YEAR_MINUTES[calendar.session])
     sigma, log_open, log_close = _log_prices(profile, base, market, calendar, streams)
@@ -327,14 +246,14 @@ def _symbol_bars(symbol: str, seed: int, calendar: Calendar, market: _Market) ->
     volume *= calendar.intraday
     volume *= streams("volume").lognormal(-(0.35**2) / 2, 0.35, sigma.size)
     volume *= profile.volume * calendar.bar_minutes
-    trades = np.ceil(volume * (_TRADES_PER_MINUTE / profile.volume)).astype(np.int64)
+    trades = np.ceil(volume * (TRADES_PER_MINUTE / profile.volume)).astype(np.int64)
     return bars.with_columns(
         symbol=pl.lit(symbol, pl.String()), ts=market.ts, volume=volume, trades=trades
     )
 
 
 def _log_prices(
-    profile: _Profile, base: float, market: _Market, calendar: Calendar, streams: Streams
+    profile: Profile, base: float, market: _Market, calendar: Calendar, streams: Streams
 ) -> tuple[F64, F64, F64]:
     """Return each bar's volatility and log open and close."""
     n = market.ts.len()

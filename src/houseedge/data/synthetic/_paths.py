@@ -14,11 +14,14 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from houseedge.data.synthetic._calendar import Session
+
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 _VOL_PHI = 0.995  # log-volatility persistence per bar: clusters last a few hundred bars
 _VOL_STRIDE = 16
+TRADES_PER_MINUTE = 25.0  # a symbol's trades per minute at its mean volume
 _JUMP_SCALE = 4.0  # Laplace scale of a jump, in bar volatilities
 
 
@@ -97,3 +100,24 @@ def regime_path(mean_bars: F64, n: int, rng: np.random.Generator) -> NDArray[np.
     if not states:
         return np.zeros(0, dtype=np.intp)
     return np.repeat(np.concatenate(states), np.concatenate(lengths))[:n].astype(np.intp)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A symbol's character: where its price starts, how it moves and how much it trades."""
+
+    price: float  # starting price
+    vol: float  # base annualised volatility
+    beta: float  # loading on the market shock
+    volume: float  # mean volume per minute
+
+
+def symbol_profile(symbol: str, seed: int, session: Session) -> Profile:
+    """Return the profile of ``symbol`` under ``seed`` (the same in bars and trades)."""
+    u = stream(seed, "profile", symbol).random(4)
+    return Profile(
+        price=float(10.0 * 100.0 ** u[0]),
+        vol=float((0.15 + 0.35 * u[1]) * (1.6 if session == "24/7" else 1.0)),
+        beta=float(0.4 + 0.45 * u[2]),
+        volume=float(500.0 * 100.0 ** u[3]),
+    )

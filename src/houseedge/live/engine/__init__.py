@@ -1,10 +1,11 @@
 """The live engine: pipeline, decisions, fast-path steppers and reconciliation."""
 
-from houseedge.live.engine._engine import Engine, PolicySpec
+from houseedge.live.engine._engine import Engine
 from houseedge.live.engine.pipeline import (
     History,
     LiveContext,
     OrderRunner,
+    PolicySpec,
     VectorRunner,
     make_runner,
 )

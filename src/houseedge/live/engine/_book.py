@@ -1,20 +1,20 @@
 """The engine's book: order states, the exact ledger and the event bus, moved journal-first.
 
 Every change goes through :class:`Book`, which keeps one rule: **journal, then act**. A batch of
-broker reports is planned against the current state (the order state machine is pure, so the
-plan equals what applying will do), journaled with the events it causes in one transaction,
-and only once that transaction is durable applied to
-:class:`~houseedge.live.journal.state.LedgerState`
-(order states and ledger), fed to the risk gate and published to subscribers. Orders are
-journaled (with their ``order`` events, and the risk rejections of the same decision) before
-they are sent. A crash at any point leaves either nothing or everything of a batch, and a
-restart rebuilds exactly the state the engine had acted on.
+broker reports is planned against the current state (:mod:`houseedge.live.engine._plan`: the
+order state machine is pure, so the plan equals what applying will do), journaled with the
+events it causes in one transaction, and only once that transaction is durable applied to
+:class:`~houseedge.live.journal.state.LedgerState` (order states and ledger), fed to the risk
+gate and published to subscribers. Orders are journaled (with their ``order`` events, and the
+risk rejections of the same decision) before they are sent. A crash at any point leaves either
+nothing or everything of a batch, and a restart rebuilds exactly the state the engine had acted
+on.
 
 Fills are de-duplicated by ``fill_id`` before planning (the set of journaled ids is in memory)
 and by the journal's unique key as the backstop, so a fill the broker repeats or reconciliation
 finds again changes nothing and publishes nothing.
 
-Events (``kind``: payload)
+Events (``kind``: payload; built in :mod:`houseedge.live.engine._events`)
     ``order``: an order's status changed (``new`` when journaled); ``fill``: a new fill with its
     policy and the order's status after it; ``position``: the policy's and the account's
     quantity in the symbol after a fill; ``anomaly``: a report the state machine refused;
@@ -25,101 +25,27 @@ from __future__ import annotations
 
 import asyncio
 import math
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
-import msgspec
-
-from houseedge.core.execution import OrderState, apply, report_type
-from houseedge.core.types import Fill, Order, OrderAnomaly, OrderReport, Side
+from houseedge.core.execution import OrderState
+from houseedge.core.types import Fill, Order, OrderReport, Side
 from houseedge.live.control import PublishedEvent
+from houseedge.live.engine._events import (
+    EventSpec,
+    Subscription,
+    duplicate_id_event,
+    order_payload,
+)
+from houseedge.live.engine._plan import plan_reports
 from houseedge.live.journal import Journal
 from houseedge.live.journal.ledger import Ledger
 from houseedge.live.journal.state import LedgerState
 from houseedge.live.journal.writer import JournalWriter
 
-__all__ = ["Book", "EventSpec", "Subscription"]
-
-EventSpec = tuple[str, dict[str, Any], int]
-"""An event to journal: ``(kind, payload, ts)``."""
+__all__ = ["Book"]
 
 _END = None
-
-
-class Subscription:
-    """An async iterator of published events whose queue is registered when it is made.
-
-    An async generator would register only on its first ``__anext__``, leaving a gap between
-    subscribing and iterating in which events are lost. The queue is unregistered when the
-    stream ends, on :meth:`aclose`, or when the subscription is garbage collected (a consumer
-    that stops iterating must not make the book queue events for it forever).
-
-    Examples
-    --------
-    >>> import asyncio
-    >>> subscribers: list[asyncio.Queue[PublishedEvent | None]] = []
-    >>> subscription = Subscription(subscribers)
-    >>> len(subscribers)  # registered before any iteration
-    1
-    >>> subscription.queue.put_nowait(PublishedEvent(id=1, kind="engine", ts=0, payload={}))
-    >>> subscription.queue.put_nowait(None)
-    >>> async def read():
-    ...     return [event.id async for event in subscription]
-    >>> asyncio.run(read()), len(subscribers)
-    ([1], 0)
-    """
-
-    def __init__(self, subscribers: list[asyncio.Queue[PublishedEvent | None]]) -> None:
-        self.queue: asyncio.Queue[PublishedEvent | None] = asyncio.Queue()
-        self._done = False
-        subscribers.append(self.queue)
-        self._unregister = weakref.finalize(self, _discard, subscribers, self.queue)
-
-    def __aiter__(self) -> Subscription:
-        return self
-
-    async def __anext__(self) -> PublishedEvent:
-        if not self._done:
-            event = await self.queue.get()
-            if event is not None:
-                return event
-            self._done = True
-            self._unregister()
-        raise StopAsyncIteration
-
-    async def aclose(self) -> None:
-        """Stop the subscription (as an async generator's ``aclose``)."""
-        self._done = True
-        self._unregister()
-
-
-def _discard(subscribers: list[Any], queue: Any) -> None:
-    if queue in subscribers:
-        subscribers.remove(queue)
-
-
-def order_payload(state: OrderState, policy: str, report: str = "") -> dict[str, Any]:
-    """Return an order's JSON-ready view (what ``order`` events and ``GET /orders`` show)."""
-    order = state.order
-    return {
-        "order_id": order.client_order_id, "policy": policy, "symbol": order.symbol,
-        "side": str(order.side), "qty": float(order.qty), "type": str(order.type),
-        "limit_price": order.limit_price, "stop_price": order.stop_price,
-        "tif": str(order.tif), "ts": order.ts, "tag": order.tag, "status": str(state.status),
-        "filled_qty": state.filled_qty, "avg_price": state.avg_price, "reason": state.reason,
-        "report": report,
-    }  # fmt: skip
-
-
-def fill_payload(fill: Fill, policy: str) -> dict[str, Any]:
-    """Return a fill's JSON-ready view with the policy it is booked to."""
-    return {
-        "fill_id": fill.fill_id, "order_id": fill.order_id, "policy": policy,
-        "symbol": fill.symbol, "side": str(fill.side), "qty": float(fill.qty),
-        "price": fill.price, "fee": fill.fee, "ts": fill.ts, "liquidity": str(fill.liquidity),
-    }  # fmt: skip
 
 
 class Book:
@@ -234,7 +160,9 @@ class Book:
         def work(journal: Journal) -> tuple[list[bool], list[EventSpec], list[int]]:
             fresh = [journal.record_order(o, policy=p) for o, p in orders]
             kept = [e for e, ok in zip(events, fresh, strict=True) if ok] + list(extra)
-            kept += [_duplicate_id(o) for (o, _), ok in zip(orders, fresh, strict=True) if not ok]
+            kept += [
+                duplicate_id_event(o) for (o, _), ok in zip(orders, fresh, strict=True) if not ok
+            ]
             return fresh, kept, [journal.append_event(k, pl, t) for k, pl, t in kept]
 
         def then(written: tuple[list[bool], list[EventSpec], list[int]]) -> list[Order]:
@@ -256,8 +184,9 @@ class Book:
         self, reports: Iterable[OrderReport], extra: Sequence[EventSpec] = ()
     ) -> list[PublishedEvent]:
         """Journal reports (new fills only) with their events, then apply and publish them."""
-        keep, events = self._plan(reports)
-        events += extra
+        plan = plan_reports(reports, self.state, self.known_fills)
+        self.duplicates += plan.duplicates
+        keep, events = plan.keep, plan.events + list(extra)
         if not keep and not events:
             return []
 
@@ -272,69 +201,6 @@ class Book:
             return self._publish(ids, events)
 
         return await self.writer.call(work, then)
-
-    def _plan(self, reports: Iterable[OrderReport]) -> tuple[list[OrderReport], list[EventSpec]]:
-        """Return the reports to journal and their events, from a dry run of the state machine."""
-        scratch: dict[str, OrderState] = {}
-        moved: dict[tuple[str, str], Decimal] = {}
-        fresh: set[str] = set()
-        keep: list[OrderReport] = []
-        events: list[EventSpec] = []
-        for report in reports:
-            if isinstance(report, Fill):
-                if report.fill_id in self.known_fills or report.fill_id in fresh:
-                    self.duplicates += 1
-                    continue
-                fresh.add(report.fill_id)
-            keep.append(report)
-            events += self._plan_one(report, scratch, moved)
-        return keep, events
-
-    def _plan_one(
-        self, report: OrderReport, scratch: dict[str, OrderState],
-        moved: dict[tuple[str, str], Decimal],
-    ) -> list[EventSpec]:  # fmt: skip
-        oid, is_fill = report.order_id, isinstance(report, Fill)
-        before = scratch.get(oid) or self.state.orders.get(oid)
-        policy = self.state.policies.get(oid, "")
-        events: list[EventSpec] = []
-        booked: Fill | None = None
-        if before is None:
-            anomaly: OrderAnomaly | None = _unknown(report)
-            booked = report if isinstance(report, Fill) else None
-        else:
-            after, anomaly = apply(before, report)
-            scratch[oid] = after
-            if isinstance(report, Fill) and len(after.fills) > len(before.fills):
-                booked = after.fills[-1]
-            if after.status is not before.status:
-                kind = "fill" if is_fill else report_type(report)
-                events.append(("order", order_payload(after, policy, kind), report.ts))
-        if isinstance(report, Fill):
-            events.append(("fill", fill_payload(report, policy), report.ts))
-        if booked is not None:
-            events.append(self._position_event(booked, policy, moved))
-        if anomaly is not None:
-            payload = {**msgspec.to_builtins(anomaly), "policy": policy}
-            events.append(("anomaly", payload, report.ts))
-        return events
-
-    def _position_event(
-        self, fill: Fill, policy: str, moved: dict[tuple[str, str], Decimal]
-    ) -> EventSpec:
-        instrument = self.state.ledger.instruments.get(fill.symbol)
-        step = instrument.qty_of(instrument.qty_units(fill.qty))
-        step = step if fill.side is Side.BUY else -step
-        key = (policy, fill.symbol)
-        moved[key] = moved.get(key, Decimal(0)) + step
-        account = sum((v for (_, s), v in moved.items() if s == fill.symbol), Decimal(0))
-        ledger = self.state.ledger
-        payload = {
-            "policy": policy, "symbol": fill.symbol,
-            "qty": str(ledger.position(fill.symbol, policy=policy) + moved[key]),
-            "account_qty": str(ledger.position(fill.symbol) + account),
-        }  # fmt: skip
-        return ("position", payload, fill.ts)
 
     def _apply(self, report: OrderReport) -> None:
         oid = report.order_id
@@ -371,9 +237,12 @@ class Book:
         return float(self.state.ledger.position(symbol, policy=policy))
 
     def figures(
-        self, order: Order, policy: str | None, marks: Mapping[str, float],
+        self,
+        order: Order,
+        policy: str | None,
+        marks: Mapping[str, float],
         batch: Sequence[Order] = (),
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         """Return the book figures ``RiskGate.check`` takes for ``order`` (see core.risk).
 
         ``batch`` holds orders accepted earlier in the same decision and not yet journaled.
@@ -384,12 +253,15 @@ class Book:
         held = self._held(policy)
         gross = math.fsum(abs(q) * marks.get(s, 0.0) for s, q in held.items())
         return {
-            "position": held.get(order.symbol, 0.0), "last_price": marks.get(order.symbol),
-            "gross_notional": gross, "open_orders": len(rest), "symbol_open_orders": len(same),
+            "position": held.get(order.symbol, 0.0),
+            "last_price": marks.get(order.symbol),
+            "gross_notional": gross,
+            "open_orders": len(rest),
+            "symbol_open_orders": len(same),
             "pending_buy": math.fsum(q for o, q in same if o.side is Side.BUY),
             "pending_sell": math.fsum(q for o, q in same if o.side is Side.SELL),
             "policy": policy,
-        }  # fmt: skip
+        }
 
     def _held(self, policy: str | None) -> dict[str, float]:
         if policy is None:
@@ -401,17 +273,3 @@ def _seq(order_id: str) -> int:
     """Return the number of an engine-made client order id (``<policy>.<n>``), else 0."""
     _, _, tail = order_id.rpartition(".")
     return int(tail) if tail.isdigit() else 0
-
-
-def _unknown(report: OrderReport) -> OrderAnomaly:
-    return OrderAnomaly(order_id=report.order_id, ts=report.ts, status="unknown",
-                        report=report_type(report), reason="unknown_order")  # fmt: skip
-
-
-def _duplicate_id(order: Order) -> EventSpec:
-    payload = {
-        "order_id": order.client_order_id,
-        "reason": "duplicate_order_id",
-        "detail": "the journal holds this client order id already; not sent again",
-    }
-    return ("anomaly", payload, order.ts)

@@ -38,7 +38,8 @@ from houseedge.core.risk.gate import BreakerState, RiskEvent
 from houseedge.core.types import Bar, CancelRequested, Order
 from houseedge.errors import BrokerError, PolicyError
 from houseedge.live.aggregate import Timeframe
-from houseedge.live.engine._book import Book, EventSpec
+from houseedge.live.engine._book import Book
+from houseedge.live.engine._events import EventSpec
 from houseedge.live.engine.pipeline import OrderRunner, PolicySpec, VectorRunner
 
 if TYPE_CHECKING:
@@ -181,8 +182,13 @@ class DecisionMixin:
     async def _risk_events(self, events: Sequence[RiskEvent], now: int) -> None:
         await self.book.events([("risk", msgspec.to_builtins(e), e.ts or now) for e in events])
         for event in events:
-            self.log.warning("risk.breaker", kind=event.kind, state=str(event.state),
-                             policy=event.policy, detail=event.detail)  # fmt: skip
+            self.log.warning(
+                "risk.breaker",
+                kind=event.kind,
+                state=str(event.state),
+                policy=event.policy,
+                detail=event.detail,
+            )
             if event.state is BreakerState.HALTED:
                 scope = self.book.open_orders(event.policy or None)
                 await self._cancel([s.order.client_order_id for s in scope], now)
@@ -198,17 +204,37 @@ class DecisionMixin:
         for order in orders:
             figures = self.book.figures(order, scope, self.marks, accepted)
             decision = self.gate.check(order, now_ns=now, **figures)
-            outcome = {"order_id": order.client_order_id, "accepted": decision.accepted,
-                       "check": decision.check, "detail": decision.detail}  # fmt: skip
+            outcome = {
+                "order_id": order.client_order_id,
+                "accepted": decision.accepted,
+                "check": decision.check,
+                "detail": decision.detail,
+            }
             outcomes.append(outcome)
             if decision.accepted:
                 accepted.append(order)
                 continue
-            self.log.debug("risk.rejected", policy=policy, symbol=order.symbol,
-                           order_id=order.client_order_id, check=decision.check)  # fmt: skip
-            extra.append(("risk", {"type": "rejected", "policy": policy, **outcome,
-                                   "symbol": order.symbol, "side": str(order.side),
-                                   "qty": float(order.qty)}, now))  # fmt: skip
+            self.log.debug(
+                "risk.rejected",
+                policy=policy,
+                symbol=order.symbol,
+                order_id=order.client_order_id,
+                check=decision.check,
+            )
+            extra.append(
+                (
+                    "risk",
+                    {
+                        "type": "rejected",
+                        "policy": policy,
+                        **outcome,
+                        "symbol": order.symbol,
+                        "side": str(order.side),
+                        "qty": float(order.qty),
+                    },
+                    now,
+                )
+            )
         if not accepted and not extra:  # nothing to journal: no round trip to the journal thread
             return outcomes
         began = time.perf_counter()
@@ -241,16 +267,23 @@ class DecisionMixin:
         try:
             await self.broker.submit(order)
         except BrokerError as exc:  # left open: the next reconciliation resolves it
-            self.log.error("order.submit_failed", order_id=order.client_order_id,
-                           symbol=order.symbol, error=str(exc))  # fmt: skip
+            self.log.error(
+                "order.submit_failed",
+                order_id=order.client_order_id,
+                symbol=order.symbol,
+                error=str(exc),
+            )
             await self._engine_event("submit_failed", order_id=order.client_order_id)
             return False
         return True
 
     async def _cancel(self, order_ids: Sequence[str], now: int) -> int:
         states = self.book.state.orders
-        ids = [oid for oid in order_ids if oid in self.book.open_ids
-               and states[oid].status is not OrderStatus.CANCEL_REQUESTED]  # fmt: skip
+        ids = [
+            oid
+            for oid in order_ids
+            if oid in self.book.open_ids and states[oid].status is not OrderStatus.CANCEL_REQUESTED
+        ]
         if not ids:
             return 0
         await self.book.record([CancelRequested(order_id=oid, ts=now) for oid in ids])

@@ -9,6 +9,11 @@ and the staleness timer)::
     broker.reports() ─▶ journal reports + events (one transaction, fills unique by fill_id)
        ─▶ order state machine + exact ledger ─▶ RiskGate.on_fill ─▶ publish events
 
+The engine's lifecycle and report loop are here; the market path is
+:mod:`~houseedge.live.engine._market`, the decision path :mod:`~houseedge.live.engine._decisions`,
+the service's views and commands :mod:`~houseedge.live.engine._handle`, and every state change
+goes through the book (:mod:`~houseedge.live.engine._book`).
+
 Semantics
 ---------
 Bars and decisions
@@ -55,23 +60,23 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from houseedge.core.broker import Broker, MarketEvent, MarketFeed, Quote, Trade
+from houseedge.core.broker import Broker, MarketFeed
 from houseedge.core.costs import NO_COSTS, CostModel
 from houseedge.core.execution import OrderStatus
 from houseedge.core.risk.gate import RiskGate, RiskLimits
-from houseedge.core.types import Bar, OrderReport
+from houseedge.core.types import OrderReport
 from houseedge.errors import PolicyError
 from houseedge.live.aggregate import BarAggregator
 from houseedge.live.engine._book import Book
 from houseedge.live.engine._decisions import DecisionMixin
 from houseedge.live.engine._handle import HandleMixin
+from houseedge.live.engine._market import MarketMixin
 from houseedge.live.engine.pipeline import PolicySpec, make_runner
 from houseedge.live.engine.reconcile import reconcile
 from houseedge.live.feeds import FeedStaleness
 from houseedge.live.instruments import Instruments
 from houseedge.live.journal.ledger import Ledger
 from houseedge.live.telemetry import Telemetry
-from houseedge.logs import configure_default
 
 if TYPE_CHECKING:
     from houseedge.core.types import Fill
@@ -82,7 +87,7 @@ __all__ = ["Engine", "PolicySpec"]
 _IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTED, OrderStatus.CANCEL_REQUESTED})
 
 
-class Engine(DecisionMixin, HandleMixin):
+class Engine(MarketMixin, DecisionMixin, HandleMixin):
     """The live engine; implements :class:`~houseedge.live.control.EngineHandle`.
 
     Parameters
@@ -114,6 +119,7 @@ class Engine(DecisionMixin, HandleMixin):
     >>> import asyncio, tempfile, pathlib
     >>> from houseedge.core.policies.builtin import SmaCross
     >>> from houseedge.core.sizing.sizers import FixedUnits
+    >>> from houseedge.core.types import Bar
     >>> from houseedge.live.feeds import IterableFeed
     >>> from houseedge.live.paper import PaperBroker
     >>> closes = [10.0, 11.0, 12.0, 11.0, 10.0, 9.0, 10.0, 11.0]
@@ -148,7 +154,6 @@ class Engine(DecisionMixin, HandleMixin):
         drain_timeout: float = 10.0,
         observability: Observability | None = None,
     ) -> None:
-        configure_default()
         names = [p.name for p in policies]
         if len(set(names)) != len(names) or "" in names:
             msg = f"policy names must be unique and non-empty, got {names}"
@@ -250,9 +255,13 @@ class Engine(DecisionMixin, HandleMixin):
         if cancel_open:
             cancelled = await self._cancel_all("drain")
             await self._drain(deadline)
-        counts = {"in_flight": len(self._in_flight()), "cancelled": cancelled,
-                  "open": len(self.book.open_ids), "orders": self.book.orders_sent,
-                  "fills": len(self.book.fills)}  # fmt: skip
+        counts = {
+            "in_flight": len(self._in_flight()),
+            "cancelled": cancelled,
+            "open": len(self.book.open_ids),
+            "orders": self.book.orders_sent,
+            "fills": len(self.book.fills),
+        }
         await self._engine_event("stopped", **counts)
         await self.broker.close()
         await self._finish_tasks()
@@ -331,54 +340,6 @@ class Engine(DecisionMixin, HandleMixin):
     def _in_flight(self) -> list[str]:
         states = self.book.state.orders
         return [oid for oid in self.book.open_ids if states[oid].status in _IN_FLIGHT]
-
-    # -- the market path --------------------------------------------------------------------
-
-    async def _market(self) -> None:
-        try:
-            async for event in self.feed.events():
-                if self._stopping:
-                    break
-                await self._on_market(event, time.perf_counter())
-        except Exception as exc:  # the feed or a bug: stop trading, keep the error
-            self._fail(exc)
-        finally:
-            self._feed_done = True
-
-    async def _on_market(self, event: MarketEvent, arrived: float) -> None:
-        self._staleness.touch()
-        if self._stale:
-            self._stale = False
-            await self._engine_event("feed_recovered", symbol=event.symbol, ts=event.ts)
-        forward = self._forward
-        if forward is not None and forward(event):
-            await self._settle()
-        if not isinstance(event, Bar):
-            self._market_now = max(self._market_now, event.ts)
-        if isinstance(event, Trade):
-            self.marks[event.symbol] = event.price
-        elif isinstance(event, Quote):
-            self.marks[event.symbol] = (event.bid + event.ask) / 2
-        if self.aggregator is not None:
-            bars = self.aggregator.update(event)
-        else:
-            bars = [event] if isinstance(event, Bar) else []
-        for bar in bars:  # usually none: most events only extend the bar being built
-            await self._on_bar(bar, arrived)
-
-    # -- staleness --------------------------------------------------------------------------
-
-    async def _watch(self) -> None:
-        staleness = self._staleness
-        while not self._stopping:
-            await staleness.wait_stale()
-            if self._stopping or self._feed_done:
-                return
-            if not self._stale:
-                self._stale = True
-                self.log.warning("feed.stale", age_s=round(staleness.age(), 3))
-                await self._engine_event("feed_stale", age_s=round(staleness.age(), 3))
-            await staleness.wait_fresh()
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ import msgspec
 
 from houseedge.core.types import Order, OrderType, Side, TimeInForce
 from houseedge.live.control import ManualOrder, PublishedEvent
-from houseedge.live.engine._book import Book, fill_payload, order_payload
+from houseedge.live.engine._book import Book
+from houseedge.live.engine._events import fill_payload, order_payload
 
 if TYPE_CHECKING:
     from houseedge.core.broker import Broker
@@ -96,29 +97,41 @@ class HandleMixin:
         staleness, book = self._staleness, self._book
         return {
             "state": "paused" if self._paused and self._phase == "running" else self._phase,
-            "ready": self._ready, "broker": self.broker.name, "paused": self._paused,
-            "feed": {"stale": self._stale, "done": self._feed_done,
-                     "age_s": staleness.age(),
-                     "events": staleness.events},
+            "ready": self._ready,
+            "broker": self.broker.name,
+            "paused": self._paused,
+            "feed": {
+                "stale": self._stale,
+                "done": self._feed_done,
+                "age_s": staleness.age(),
+                "events": staleness.events,
+            },
             "breaker": str(self.gate.state),
-            "journal": {"path": str(self.journal_path),
-                        "writes": 0 if book is None else book.writer.writes,
-                        "batches": 0 if book is None else book.writer.batches,
-                        "lag": self._received - self._processed},
+            "journal": {
+                "path": str(self.journal_path),
+                "writes": 0 if book is None else book.writer.writes,
+                "batches": 0 if book is None else book.writer.batches,
+                "lag": self._received - self._processed,
+            },
             "orders_in_flight": 0 if book is None else len(self._in_flight()),
             "error": None if self._error is None else repr(self._error),
-        }  # fmt: skip
+        }
 
     def positions(self) -> Sequence[Mapping[str, Any]]:
         """Return every (policy, symbol) book with quantity, average price and PnL."""
         snap = self.book.state.ledger.snapshot()
         return [
-            {"policy": h.policy, "symbol": h.symbol, "qty": float(h.qty),
-             "avg_price": None if h.avg_price is None else float(h.avg_price),
-             "realised": float(h.realised), "fees": float(h.fees),
-             "unrealised": None if h.unrealised is None else float(h.unrealised)}
+            {
+                "policy": h.policy,
+                "symbol": h.symbol,
+                "qty": float(h.qty),
+                "avg_price": None if h.avg_price is None else float(h.avg_price),
+                "realised": float(h.realised),
+                "fees": float(h.fees),
+                "unrealised": None if h.unrealised is None else float(h.unrealised),
+            }
             for h in snap.holdings
-        ]  # fmt: skip
+        ]
 
     def orders(self, *, open_only: bool = False) -> Sequence[Mapping[str, Any]]:
         """Return orders with status and filled quantity, oldest first."""
@@ -203,9 +216,14 @@ class HandleMixin:
                 held = self.book.position(symbol, policy)
                 if held == 0:
                     continue
-                order = Order(client_order_id=self.new_id(policy or ""), symbol=symbol,
-                              side=Side.SELL if held > 0 else Side.BUY, qty=abs(held),
-                              ts=now, tag="flatten")  # fmt: skip
+                order = Order(
+                    client_order_id=self.new_id(policy or ""),
+                    symbol=symbol,
+                    side=Side.SELL if held > 0 else Side.BUY,
+                    qty=abs(held),
+                    ts=now,
+                    tag="flatten",
+                )
                 outcomes += await self._send([order], policy or "", now)
         return outcomes
 
@@ -214,15 +232,31 @@ class HandleMixin:
         now = self._now()
         try:
             # A price of 0 means "not given", as for None; an unknown type or tif is a ValueError.
-            made = Order(client_order_id=self.new_id(""), symbol=order.symbol, side=order.side,
-                         qty=order.qty, type=OrderType(order.type), tif=TimeInForce(order.tif),
-                         limit_price=order.limit_price or None,
-                         stop_price=order.stop_price or None, ts=now,
-                         tag=f"manual:{operator}")  # fmt: skip
+            made = Order(
+                client_order_id=self.new_id(""),
+                symbol=order.symbol,
+                side=order.side,
+                qty=order.qty,
+                type=OrderType(order.type),
+                tif=TimeInForce(order.tif),
+                limit_price=order.limit_price or None,
+                stop_price=order.stop_price or None,
+                ts=now,
+                tag=f"manual:{operator}",
+            )
         except ValueError as exc:  # an impossible combination (a limit order without a price)
-            return {"order_id": None, "accepted": False, "check": "invalid_order",
-                    "detail": str(exc)}  # fmt: skip
+            return {
+                "order_id": None,
+                "accepted": False,
+                "check": "invalid_order",
+                "detail": str(exc),
+            }
         (outcome,) = await self._send([made], "", now)
-        self.log.info("order.manual", operator=operator, order_id=made.client_order_id,
-                      symbol=made.symbol, accepted=outcome["accepted"])  # fmt: skip
+        self.log.info(
+            "order.manual",
+            operator=operator,
+            order_id=made.client_order_id,
+            symbol=made.symbol,
+            accepted=outcome["accepted"],
+        )
         return outcome

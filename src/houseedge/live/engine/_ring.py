@@ -83,11 +83,16 @@ class BarRing:
         n = len(self)
         # Copies: Polars would share the arrays' memory, which later bars overwrite.
         columns = {name: pl.Series(name, self.column(name).copy()) for name in _FLOATS}
-        return pl.DataFrame({
-            "ts": pl.Series("ts", self.column("ts").copy()).cast(_TS), **columns,
-            "symbol": pl.Series("symbol", [self.symbol], pl.String).new_from_index(0, n),
-            "timeframe": pl.Series("timeframe", [self.timeframe], pl.String).new_from_index(0, n),
-        })  # fmt: skip
+        return pl.DataFrame(
+            {
+                "ts": pl.Series("ts", self.column("ts").copy()).cast(_TS),
+                **columns,
+                "symbol": pl.Series("symbol", [self.symbol], pl.String).new_from_index(0, n),
+                "timeframe": pl.Series("timeframe", [self.timeframe], pl.String).new_from_index(
+                    0, n
+                ),
+            }
+        )
 
 
 class History:

@@ -125,8 +125,14 @@ class LiveContext:
 
     def order(self, symbol: str, side: Side | str, qty: float, **fields: Any) -> Order:
         """Return a new order with a fresh id, stamped now (submit it by returning it)."""
-        return Order(client_order_id=self.new_id(), symbol=symbol, side=Side(side), qty=qty,
-                     ts=self.ts, **fields)  # fmt: skip
+        return Order(
+            client_order_id=self.new_id(),
+            symbol=symbol,
+            side=Side(side),
+            qty=qty,
+            ts=self.ts,
+            **fields,
+        )
 
     def open_orders(self, symbol: str | None = None) -> list[OrderState]:
         """Return this policy's working orders (of ``symbol``), oldest first."""
@@ -197,9 +203,14 @@ class VectorRunner:
         return self._orders(bar, ts, wanted, desk, marks, values)
 
     def _orders(
-        self, bar: Bar, ts: int, wanted: float, desk: Desk, marks: Mapping[str, float],
+        self,
+        bar: Bar,
+        ts: int,
+        wanted: float,
+        desk: Desk,
+        marks: Mapping[str, float],
         inputs: dict[str, Any],
-    ) -> list[Order]:  # fmt: skip
+    ) -> list[Order]:
         name, symbol = self.spec.name, bar.symbol
         working = desk.open_orders(name, symbol)
         held = desk.position(symbol, name) + math.fsum(
@@ -214,20 +225,31 @@ class VectorRunner:
         estimate = self.costs.fill_price(bar.close, 1 if wanted > 0 else -1, {})
         cash, equity = desk.account()
         request = SizingRequest(
-            symbol=symbol, target=wanted, price=estimate, equity=equity, cash=cash,
-            position=held, fee_rate=self.costs.fee_rate(estimate),
+            symbol=symbol,
+            target=wanted,
+            price=estimate,
+            equity=equity,
+            cash=cash,
+            position=held,
+            fee_rate=self.costs.fee_rate(estimate),
             n_symbols=len(self.spec.symbols),
             inputs={k: float(v) for k, v in inputs.items() if v is not None},
-        )  # fmt: skip
+        )
         delta = float(self.spec.sizer.quantity(request)) - held
         if delta != 0 and math.isfinite(delta):
             orders.append(self._market(desk, symbol, delta, ts, "open" if held == 0 else "resize"))
         return orders
 
     def _market(self, desk: Desk, symbol: str, signed: float, ts: int, tag: str) -> Order:
-        return Order(client_order_id=desk.new_id(self.spec.name), symbol=symbol,
-                     side=Side.BUY if signed > 0 else Side.SELL, qty=abs(signed),
-                     tif=TimeInForce.GTC, ts=ts, tag=tag)  # fmt: skip
+        return Order(
+            client_order_id=desk.new_id(self.spec.name),
+            symbol=symbol,
+            side=Side.BUY if signed > 0 else Side.SELL,
+            qty=abs(signed),
+            tif=TimeInForce.GTC,
+            ts=ts,
+            tag=tag,
+        )
 
 
 class OrderRunner:
@@ -247,9 +269,12 @@ class OrderRunner:
         name = self.spec.name
         cash, equity = desk.account()
         held = {s: desk.position(s, name) for s in self.spec.symbols}
-        portfolio = PortfolioState(ts=ts, cash=cash, equity=equity, positions={
-            s: Position(symbol=s, qty=q) for s, q in held.items() if q
-        })  # fmt: skip
+        portfolio = PortfolioState(
+            ts=ts,
+            cash=cash,
+            equity=equity,
+            positions={s: Position(symbol=s, qty=q) for s, q in held.items() if q},
+        )
         snapshot = MarketSnapshot(ts=ts, bars={bar.symbol: bar}, last=dict(marks))
         context: PolicyContext = LiveContext(desk, name, self.history, ts)  # checked by pyright
         orders = list(self.spec.policy.decide(portfolio, snapshot, context))

@@ -37,7 +37,8 @@ from houseedge.core.types import (
     Order,
     OrderReport,
 )
-from houseedge.live.engine._book import Book, EventSpec, fill_payload
+from houseedge.live.engine._book import Book
+from houseedge.live.engine._events import EventSpec, fill_payload
 
 __all__ = ["reconcile"]
 
@@ -84,10 +85,16 @@ async def reconcile(
     events: list[EventSpec] = []
     for fill in missing:
         policy = policies.get(fill.order_id, "")
-        log.warning("reconciliation.missing_fill", fill_id=fill.fill_id, order_id=fill.order_id,
-                    policy=policy, symbol=fill.symbol)  # fmt: skip
-        events.append(("reconciliation", {"kind": "missing_fill", **fill_payload(fill, policy)},
-                       fill.ts))  # fmt: skip
+        log.warning(
+            "reconciliation.missing_fill",
+            fill_id=fill.fill_id,
+            order_id=fill.order_id,
+            policy=policy,
+            symbol=fill.symbol,
+        )
+        events.append(
+            ("reconciliation", {"kind": "missing_fill", **fill_payload(fill, policy)}, fill.ts)
+        )
     reports: list[OrderReport] = list(missing)
     resubmit: list[Order] = []
     for oid in list(book.open_ids):
@@ -101,17 +108,22 @@ async def reconcile(
                 events.append(_event("resubmitted", oid, state.order.ts, ours=str(state.status)))
             else:
                 bound.warning("reconciliation.order_unknown_at_venue", status=str(state.status))
-                payload = {"reason": "order_unknown_at_venue", "order_id": oid,
-                           "status": str(state.status)}  # fmt: skip
+                payload = {
+                    "reason": "order_unknown_at_venue",
+                    "order_id": oid,
+                    "status": str(state.status),
+                }
                 events.append(("anomaly", payload, state.order.ts))
             continue
         report = _status_report(snap)
         if report is not None and snap.status is not state.status:
-            bound.warning("reconciliation.order_status", ours=str(state.status),
-                          venue=str(snap.status))  # fmt: skip
+            bound.warning(
+                "reconciliation.order_status", ours=str(state.status), venue=str(snap.status)
+            )
             reports.append(report)
-            events.append(_event("order_status", oid, snap.ts, ours=str(state.status),
-                                 venue=str(snap.status)))  # fmt: skip
+            events.append(
+                _event("order_status", oid, snap.ts, ours=str(state.status), venue=str(snap.status))
+            )
     for oid, snap in venue_orders.items():
         if oid not in book.state.orders:
             log.warning("reconciliation.unknown_order", order_id=oid, symbol=snap.symbol)
@@ -121,11 +133,16 @@ async def reconcile(
     horizon = max([since, *(f.ts for f in venue_fills), *(s.ts for s in venue_orders.values())])
     await book.writer.call(lambda j: j.set_last_reconciliation(horizon))
     summary = {
-        "kind": "summary", "since": since, "until": horizon, "missing_fills": len(missing),
+        "kind": "summary",
+        "since": since,
+        "until": horizon,
+        "missing_fills": len(missing),
         "status_changes": sum(1 for r in reports if not isinstance(r, Fill)),
-        "resubmitted": len(resubmit), "position_mismatches": mismatches,
-        "venue_fills": len(venue_fills), "venue_orders": len(venue_orders),
-    }  # fmt: skip
+        "resubmitted": len(resubmit),
+        "position_mismatches": mismatches,
+        "venue_fills": len(venue_fills),
+        "venue_orders": len(venue_orders),
+    }
     await book.events([("reconciliation", summary, horizon)])
     log.info("reconciliation.done", **summary)
     return summary, resubmit
@@ -151,9 +168,23 @@ async def _positions(book: Book, broker: Broker, log: Any) -> int:
     differences = book.state.ledger.equals_broker(await broker.positions())
     events: list[EventSpec] = []
     for d in differences:
-        log.warning("reconciliation.position_mismatch", symbol=d.symbol, ours=str(d.ours),
-                    broker=str(d.broker))  # fmt: skip
-        events.append(("anomaly", {"reason": "position_mismatch", "symbol": d.symbol,
-                                   "ours": str(d.ours), "broker": str(d.broker)}, 0))  # fmt: skip
+        log.warning(
+            "reconciliation.position_mismatch",
+            symbol=d.symbol,
+            ours=str(d.ours),
+            broker=str(d.broker),
+        )
+        events.append(
+            (
+                "anomaly",
+                {
+                    "reason": "position_mismatch",
+                    "symbol": d.symbol,
+                    "ours": str(d.ours),
+                    "broker": str(d.broker),
+                },
+                0,
+            )
+        )
     await book.events(events)
     return len(differences)

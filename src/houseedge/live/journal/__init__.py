@@ -11,7 +11,7 @@ from houseedge.live.journal.export import (
     export_live_file,
 )
 from houseedge.live.journal.ledger import Difference, Holding, Ledger, LedgerSnapshot, PolicyTotals
-from houseedge.live.journal.state import LedgerState
+from houseedge.live.journal.state import LedgerState, replay
 from houseedge.live.journal.writer import JournalWriter
 
 __all__ = [
@@ -33,4 +33,5 @@ __all__ = [
     "PolicyTotals",
     "export_live",
     "export_live_file",
+    "replay",
 ]

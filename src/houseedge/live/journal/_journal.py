@@ -9,14 +9,8 @@ Storage: SQLite (stdlib :mod:`sqlite3`) in WAL mode with ``synchronous=FULL``
     the group commit of :class:`houseedge.live.journal.writer.JournalWriter`.
 
 Tables
-    ``orders`` (client order id primary key, policy, the order as msgspec JSON), ``reports``
-    (every report as msgspec JSON in arrival order, fills included; ``id`` is the journal
-    order), ``fills`` (a view of the fill reports with their columns; ``fill_id`` — the venue's
-    id — is unique, so a duplicated or replayed fill is recorded once), ``events`` (``id``
-    autoincrement: the SSE event id, increasing and never reused) and ``meta`` (schema version,
-    last reconciliation time). Reports and events are append-only: triggers refuse updates and
-    deletes. Keeping fills in the reports table gives one ordered log to replay and costs one
-    row per fill, not two.
+    ``orders``, ``reports`` (fills included, unique by ``fill_id``), ``events`` (ids are SSE
+    ids) and ``meta``; reports and events are append-only. See :mod:`houseedge.live.journal._sql`.
 
 API (one writer per file; times are UTC nanoseconds)::
 
@@ -72,15 +66,23 @@ import msgspec
 from houseedge.core.execution import OrderState, report_type
 from houseedge.core.types import Fill, Order, OrderReport
 from houseedge.errors import FormatError
-from houseedge.live.journal._sql import DDL, INSERT_FILL, INSERT_ORDER, INSERT_REPORT
+from houseedge.live.journal._sql import (
+    DDL,
+    FILLS,
+    INSERT_FILL,
+    INSERT_ORDER,
+    INSERT_REPORT,
+    ORDERS,
+    PAYLOADS,
+    REPORTS,
+    to_json,
+)
 from houseedge.live.journal.ledger import Ledger
-from houseedge.live.journal.state import LedgerState
+from houseedge.live.journal.state import LedgerState, OnReport, replay
 
 __all__ = ["SCHEMA_VERSION", "Journal", "JournalEvent", "JournaledOrder"]
 
 SCHEMA_VERSION: Final = 1
-
-OnReport = Callable[[int, OrderReport, LedgerState], None]
 
 
 class JournalEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -97,17 +99,6 @@ class JournaledOrder(msgspec.Struct, frozen=True, kw_only=True):
 
     order: Order
     policy: str
-
-
-_encoder = msgspec.json.Encoder(decimal_format="string")
-_report_decoder = msgspec.json.Decoder(OrderReport)
-_order_decoder = msgspec.json.Decoder(Order)
-_fill_decoder = msgspec.json.Decoder(Fill)
-_payload_decoder = msgspec.json.Decoder(dict[str, Any])
-
-
-def _json(value: object) -> str:
-    return _encoder.encode(value).decode()
 
 
 P = ParamSpec("P")
@@ -255,7 +246,7 @@ class Journal:
         """Journal an order before it is sent; return False if its id was journaled before."""
         cursor = self._db.execute(
             INSERT_ORDER,
-            (order.client_order_id, policy, order.symbol, order.ts, _json(order)),
+            (order.client_order_id, policy, order.symbol, order.ts, to_json(order)),
         )
         return cursor.rowcount == 1
 
@@ -272,7 +263,7 @@ class Journal:
             INSERT_FILL,
             (
                 *(fill.order_id, fill.ts, fill.fill_id, policy, fill.order_id, fill.symbol),
-                *(str(fill.side), fill.qty, fill.price, fill.fee, _json(fill)),
+                *(str(fill.side), fill.qty, fill.price, fill.fee, to_json(fill)),
             ),
         )
         return (cursor.lastrowid or 0) if cursor.rowcount == 1 else 0
@@ -290,7 +281,7 @@ class Journal:
     def _insert_report(self, report: OrderReport) -> int:
         cursor = self._db.execute(
             INSERT_REPORT,
-            (report.order_id, report_type(report), report.ts, _json(report)),
+            (report.order_id, report_type(report), report.ts, to_json(report)),
         )
         return cursor.lastrowid or 0
 
@@ -298,7 +289,7 @@ class Journal:
     def append_event(self, kind: str, payload: Mapping[str, Any] | msgspec.Struct, ts: int) -> int:
         """Journal an event (anything msgspec encodes as a JSON object); return its id."""
         cursor = self._db.execute(
-            "INSERT INTO events (kind, ts, payload) VALUES (?, ?, ?)", (kind, ts, _json(payload))
+            "INSERT INTO events (kind, ts, payload) VALUES (?, ?, ?)", (kind, ts, to_json(payload))
         )
         return cursor.lastrowid or 0
 
@@ -332,10 +323,7 @@ class Journal:
             "SELECT id, kind, ts, payload FROM events WHERE id > ? ORDER BY id LIMIT ?",
             (event_id, limit),
         )
-        return [
-            JournalEvent(id=i, kind=k, ts=t, payload=_payload_decoder.decode(p))
-            for i, k, t, p in rows
-        ]
+        return [JournalEvent(id=i, kind=k, ts=t, payload=PAYLOADS.decode(p)) for i, k, t, p in rows]
 
     def last_event_id(self) -> int:
         """Return the id of the latest event (0 when there is none)."""
@@ -347,7 +335,7 @@ class Journal:
             "SELECT body FROM reports WHERE fill_id IS NOT NULL AND ts >= ? ORDER BY id",
             (-(2**63) if since_ts is None else since_ts,),
         )
-        return [_fill_decoder.decode(body) for (body,) in rows]
+        return [FILLS.decode(body) for (body,) in rows]
 
     def fill_policies(self) -> dict[str, str]:
         """Return the policy each journaled fill was attributed to, by fill id."""
@@ -366,47 +354,35 @@ class Journal:
     def orders(self) -> list[JournaledOrder]:
         """Return every journaled order with its policy, in journal order."""
         rows = self._db.execute("SELECT body, policy FROM orders ORDER BY rowid")
-        return [JournaledOrder(order=_order_decoder.decode(b), policy=p) for b, p in rows]
+        return [JournaledOrder(order=ORDERS.decode(b), policy=p) for b, p in rows]
 
     def reports_for(self, order_id: str) -> list[OrderReport]:
         """Return the reports (fills included) journaled for one order, in journal order."""
         rows = self._db.execute(
             "SELECT body FROM reports WHERE order_id = ? ORDER BY id", (order_id,)
         )
-        return [_report_decoder.decode(body) for (body,) in rows]
+        return [REPORTS.decode(body) for (body,) in rows]
 
     def rebuild(
         self, *, ledger: Ledger | None = None, on_report: OnReport | None = None
     ) -> LedgerState:
         """Replay every order and report in journal order into a fresh state.
 
-        Parameters
-        ----------
-        ledger
-            The (empty) ledger to book into, carrying the starting cash and instruments;
-            ``Ledger()`` by default.
-        on_report
-            Called as ``on_report(report_id, report, state)`` after each report is applied
-            (the export uses it to record positions as they were after each fill).
+        ``ledger`` and ``on_report`` are :func:`~houseedge.live.journal.state.replay`'s.
         """
-        state = LedgerState(ledger=ledger if ledger is not None else Ledger())
-        orders = self._db.execute(
-            "SELECT body, policy, after_report FROM orders ORDER BY after_report, rowid"
-        ).fetchall()
+        orders = [
+            (ORDERS.decode(body), policy, after)
+            for body, policy, after in self._db.execute(
+                "SELECT body, policy, after_report FROM orders ORDER BY after_report, rowid"
+            )
+        ]
         reports = self._db.execute("SELECT id, body, policy FROM reports ORDER BY id")
-        at = 0
-        for report_id, body, policy in reports:
-            # An order joins the replay exactly where it joined the journal.
-            while at < len(orders) and orders[at][2] < report_id:
-                state.add_order(_order_decoder.decode(orders[at][0]), policy=orders[at][1])
-                at += 1
-            report = _report_decoder.decode(body)
-            state.apply(report, policy=policy)
-            if on_report is not None:
-                on_report(report_id, report, state)
-        for body, policy, _ in orders[at:]:
-            state.add_order(_order_decoder.decode(body), policy=policy)
-        return state
+        return replay(
+            orders,
+            ((i, REPORTS.decode(body), policy) for i, body, policy in reports),
+            ledger=ledger,
+            on_report=on_report,
+        )
 
     def open_orders(self) -> list[OrderState]:
         """Return the orders that may still fill, by replaying the journal."""

@@ -1,8 +1,25 @@
-"""The journal's SQLite schema and write statements (see :mod:`houseedge.live.journal`)."""
+"""The journal's on-disk format: SQLite schema, write statements and the bodies' JSON codec.
+
+Tables
+    ``orders`` (client order id primary key, policy, the order as msgspec JSON), ``reports``
+    (every report as msgspec JSON in arrival order, fills included; ``id`` is the journal
+    order), ``fills`` (a view of the fill reports with their columns; ``fill_id`` — the venue's
+    id — is unique, so a duplicated or replayed fill is recorded once), ``events`` (``id``
+    autoincrement: the SSE event id, increasing and never reused) and ``meta`` (schema version,
+    last reconciliation time). Reports and events are append-only: triggers refuse updates and
+    deletes. Keeping fills in the reports table gives one ordered log to replay and costs one
+    row per fill, not two.
+
+Bodies are msgspec JSON (decimals as strings), decoded straight into their types.
+"""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
+
+import msgspec
+
+from houseedge.core.types import Fill, Order, OrderReport
 
 _APPEND_ONLY = ("reports", "events")
 DDL: Final = (
@@ -47,3 +64,21 @@ INSERT_ORDER: Final = (
     "VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM reports), ?) "
     "ON CONFLICT (client_order_id) DO NOTHING"
 )
+
+_encoder = msgspec.json.Encoder(decimal_format="string")
+REPORTS: Final = msgspec.json.Decoder(OrderReport)
+ORDERS: Final = msgspec.json.Decoder(Order)
+FILLS: Final = msgspec.json.Decoder(Fill)
+PAYLOADS: Final = msgspec.json.Decoder(dict[str, Any])
+
+
+def to_json(value: object) -> str:
+    """Return a body as the journal stores it (msgspec JSON, decimals as strings).
+
+    Examples
+    --------
+    >>> order = Order(client_order_id="p.1", symbol="X", side="buy", qty=2)
+    >>> ORDERS.decode(to_json(order)) == order
+    True
+    """
+    return _encoder.encode(value).decode()

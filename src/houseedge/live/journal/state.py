@@ -26,13 +26,17 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from houseedge.core.execution import OrderState, apply
 from houseedge.core.types import Fill, Order, OrderAnomaly, OrderReport
 from houseedge.live.journal.ledger import Ledger
 
-__all__ = ["LedgerState"]
+__all__ = ["LedgerState", "OnReport", "replay"]
+
+OnReport = Callable[[int, OrderReport, "LedgerState"], None]
+"""Called as ``on_report(report_id, report, state)`` after each report is replayed."""
 
 
 @dataclass
@@ -100,3 +104,49 @@ class LedgerState:
             self.ledger.apply_fill(report, policy=policy or "")
         self.anomalies.append(anomaly)
         return anomaly
+
+
+def replay(
+    orders: Sequence[tuple[Order, str, int]],
+    reports: Iterable[tuple[int, OrderReport, str | None]],
+    *,
+    ledger: Ledger | None = None,
+    on_report: OnReport | None = None,
+) -> LedgerState:
+    """Replay a journal's orders and reports, in journal order, into a fresh state.
+
+    Parameters
+    ----------
+    orders
+        ``(order, policy, after_report)``, sorted by ``after_report``: the id of the last report
+        journaled before the order, so it joins the replay exactly where it joined the journal.
+    reports
+        ``(report_id, report, policy)`` in journal order (``policy`` attributes a fill of an
+        unknown order).
+    ledger
+        The (empty) ledger to book into, with the starting cash and instruments; ``Ledger()``
+        by default.
+    on_report
+        Called after each report is applied (the export records positions after each fill).
+
+    Examples
+    --------
+    >>> from houseedge.core.types import Fill, Order
+    >>> order = Order(client_order_id="o1", symbol="X", side="buy", qty=2)
+    >>> fill = Fill(fill_id="f1", order_id="o1", symbol="X", side="buy", qty=2, price=5.0)
+    >>> state = replay([(order, "p", 0)], [(1, fill, None)])
+    >>> state.orders["o1"].status, state.ledger.position("X", policy="p")
+    (<OrderStatus.FILLED: 'filled'>, Decimal('2.00000000'))
+    """
+    state = LedgerState(ledger=ledger if ledger is not None else Ledger())
+    at = 0
+    for report_id, report, policy in reports:
+        while at < len(orders) and orders[at][2] < report_id:
+            state.add_order(orders[at][0], policy=orders[at][1])
+            at += 1
+        state.apply(report, policy=policy)
+        if on_report is not None:
+            on_report(report_id, report, state)
+    for order, policy, _ in orders[at:]:
+        state.add_order(order, policy=policy)
+    return state

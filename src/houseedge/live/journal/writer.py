@@ -274,8 +274,10 @@ class JournalWriter:
             return [self._alone(journal, item) for item in items]
         self.batches += 1
         self.writes += len(items)
-        return [(future, then, result, None)
-                for (_, future, then), result in zip(items, results, strict=True)]  # fmt: skip
+        return [
+            (future, then, result, None)
+            for (_, future, then), result in zip(items, results, strict=True)
+        ]
 
     def _alone(self, journal: Journal, item: _Item) -> _Outcome:
         work, future, then = item

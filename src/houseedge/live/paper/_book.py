@@ -68,11 +68,16 @@ def snapshot(work: Working, lot: float) -> OrderSnapshot:
     """Return the venue's view of an order, for reconciliation."""
     state = work.state
     return OrderSnapshot(
-        client_order_id=state.order.client_order_id, symbol=state.order.symbol,
-        side=state.order.side, qty=state.order.qty, status=state.status,
-        filled_qty=work.filled * lot, avg_fill_price=state.avg_price,
-        venue_order_id=work.venue_id, ts=work.updated,
-    )  # fmt: skip
+        client_order_id=state.order.client_order_id,
+        symbol=state.order.symbol,
+        side=state.order.side,
+        qty=state.order.qty,
+        status=state.status,
+        filled_qty=work.filled * lot,
+        avg_fill_price=state.avg_price,
+        venue_order_id=work.venue_id,
+        ts=work.updated,
+    )
 
 
 def restatement(work: Working) -> OrderReport:

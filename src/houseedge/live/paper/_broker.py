@@ -257,8 +257,9 @@ class PaperBroker:
 
     def _accept(self, work: Working, at: int) -> None:
         order = work.state.order
-        self._emit(work, OrderAccepted(order_id=order.client_order_id, ts=at,
-                                       venue_order_id=work.venue_id))  # fmt: skip
+        self._emit(
+            work, OrderAccepted(order_id=order.client_order_id, ts=at, venue_order_id=work.venue_id)
+        )
         work.since = at
         self._matcher.active.setdefault(order.symbol, []).append(work)
 

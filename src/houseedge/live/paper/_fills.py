@@ -93,8 +93,9 @@ class PaperMatcher:
             if work.is_day and work.day is None:
                 work.day = at // NANOS_PER_DAY
             side = buy if work.sign > 0 else sell
-            at_quote, work.triggered = quote_price(order.type, work.sign, side[0], work.prices,
-                                                   work.triggered)  # fmt: skip
+            at_quote, work.triggered = quote_price(
+                order.type, work.sign, side[0], work.prices, work.triggered
+            )
             if at_quote is not None:
                 key = 0 if buy is sell else work.sign
                 if key not in budgets:
@@ -113,15 +114,24 @@ class PaperMatcher:
         order = work.state.order
         sign = order.side.sign
         inputs = self.inputs.get(order.symbol, {})
-        price, liquidity = fill_price(self.costs, order.type, sign, at_quote, order.limit_price,
-                                      inputs)  # fmt: skip
+        price, liquidity = fill_price(
+            self.costs, order.type, sign, at_quote, order.limit_price, inputs
+        )
         qty = lots * self.lot
         fee = self.costs.fee(qty, price)
         work.filled += lots
         self._seq += 1
-        fill = Fill(fill_id=f"paper-{self._seq}", order_id=order.client_order_id,
-                    symbol=order.symbol, side=order.side, qty=qty, price=price, fee=fee, ts=at,
-                    liquidity=liquidity)  # fmt: skip
+        fill = Fill(
+            fill_id=f"paper-{self._seq}",
+            order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            qty=qty,
+            price=price,
+            fee=fee,
+            ts=at,
+            liquidity=liquidity,
+        )
         self.book.trade(order.symbol, sign * lots, price, fee)
         self.fills.append(fill)
         return fill
