@@ -264,7 +264,7 @@ async def test_secrets_never_leave_the_process(
     broker_key, broker_secret = "PKFAKEKEY0123456789", "sk-fake-broker-secret-abcdef"
     monkeypatch.setenv("HOUSEEDGE_SERVICE_TOKEN", TOKEN)
     monkeypatch.setenv("HOUSEEDGE_ALPACA_API_KEY", broker_key)
-    monkeypatch.setenv("HOUSEEDGE_ALPACA_SECRET_KEY", broker_secret)
+    monkeypatch.setenv("HOUSEEDGE_ALPACA_API_SECRET", broker_secret)
     captured = io.StringIO()
     previous = structlog.get_config()
     logs.configure(level="DEBUG", json=True, stream=captured)
