@@ -1,8 +1,9 @@
 """The test run is an edge, like the CLI: it configures logging once, quietly.
 
-Library code never configures logging (see :mod:`houseedge.logs`); without this, structlog's
-defaults would print every info event to standard output, into doctests' expected output.
-Tests that configure logging themselves are undone by ``tests/conftest.py``.
+Library code never configures logging (see :mod:`houseedge.logs`), and its loggers are quiet
+until a program configures structlog; the test run configures it as the CLI does, so tests that
+read log events see the same rendering. Tests that configure logging themselves are undone by
+``tests/conftest.py``.
 """
 
 from __future__ import annotations

@@ -60,9 +60,9 @@ def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
 def test_importing_and_building_the_library_leaves_logging_unconfigured() -> None:
     result = _python(LIBRARY_USE)
     assert result.returncode == 0, result.stderr
-    # structlog.is_configured() false; stdlib root handlers/levels and wire loggers untouched.
-    # (The store's info event went to stdout above that line: structlog's unconfigured default.)
-    assert result.stdout.splitlines()[-1].split() == ["False", "True"]
+    # structlog.is_configured() false; stdlib root handlers/levels and wire loggers untouched;
+    # and the store's info event printed nothing (houseedge's loggers are quiet until configured).
+    assert result.stdout.split() == ["False", "True"]
 
 
 def test_the_service_edge_logs_json_without_frame_locals() -> None:
@@ -105,3 +105,25 @@ def test_the_cli_edge_configures_logging() -> None:
     result = _python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "True"
+
+
+QUIET_LIBRARY = """
+import pathlib, tempfile
+from houseedge import logs
+from houseedge.data.store import Store
+from houseedge.data.synthetic import synthetic_bars
+
+Store(pathlib.Path(tempfile.mkdtemp()) / "store").write("bars", synthetic_bars(["X"], periods=5))
+logs.get_logger("houseedge.example", broker="paper").warning("feed_stale", symbol="X")
+"""
+
+
+def test_an_unconfigured_library_prints_only_warnings_and_only_to_stderr() -> None:
+    """Writing a dataset logs at info: silent; a warning is one console line on stderr."""
+    result = _python(QUIET_LIBRARY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "[warning" in lines[0] and "feed_stale" in lines[0] and "broker=paper" in lines[0]
+    assert "dataset_written" not in result.stderr

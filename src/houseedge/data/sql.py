@@ -27,14 +27,14 @@ from typing import cast
 
 import duckdb
 import polars as pl
-import structlog
 
+from houseedge import logs
 from houseedge.data.schemas import DATASETS, DatasetSpec
 from houseedge.errors import QueryError
 
 CATALOG_FILE = "catalog.duckdb"
 
-log = structlog.get_logger()
+log = logs.get_logger("houseedge.data.sql")
 
 
 def _duck_type(dtype: pl.DataType) -> str:

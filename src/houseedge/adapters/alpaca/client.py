@@ -32,10 +32,10 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Final
 
 import msgspec
-import structlog
 from alpaca.trading import requests as rq
 from alpaca.trading.enums import QueryOrderStatus
 
+from houseedge import logs
 from houseedge.adapters.alpaca import mapping
 from houseedge.adapters.alpaca._events import AlpacaStats, EventSink, EventSpec, Outbox
 from houseedge.adapters.alpaca._rest import ORDER_REQUESTS, make_trading_client, status_report
@@ -89,7 +89,7 @@ class AlpacaBroker:
         self.venue = Reconciler(make_trading_client(config))  # queries, on their own session
         self.stats = AlpacaStats()
         self.outbox = Outbox("alpaca")
-        self.log = structlog.get_logger("houseedge.adapters.alpaca").bind(broker="alpaca")
+        self.log = logs.get_logger("houseedge.adapters.alpaca", broker="alpaca")
         self._out: asyncio.Queue[BrokerEvent | None] = asyncio.Queue()
         self._seen: set[str] = set()
         self._reported: dict[str, set[str]] = {}

@@ -32,9 +32,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aiohttp
-import structlog
 from alpaca.trading.stream import TradingStream
 
+from houseedge import logs
 from houseedge.adapters.alpaca.config import AlpacaConfig
 from houseedge.adapters.alpaca.errors import translate
 from houseedge.adapters.alpaca.mapping import rfc3339
@@ -44,7 +44,7 @@ __all__ = ["SseUpdates", "WebSocketUpdates"]
 OnUpdate = Callable[[Any], Awaitable[None]]
 OnEvent = Callable[[str, dict[str, Any]], None]
 
-log = structlog.get_logger("houseedge.adapters.alpaca.stream")
+log = logs.get_logger("houseedge.adapters.alpaca.stream")
 
 # websockets logs every frame at DEBUG, the authenticate frame (with the secret key) included:
 # the stream's connection logs through a logger of its own that never goes below INFO.

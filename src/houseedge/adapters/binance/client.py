@@ -29,8 +29,8 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-import structlog
 
+from houseedge import logs
 from houseedge.adapters.binance._lib import client_class, close_client, create_client
 from houseedge.adapters.binance._rest import BinanceRest
 from houseedge.adapters.binance.config import BinanceConfig
@@ -98,7 +98,7 @@ class BinanceBroker:
         self.stream: UserStream | None = None
         self._queue: asyncio.Queue[BrokerEvent | None] = asyncio.Queue()
         self._symbol_of: dict[str, str] = {}
-        self.log = structlog.get_logger("houseedge.adapters.binance").bind(broker="binance")
+        self.log = logs.get_logger("houseedge.adapters.binance", broker="binance")
 
     @property
     def name(self) -> str:

@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-import structlog
 
+from houseedge import logs
 from houseedge.adapters.binance._lib import (
     BinanceSocketManager,
     WSListenerState,
@@ -58,7 +58,7 @@ class BinanceFeed:
         self._closed = False
         self._last_bar: dict[str, int] = {}  # symbol -> open time (ns) of the last bar yielded
         self._gap = False
-        self.log = structlog.get_logger("houseedge.adapters.binance").bind(feed="binance")
+        self.log = logs.get_logger("houseedge.adapters.binance", feed="binance")
 
     def streams(self) -> list[str]:
         """Return the stream names subscribed to.

@@ -16,8 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-import structlog
 
+from houseedge import logs
 from houseedge.adapters.binance._lib import client_class, close_client
 from houseedge.adapters.binance._rest import PAGE, BinanceRest
 from houseedge.adapters.binance.config import BinanceConfig
@@ -130,7 +130,7 @@ async def ingest_bars(
     """
     limiter = RateLimiter(max_attempts=config.max_attempts, max_backoff=config.backoff_max_seconds)
     client = client_class(config)()
-    log = structlog.get_logger("houseedge.adapters.binance")
+    log = logs.get_logger("houseedge.adapters.binance")
     start_ms = _ms(start)
     end_ms = time.time_ns() // NANOS_PER_MS if end is None else _ms(end)
     reports: list[WriteReport] = []

@@ -17,8 +17,8 @@ from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import aiohttp
-import structlog
 
+from houseedge import logs
 from houseedge.adapters.binance.errors import BinanceUnavailable, RateLimited, translate
 
 __all__ = ["RateLimiter"]
@@ -53,7 +53,7 @@ class RateLimiter:
         self.banned_until = 0.0
         self.backoffs = 0
         """How many times a call waited for a 429/418 or a lost request."""
-        self.log = structlog.get_logger("houseedge.adapters.binance")
+        self.log = logs.get_logger("houseedge.adapters.binance")
 
     def observe(self, headers: Any) -> None:
         """Record the usage headers of one response."""

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-import structlog
-
+from houseedge import logs
 from houseedge.adapters.binance._rest import BinanceRest
 from houseedge.adapters.binance.filters import SymbolFilters
 from houseedge.adapters.binance.mapping import (
@@ -50,7 +49,7 @@ class Reconciler:
         self.open: dict[str, str] = {}  # our open orders: client id -> symbol
         self.venue_ids: dict[str, int] = {}  # client id -> Binance order id
         self.sweeps = 0
-        self.log = structlog.get_logger("houseedge.adapters.binance")
+        self.log = logs.get_logger("houseedge.adapters.binance")
 
     def accept(self, fill: Fill) -> bool:
         """Return True the first time a fill id is offered (the adapter emits it then)."""

@@ -25,8 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import structlog
-
+from houseedge import logs
 from houseedge.adapters.binance._lib import (
     BinanceSocketManager,
     WSListenerState,
@@ -61,7 +60,7 @@ class UserStream:
         self.resubscribes = 0
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self.log = structlog.get_logger("houseedge.adapters.binance")
+        self.log = logs.get_logger("houseedge.adapters.binance")
 
     async def start(self) -> None:
         """Subscribe and start reading."""

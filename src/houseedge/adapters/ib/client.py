@@ -27,8 +27,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import ib_async
-import structlog
 
+from houseedge import logs
 from houseedge.adapters.ib import reconcile as _reconcile
 from houseedge.adapters.ib._events import TwsEvents
 from houseedge.adapters.ib._state import Reports, Tracked
@@ -91,7 +91,7 @@ class IbBroker(TwsEvents):
         self.account_id = config.account
         self.link_up = True
         self.reconnects = self.reconciliations = 0
-        self.log = structlog.get_logger("houseedge.adapters.ib")
+        self.log = logs.get_logger("houseedge.adapters.ib")
         self._mask = AccountMask([config.account] if config.account else [])
         self._closing = False
         self._backoff = Backoff(

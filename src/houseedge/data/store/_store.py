@@ -33,8 +33,8 @@ from pathlib import Path
 
 import orjson
 import polars as pl
-import structlog
 
+from houseedge import logs
 from houseedge.config import store_root
 from houseedge.data import sql
 from houseedge.data.resample import resample_bars
@@ -43,7 +43,7 @@ from houseedge.data.store import partitions
 from houseedge.data.store._write import WriteReport, prepare, stage
 from houseedge.data.timeparse import TimeLike, ns_literal, to_ns, year_of
 
-log = structlog.get_logger()
+log = logs.get_logger("houseedge.data.store._store")
 _CATALOG_MARK = ".catalog-datasets.json"
 
 

@@ -58,8 +58,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
+from houseedge import logs
 from houseedge.core.broker import Broker, MarketFeed
 from houseedge.core.costs import NO_COSTS, CostModel
 from houseedge.core.execution import OrderStatus
@@ -175,7 +174,7 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
         self.latencies: list[float] | None = None
         """Seconds from a market event's arrival to each ``broker.submit`` it caused (when a
         list is set here: the benchmark's figure)."""
-        self.log = structlog.get_logger("houseedge.live.engine").bind(broker=broker.name)
+        self.log = logs.get_logger("houseedge.live.engine", broker=broker.name)
         self._book: Book | None = None
         self._staleness = FeedStaleness(staleness_seconds)  # restarted by start()
         self._phase = "created"

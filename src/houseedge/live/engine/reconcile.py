@@ -28,8 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
-
+from houseedge import logs
 from houseedge.core.broker import Broker, OrderSnapshot
 from houseedge.core.execution import OrderStatus
 from houseedge.core.types import (
@@ -74,7 +73,7 @@ async def reconcile(
     >>> asyncio.run(fresh())
     (0, 0, [])
     """
-    log = log if log is not None else structlog.get_logger("houseedge.live.engine.reconcile")
+    log = log if log is not None else logs.get_logger("houseedge.live.engine.reconcile")
     since = since_ts(book, facts)
     venue_fills = list(await broker.fills_since(since))
     venue_orders = {s.client_order_id: s for s in await broker.orders_since(since)}

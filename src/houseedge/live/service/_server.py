@@ -45,9 +45,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import msgspec
-import structlog
 from aiohttp import web
 
+from houseedge import logs
 from houseedge.errors import HouseEdgeError, RiskRejected
 from houseedge.live.control import EngineHandle, ManualOrder
 from houseedge.live.observability import CONTENT_TYPE, Observability
@@ -58,7 +58,7 @@ from houseedge.live.service.settings import ServiceSettings
 
 __all__ = ["KillRequest", "Service", "ServiceSettings", "run_service"]
 
-log = structlog.get_logger("houseedge.live.service")
+log = logs.get_logger("houseedge.live.service")
 
 StopEngine = Callable[[], Awaitable[object]]
 _MAX_FILLS: Final = 10_000

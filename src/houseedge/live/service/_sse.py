@@ -34,16 +34,16 @@ from dataclasses import dataclass
 from typing import Final
 
 import msgspec
-import structlog
 from aiohttp import web
 
+from houseedge import logs
 from houseedge.live.control import EngineHandle, PublishedEvent
 from houseedge.live.observability import Observability
 from houseedge.live.service._http import json_error
 
 __all__ = ["EventHub", "StreamSettings", "encode_frame", "stream_events"]
 
-log = structlog.get_logger("houseedge.live.service")
+log = logs.get_logger("houseedge.live.service")
 
 _encoder: Final = msgspec.json.Encoder(enc_hook=str)
 _HEADERS: Final = {

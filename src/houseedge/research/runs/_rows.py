@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import structlog
 
-from houseedge import __version__
+from houseedge import __version__, logs
 from houseedge.research.backtest import BacktestResult
 from houseedge.research.runs import _datasets as ds
 from houseedge.research.runs._fingerprint import canonical, frame_digest, sha
 
-log = structlog.get_logger()
+log = logs.get_logger("houseedge.research.runs._rows")
 _ID_LENGTH = 16  # hex digits: 64 bits, no collision in any realistic number of runs
 
 

@@ -76,8 +76,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import polars as pl
-import structlog
 
+from houseedge import logs
 from houseedge.errors import DatasetNotFound, InvalidData
 from houseedge.research.backtest import BacktestResult
 from houseedge.research.runs import _datasets as ds
@@ -104,7 +104,7 @@ __all__ = [
     "save_runs",
 ]
 
-log = structlog.get_logger()
+log = logs.get_logger("houseedge.research.runs._runs")
 
 
 @dataclass(frozen=True)
