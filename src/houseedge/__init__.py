@@ -22,29 +22,30 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "BacktestResult": "houseedge.research.backtest",
-    "BollingerReversion": "houseedge.core.policies.builtin",
-    "BuyAndHold": "houseedge.core.policies.builtin",
+    "BollingerReversion": "houseedge.core.policies",
+    "BuyAndHold": "houseedge.core.policies",
     "CostModel": "houseedge.core.costs",
-    "DonchianBreakout": "houseedge.core.policies.builtin",
-    "EmaCross": "houseedge.core.policies.builtin",
-    "FixedFraction": "houseedge.core.sizing.sizers",
-    "FixedUnits": "houseedge.core.sizing.sizers",
-    "FixedWeights": "houseedge.core.policies.builtin",
+    "DonchianBreakout": "houseedge.core.policies",
+    "EmaCross": "houseedge.core.policies",
+    "FixedFraction": "houseedge.core.sizing",
+    "FixedUnits": "houseedge.core.sizing",
+    "FixedWeights": "houseedge.core.policies",
     "LinearCostModel": "houseedge.core.costs",
-    "OrderPolicy": "houseedge.core.policies.protocol",
-    "RsiReversion": "houseedge.core.policies.builtin",
-    "Sizer": "houseedge.core.sizing.sizers",
-    "SmaCross": "houseedge.core.policies.builtin",
+    "OrderPolicy": "houseedge.core.policies",
+    "RsiReversion": "houseedge.core.policies",
+    "Sizer": "houseedge.core.sizing",
+    "SmaCross": "houseedge.core.policies",
     "Store": "houseedge.data.store",
-    "TargetWeights": "houseedge.core.sizing.sizers",
-    "VectorPolicy": "houseedge.core.policies.protocol",
-    "VolTargetTrend": "houseedge.core.policies.builtin",
+    "TargetWeights": "houseedge.core.sizing",
+    "VectorPolicy": "houseedge.core.policies",
+    "VolTargetTrend": "houseedge.core.policies",
     "backtest": "houseedge.research.backtest",
     "ingest_file": "houseedge.data.ingest",
     "read_file": "houseedge.data.ingest",
     "resample_bars": "houseedge.data.resample",
     "synthetic_bars": "houseedge.data.synthetic",
     "synthetic_trades": "houseedge.data.synthetic",
+    "save_run": "houseedge.research.runs",
     "write_report": "houseedge.research.report",
 }
 _EXPORTS.update(
@@ -105,6 +106,7 @@ __all__ = [
     "ingest_file",
     "read_file",
     "resample_bars",
+    "save_run",
     "sql",
     "synthetic_bars",
     "synthetic_trades",
@@ -144,18 +146,19 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from houseedge.core.costs import CostModel, LinearCostModel
-    from houseedge.core.policies.builtin import (
+    from houseedge.core.policies import (
         BollingerReversion,
         BuyAndHold,
         DonchianBreakout,
         EmaCross,
         FixedWeights,
+        OrderPolicy,
         RsiReversion,
         SmaCross,
+        VectorPolicy,
         VolTargetTrend,
     )
-    from houseedge.core.policies.protocol import OrderPolicy, VectorPolicy
-    from houseedge.core.sizing.sizers import FixedFraction, FixedUnits, Sizer, TargetWeights
+    from houseedge.core.sizing import FixedFraction, FixedUnits, Sizer, TargetWeights
     from houseedge.data.ingest import ingest_file, read_file
     from houseedge.data.resample import resample_bars
     from houseedge.data.store import Store
@@ -177,3 +180,4 @@ if TYPE_CHECKING:
     )
     from houseedge.research.backtest import BacktestResult, backtest
     from houseedge.research.report import write_report
+    from houseedge.research.runs import save_run

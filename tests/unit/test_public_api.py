@@ -44,6 +44,7 @@ PUBLIC = [
     "ingest_file",
     "read_file",
     "resample_bars",
+    "save_run",
     "sql",
     "synthetic_bars",
     "synthetic_trades",
