@@ -197,6 +197,12 @@ def test_run_ids_are_whole_on_an_80_column_terminal(prefixed: tuple[Path, list[s
     assert listed.returncode == 0, listed.stderr
     assert all(run_id in listed.stdout for run_id in ids), listed.stdout
     assert max(len(line) for line in listed.stdout.splitlines()) <= 80
+    # Whole columns or none: the headline metrics show, the rest are named as left out.
+    header = next(line for line in listed.stdout.splitlines() if "run_id" in line)
+    assert all(f" {name} " in header for name in ("policy", "sharpe", "trades")), header
+    assert "…" not in header and "columns left out at this width: " in listed.stdout
+    wide = run("runs", store=root, columns=250)
+    assert "params" in wide.stdout and "left out" not in wide.stdout, wide.stdout
 
     grid = ["-g", "fast=3,4,6", "-g", "slow=20,25", "-s", "AAA", "--save"]
     swept = run("sweep", "sma_cross", *grid, "--tag", "narrow", store=root, columns=80)

@@ -84,21 +84,58 @@ def open_store(root: Path | None) -> Store:
 
 
 def print_frame(frame: pl.DataFrame, *, title: str | None = None, limit: int = 50) -> None:
-    """Print a frame as a rich table (first ``limit`` rows); run ids are never cut."""
+    """Print a frame as a rich table (first ``limit`` rows); run ids are never cut.
+
+    Columns that do not fit the terminal at their natural width are left out (id columns always
+    stay; the others are taken left to right, so a frame lists its most telling columns first)
+    rather than squeezed into unreadable slivers; a dim line says which were left out.
+    """
     shown = frame.head(limit)
+    cells = [[_cell(v) for v in row] for row in shown.iter_rows()]
+    keep = _fitting_columns(shown.columns, cells, out.width)
     table = Table(title=title, show_lines=False, header_style="bold")
-    for name, dtype in shown.schema.items():
+    for index in keep:
+        name = shown.columns[index]
         if name.endswith(_ID_SUFFIX):
             longest = shown.get_column(name).cast(pl.String).str.len_chars().max()
             width = max(len(name), int(longest or 0))  # type: ignore[arg-type]
             table.add_column(name, no_wrap=True, min_width=width)
         else:
-            table.add_column(name, justify="right" if dtype.is_numeric() else "left")
-    for row in shown.iter_rows():
-        table.add_row(*(_cell(v) for v in row))
+            numeric = shown.schema[name].is_numeric()
+            table.add_column(name, justify="right" if numeric else "left")
+    for row in cells:
+        table.add_row(*(row[index] for index in keep))
     out.print(table)
+    if len(keep) < shown.width:
+        hidden = ", ".join(n for i, n in enumerate(shown.columns) if i not in keep)
+        out.print(f"[dim]columns left out at this width: {hidden} (widen the terminal)[/dim]")
     if frame.height > limit:
         out.print(f"[dim]… {frame.height - limit} more rows ({frame.height} in all)[/dim]")
+
+
+def _fitting_columns(names: Sequence[str], cells: Sequence[Sequence[str]], width: int) -> list[int]:
+    """Return the indices of the columns shown within ``width``: every id, then left to right.
+
+    Examples
+    --------
+    >>> _fitting_columns(["run_id", "policy"], [["0123456789abcdef", "sma_cross"]], 80)
+    [0, 1]
+    >>> row = ["x" * 70, "1.5", "0123456789abcdef"]
+    >>> _fitting_columns(["params", "sharpe", "run_id"], [row], 80)
+    [1, 2]
+    """
+
+    def natural(index: int) -> int:  # the content, its padding and a border
+        return max([len(names[index]), *(len(row[index]) for row in cells)]) + 3
+
+    ids = [i for i, name in enumerate(names) if name.endswith(_ID_SUFFIX)]
+    used = 1 + sum(natural(i) for i in ids)  # 1: the table's left border
+    keep = set(ids)
+    for index in range(len(names)):
+        if index not in keep and (used + natural(index) <= width or not keep):
+            keep.add(index)
+            used += natural(index)
+    return sorted(keep)
 
 
 def _cell(value: object) -> str:

@@ -211,22 +211,22 @@ def runs_command(
 
 
 def _listing(runs: pl.DataFrame) -> pl.DataFrame:
-    """Return the columns ``houseedge runs`` shows, compact enough for a terminal."""
+    """Return the columns ``houseedge runs`` shows, the most telling first (narrow: cut right)."""
     params = pl.col("params").str.replace_all(r'[{}"]', "").str.replace_all(":", "=")
     day = "%Y-%m-%d"
     span = pl.col("data_start").dt.strftime(day) + ".." + pl.col("data_end").dt.strftime(day)
     return runs.select(
         "run_id",
-        created=pl.col("created_at").dt.strftime("%Y-%m-%d %H:%M"),
         policy=pl.col("policy"),
-        params=params.str.replace_all(",", " "),
-        symbols=pl.col("symbols").list.join(","),
-        data=pl.col("timeframe") + " " + span,
         sharpe=pl.col("sharpe_ratio"),
         total_return=pl.col("total_return"),
         max_dd=pl.col("max_drawdown"),
         trades=pl.col("trades"),
+        data=pl.col("timeframe") + " " + span,
+        created=pl.col("created_at").dt.strftime("%Y-%m-%d %H:%M"),
         tag=pl.col("tag"),
+        symbols=pl.col("symbols").list.join(","),
+        params=params.str.replace_all(",", " "),
     )
 
 
