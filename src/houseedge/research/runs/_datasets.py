@@ -113,6 +113,9 @@ RUN_COLUMNS: dict[str, pl.DataType] = {
     "tag": S,
     "notes": S,
 }
+# Which code ran (see houseedge.research.backtest.identity): optional, so runs saved before
+# these columns existed still read; null when the source could not be read.
+RUN_CODE_COLUMNS: dict[str, pl.DataType] = {"policy_reference": S, "policy_source": S}
 _RUN_NULLABLE = frozenset(
     {"timeframe", "data_start", "data_end", "data_files", "files_fingerprint", "seed"}
     | {"finalize", "tag", "notes"}
@@ -167,10 +170,11 @@ RUNS = register(
     DatasetSpec(
         name="runs",
         columns=RUN_COLUMNS,
+        optional=RUN_CODE_COLUMNS,
         key=("run_id",),
         partitions=(),
         time_column=None,
-        nullable=_RUN_NULLABLE,
+        nullable=_RUN_NULLABLE | frozenset(RUN_CODE_COLUMNS),
     )
 )
 RUN_METRICS = register(
