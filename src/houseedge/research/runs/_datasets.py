@@ -119,6 +119,7 @@ RUN_CODE_COLUMNS: dict[str, pl.DataType] = {"policy_reference": S, "policy_sourc
 _RUN_NULLABLE = frozenset(
     {"timeframe", "data_start", "data_end", "data_files", "files_fingerprint", "seed"}
     | {"finalize", "tag", "notes"}
+    | {"allow_short", "sizing"}  # none for an event-driven (order policy) run
 )
 # run_metrics repeats what a question about runs filters on, so it needs no join
 # A run's rows sit in their own folder (policy=…/run_id=…): saving one more run writes only its
