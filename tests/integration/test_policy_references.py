@@ -252,7 +252,7 @@ def test_service_config_takes_a_file_reference_and_checks_its_params(tmp_path: P
     path = write_policies(tmp_path)
     table = {"name": "mom", "policy": f"{path}:Momentum", "params": {"lookback": 7}}
     sizer = {
-        "sizer": f"houseedge.core.sizing.sizers:FixedFraction",
+        "sizer": "houseedge.core.sizing.sizers:FixedFraction",
         "sizer_params": {"fraction": 0.5},
     }
     specs = LiveSettings(policies=[table | sizer]).policy_specs()

@@ -175,7 +175,14 @@ def _run(
     if isinstance(policy, VectorPolicy):
         from houseedge.research.backtest import backtest
 
-        return backtest(bars, policy, costs=costs, sizing=sizer, execution=execution, **options)
+        return backtest(
+            bars,
+            policy,
+            costs=costs,
+            sizing=sizer,
+            execution=execution,  # type: ignore[arg-type]  # checked by check_choice
+            **options,
+        )
     if execution != "next_open":
         raise ConfigError(f"--execution {execution}: an order policy fills from the next open")
     from houseedge.research.events import run_events

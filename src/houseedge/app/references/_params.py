@@ -174,8 +174,7 @@ def _check_value(owner: str, spec: Param, value: Any) -> Any:
         return value
     if base not in _SIMPLE:
         return value
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    if base is float and number:
+    if base is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, base) and (base is bool or not isinstance(value, bool)):
         return value

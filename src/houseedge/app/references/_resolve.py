@@ -130,10 +130,9 @@ def _last_frame(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError):
         return f"SyntaxError: {exc.msg} (at {exc.filename}:{exc.lineno})"
     tb: TracebackType | None = exc.__traceback__
-    frames = traceback.extract_tb(tb) if tb is not None else []
-    where = (
-        f" (at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
-    )
+    frames: list[traceback.FrameSummary] = list(traceback.extract_tb(tb)) if tb else []
+    last = frames[-1] if frames else None
+    where = f" (at {last.filename}:{last.lineno} in {last.name})" if last else ""
     return f"{type(exc).__name__}: {exc}{where}"
 
 
