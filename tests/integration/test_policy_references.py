@@ -160,6 +160,27 @@ def test_a_file_policy_sweeps_in_worker_processes(store: Path, tmp_path: Path) -
     assert stored.get_column("policy_reference").to_list() == ["strat.py:Momentum"]
 
 
+def test_a_file_policy_walks_forward(store: Path, tmp_path: Path) -> None:
+    write_policies(tmp_path)
+    args = ("walkforward", "strat.py:Momentum", "-g", "lookback=5,10", "-s", "AAA")
+    done = run(*args, "--is", "100", "--oos", "50", store=store, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "strat.py:Momentum walk-forward" in done.stdout
+
+
+def test_sizer_and_cost_model_by_reference_on_the_cli(store: Path, tmp_path: Path) -> None:
+    write_policies(tmp_path)
+    args = ["backtest", "strat.py:Momentum", "-s", "AAA", "--sizer", "fixed_units"]
+    args += ["--sizer-param", "units=7", "--cost-model", "houseedge.core.costs:LinearCostModel"]
+    args += ["--cost-param", "commission_bps=5"]
+    run_ = load_run(Store(store), run_id_of(run(*args, store=store, cwd=tmp_path))).run
+    assert (run_["sizing"], run_["costs"]) == ("fixed_units", "linear")
+    assert '"units":7.0' in run_["sizing_params"]
+    assert '"commission_bps":5.0' in run_["costs_params"]
+    bad = run(*args[:-1], "commision_bps=5", store=store, cwd=tmp_path)
+    assert bad.returncode == 2 and "did you mean 'commission_bps'" in bad.stderr
+
+
 def test_a_bad_reference_on_the_cli_is_one_line_and_status_2(store: Path, tmp_path: Path) -> None:
     done = run("backtest", "missing.py:Trend", "-s", "AAA", store=store, cwd=tmp_path)
     assert done.returncode == 2
