@@ -295,3 +295,12 @@ def test_service_config_loads_a_policy_reference_from_toml(tmp_path: Path) -> No
     settings = LiveSettings.load(config)
     assert settings.policies[0].reference == f"{path}:Momentum"
     assert settings.policy_specs()[0].policy.params()["lookback"] == 9
+
+
+def test_service_config_needs_one_of_policy_and_kind_and_kind_names_built_ins() -> None:
+    with pytest.raises(ValueError, match=r"policy 'a': give policy = '<reference>'"):
+        LiveSettings(policies=[{"name": "a", "policy": "sma_cross", "kind": "sma_cross"}])
+    with pytest.raises(ValueError, match=r"policy 'a': give policy = '<reference>'"):
+        LiveSettings(policies=[{"name": "a"}])
+    with pytest.raises(ValueError, match=r"kind 'x.py:Y' names built-ins only: use policy"):
+        LiveSettings(policies=[{"name": "a", "kind": "x.py:Y"}])
