@@ -88,9 +88,9 @@ def test_report_of_a_stored_run_is_one_self_contained_page(store: Path, tmp_path
     ("args", "message"),
     [
         (["backtest", "nope", "-s", "AAA"], "unknown policy 'nope'"),
-        (["backtest", "sma_cross", "-s", "AAA", "-p", "fastt=5"], "unknown parameter 'fastt=5'"),
+        (["backtest", "sma_cross", "-s", "AAA", "-p", "fastt=5"], "did you mean 'fast'"),
         (["backtest", "sma_cross", "-s", "AAA", "-p", "fast=ten", "-p", "slow=5"], "valid int"),
-        (["backtest", "sma_cross", "-s", "AAA", "-p", "fast=5"], "needs --param for: slow"),
+        (["backtest", "sma_cross", "-s", "AAA", "-p", "fast=5"], "missing required parameter slow"),
         (["backtest", "sma_cross", "-s", "ZZZ", "-p", "fast=5", "-p", "slow=9"], "no 1d bars"),
         (["backtest", "buy_and_hold", "-s", "AAA", "--sizing", "half"], "--sizing 'half'"),
         (["report", "0123456789abcdef"], "no run '0123456789abcdef'"),

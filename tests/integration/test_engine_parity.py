@@ -93,3 +93,57 @@ def test_replay_through_the_engine_fills_exactly_as_backtest(
     assert sorted(got) == sorted(expected)
     assert got == expected
     assert {s: p.qty for s, p in positions.items()} == held
+
+
+TREND_FILE = '''
+from dataclasses import dataclass
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Long above the rolling mean of the close, short below: a user's class in a file."""
+
+    window: int = 15
+
+    @property
+    def name(self) -> str:
+        return "file_trend"
+
+    @property
+    def warmup(self) -> int:
+        return self.window
+
+    def params(self) -> dict[str, int]:
+        return {"window": self.window}
+
+    def target(self) -> pl.Expr:
+        mean = pl.col("close").rolling_mean(self.window)
+        return pl.when(pl.col("close") > mean).then(1.0).when(pl.col("close") < mean).then(-1.0)
+'''
+
+
+def test_a_policy_from_a_file_fills_in_the_paper_engine_exactly_as_its_backtest(
+    tmp_path: Path,
+) -> None:
+    from houseedge.app.settings import LiveSettings
+
+    path = tmp_path / "trend.py"
+    path.write_text(TREND_FILE)
+    store = _store(tmp_path, 300, seed=11)
+    table = {
+        "name": "trend",
+        "policy": f"{path}:Trend",  # the service config's reference, not a built-in
+        "params": {"window": 12},
+        "sizer": "fixed_units",
+        "sizer_params": {"units": 10},
+    }
+    limits = {"price_band": 1.0, "max_orders_per_window": 1_000}
+    spec = LiveSettings(symbols=SYMBOLS, policies=[table], risk=limits).policy_specs()[0]
+    assert type(spec.policy).__module__.startswith("houseedge.app.references.file_")
+    expected, held = _expected(store, spec.policy, FixedUnits(10))
+    got, positions = asyncio.run(_live(store, spec, tmp_path / "live.db"))
+    assert len(expected) >= 10
+    assert got == expected
+    assert {s: p.qty for s, p in positions.items()} == held

@@ -32,10 +32,13 @@ A ``live.toml``::
 
     [[policies]]
     name = "sma"
-    kind = "sma_cross"          # a built-in policy (POLICIES)
+    policy = "sma_cross"        # a built-in name, package.module:Class or path/file.py:Class
     params = { fast = 10, slow = 50, mode = "long_short" }
-    sizer = "fixed_units"       # SIZERS
+    sizer = "fixed_units"       # a built-in sizer (SIZERS) or a reference, as policy
     sizer_params = { units = 10 }
+
+``kind = "sma_cross"`` is still read as ``policy`` (built-in names only). Parameters are
+checked against the class (:mod:`houseedge.app.references`).
     risk = { max_long = 100, max_short = 100 }   # this policy's own budget
 """
 
@@ -54,11 +57,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from houseedge.app.references import SIZERS, build
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.policies import registry
 from houseedge.core.risk.gate import RiskLimits
-from houseedge.core.sizing.sizers import FixedFraction, FixedUnits, TargetWeights
-from houseedge.errors import ConfigError
+from houseedge.errors import ConfigError, HouseEdgeError
 
 if TYPE_CHECKING:
     from houseedge.core.broker import MarketFeed
@@ -79,36 +82,48 @@ __all__ = [
 POLICIES: Final = registry.POLICIES
 """Policies a config names by ``kind``: :mod:`houseedge.core.policies.registry`."""
 
-SIZERS: Final[dict[str, Any]] = {
-    "fixed_units": FixedUnits,
-    "fixed_fraction": FixedFraction,
-    "target_weights": TargetWeights,
-}
-"""Sizers a config names."""
-
 SECRETS: Final = frozenset({"api_token", "broker_key", "broker_secret"})
 """Fields only the environment may set."""
 
 
 class PolicyConfig(BaseModel):
-    """One policy of the engine: a built-in ``kind`` with its parameters, sizer and risk table.
+    """One policy of the engine: a reference with its parameters, sizer and risk table.
 
     Examples
     --------
-    >>> PolicyConfig(name="sma", kind="sma_cross", params={"fast": 5, "slow": 20}).sizer
+    >>> PolicyConfig(name="sma", policy="sma_cross", params={"fast": 5, "slow": 20}).sizer
     'fixed_units'
+    >>> PolicyConfig(name="sma", kind="sma_cross").reference  # kind: the old spelling
+    'sma_cross'
     """
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    kind: str
+    policy: str | None = None  # a built-in name, package.module:Class or path/file.py:Class
+    kind: str | None = None  # an alias of policy for built-in names
     params: dict[str, Any] = Field(default_factory=dict)
     symbols: list[str] | None = None  # the engine's symbols when None
     sizer: str = "fixed_units"
     sizer_params: dict[str, Any] = Field(default_factory=lambda: {"units": 1})
     risk: dict[str, Any] = Field(default_factory=dict)
     allow_short: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> PolicyConfig:
+        """Require exactly one of ``policy`` and ``kind``; ``kind`` names built-ins only."""
+        if (self.policy is None) == (self.kind is None):
+            msg = f"policy {self.name!r}: give policy = '<reference>' (or kind, not both)"
+            raise ValueError(msg)
+        if self.kind is not None and self.kind not in POLICIES:
+            msg = f"policy {self.name!r}: kind {self.kind!r} names built-ins only: use policy"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def reference(self) -> str:
+        """Return the policy's reference (``policy``, else the built-in ``kind``)."""
+        return self.policy or self.kind or ""
 
 
 # The defaults come from a default cost model, so the two cannot drift apart.
@@ -333,17 +348,11 @@ class LiveSettings(BaseSettings):
 
         specs: list[PolicySpec] = []
         for config in self.policies:
-            if config.kind not in POLICIES or config.sizer not in SIZERS:
-                msg = (
-                    f"policy {config.name!r}: unknown kind {config.kind!r} or sizer "
-                    f"{config.sizer!r}; known: {sorted(POLICIES)}, {sorted(SIZERS)}"
-                )
-                raise ConfigError(msg)
             try:
-                policy = POLICIES[config.kind](**config.params)
-                sizer = SIZERS[config.sizer](**config.sizer_params)
+                policy = build(config.reference, config.params)
+                sizer = build(config.sizer, config.sizer_params, "sizer")
                 limits = RiskLimits.from_config({**self.risk, **config.risk})
-            except (TypeError, ValueError) as exc:
+            except (HouseEdgeError, TypeError, ValueError) as exc:
                 msg = f"policy {config.name!r}: {exc}"
                 raise ConfigError(msg) from exc
             symbols = config.symbols if config.symbols is not None else self.symbols

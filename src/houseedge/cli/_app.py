@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 
 from houseedge import __version__, logs
-from houseedge.cli import alpaca, binance, demo, ib, live, research, store, sweep
+from houseedge.cli import alpaca, binance, demo, ib, live, policies, research, store, sweep
 from houseedge.cli._common import err, out
 from houseedge.errors import HouseEdgeError
 
@@ -50,7 +50,7 @@ def _root(
 
 
 # The order of registration is the order of `houseedge --help`.
-for group in (store, demo, research, sweep, live, alpaca, ib, binance):
+for group in (store, demo, research, sweep, policies, live, alpaca, ib, binance):
     group.register(app)
 
 VENUES = ("alpaca", "binance", "ib")

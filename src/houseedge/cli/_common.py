@@ -8,7 +8,6 @@ inside the functions that need them, so ``houseedge --help`` starts fast.
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,18 +18,22 @@ from rich.console import Console
 from rich.table import Table
 
 from houseedge.core.policies.registry import policy_names
-from houseedge.errors import ConfigError, DatasetNotFound, PolicyError
+from houseedge.errors import ConfigError, DatasetNotFound
 
 if TYPE_CHECKING:
-    from houseedge.core.costs import LinearCostModel
+    from houseedge.core.costs import CostModel
     from houseedge.core.sizing.sizers import Sizer
     from houseedge.data.store import Store
 
 __all__ = [
     "CashOption",
+    "CostModelOption",
+    "CostParamOption",
     "EndOption",
     "FeeOption",
     "PolicyArgument",
+    "SizerOption",
+    "SizerParamOption",
     "SizingOption",
     "SlippageOption",
     "StartOption",
@@ -38,7 +41,7 @@ __all__ = [
     "SymbolsOption",
     "TimeframeOption",
     "check_choice",
-    "convert_param",
+    "choose_sizer",
     "cost_model",
     "err",
     "open_store",
@@ -58,7 +61,11 @@ StoreOption = Annotated[
     typer.Option("--store", envvar="HOUSEEDGE_STORE", help="store root (default ./data/store)"),
 ]
 PolicyArgument = Annotated[
-    str, typer.Argument(help=f"built-in policy: {', '.join(policy_names())}")
+    str,
+    typer.Argument(
+        help=f"a built-in policy ({', '.join(policy_names())}), package.module:Class or "
+        "path/file.py:Class (houseedge policies lists them)"
+    ),
 ]
 SymbolsOption = Annotated[
     list[str], typer.Option("--symbols", "-s", help="symbols, comma-separated or repeated")
@@ -70,6 +77,22 @@ CashOption = Annotated[float, typer.Option(help="starting cash")]
 FeeOption = Annotated[float, typer.Option(help="commission per fill, bps of notional")]
 SlippageOption = Annotated[float, typer.Option(help="slippage per fill, bps of price")]
 SizingOption = Annotated[str, typer.Option(help="fraction:F[:whole] or units:N")]
+SizerOption = Annotated[
+    str | None,
+    typer.Option(help="a sizer by reference (fixed_units, module:Class, file.py:Class)"),
+]
+SizerParamOption = Annotated[
+    list[str] | None, typer.Option("--sizer-param", help="sizer parameter key=value")
+]
+CostModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cost-model", help="a cost model by reference (linear, module:Class, file.py:Class)"
+    ),
+]
+CostParamOption = Annotated[
+    list[str] | None, typer.Option("--cost-param", help="cost model parameter key=value")
+]
 
 # Columns holding run ids are printed whole: a cut id cannot be passed back to a command.
 _ID_SUFFIX = "run_id"
@@ -197,15 +220,32 @@ def read_bars(
     return bars, store.files("bars", **filters)
 
 
-def cost_model(fee_bps: float, slippage_bps: float, per_year: float) -> LinearCostModel:
-    """Return the linear cost model of ``--fee-bps`` and ``--slippage-bps``.
+def cost_model(
+    fee_bps: float,
+    slippage_bps: float,
+    per_year: float,
+    reference: str | None = None,
+    params: Sequence[str] | None = None,
+) -> CostModel:
+    """Return the cost model of ``--cost-model``, else the linear one of the bps options.
 
     Raises
     ------
     ConfigError
-        A cost is negative or not finite.
+        A cost is negative or not finite; ``--cost-model`` is a bad reference or its
+        parameters are wrong; it is given beside ``--fee-bps``/``--slippage-bps``.
     """
     from houseedge.core.costs import LinearCostModel
+
+    if reference is not None:
+        if fee_bps or slippage_bps:
+            msg = "--cost-model: give its costs with --cost-param, not --fee-bps/--slippage-bps"
+            raise ConfigError(msg)
+        from houseedge.app.references import build
+
+        return build(reference, params or [], "cost model")
+    if params:
+        raise ConfigError("--cost-param: give --cost-model too")
 
     try:
         return LinearCostModel(
@@ -243,38 +283,27 @@ def parse_sizing(text: str) -> Sizer:
     return FixedFraction(value, whole_units=flag == "whole")
 
 
-def convert_param(policy: str, name: str, text: str, kind: Any) -> Any:
-    """Return ``text`` as the policy parameter's declared type (int, float, bool or a literal).
+def choose_sizer(sizing: str, reference: str | None, params: Sequence[str] | None) -> Sizer:
+    """Return the sizer of ``--sizer`` (by reference) when given, else of ``--sizing``.
+
+    Raises
+    ------
+    ConfigError
+        ``--sizing`` is malformed, or ``--sizer`` is a bad reference or its parameters are
+        wrong, or ``--sizer-param`` comes without ``--sizer``.
 
     Examples
     --------
-    >>> convert_param("sma_cross", "fast", "10", int), convert_param("p", "on", "yes", bool)
-    (10, True)
-    >>> convert_param("sma_cross", "fast", "ten", int)
-    Traceback (most recent call last):
-    houseedge.errors.PolicyError: sma_cross: fast='ten' is not a valid int
+    >>> choose_sizer("fraction:1.0", "fixed_units", ["units=5"]).params()
+    {'units': 5.0}
     """
-    choices = typing.get_args(kind) if typing.get_origin(kind) is typing.Literal else ()
-    if choices:
-        if text not in choices:
-            expected = ", ".join(map(str, choices))
-            raise PolicyError(f"{policy}: {name}={text!r} is not one of {expected}")
-        return text
-    converters: dict[Any, Any] = {int: int, float: float, bool: _boolean, str: str}
-    if kind not in converters:
-        raise PolicyError(f"{policy}: parameter {name} cannot be set from the command line")
-    try:
-        return converters[kind](text)
-    except ValueError:
-        raise PolicyError(f"{policy}: {name}={text!r} is not a valid {kind.__name__}") from None
+    if reference is None:
+        if params:
+            raise ConfigError("--sizer-param: give --sizer too")
+        return parse_sizing(sizing)
+    from houseedge.app.references import build
 
-
-def _boolean(text: str) -> bool:
-    if text.lower() in ("true", "1", "yes"):
-        return True
-    if text.lower() in ("false", "0", "no"):
-        return False
-    raise ValueError(text)
+    return build(reference, params or [], "sizer")
 
 
 def resolve_run_id(store: Store, prefix: str) -> str:

@@ -9,8 +9,6 @@ and exit status 2.
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,9 +18,13 @@ import typer
 
 from houseedge.cli._common import (
     CashOption,
+    CostModelOption,
+    CostParamOption,
     EndOption,
     FeeOption,
     PolicyArgument,
+    SizerOption,
+    SizerParamOption,
     SizingOption,
     SlippageOption,
     StartOption,
@@ -30,21 +32,20 @@ from houseedge.cli._common import (
     SymbolsOption,
     TimeframeOption,
     check_choice,
-    convert_param,
+    choose_sizer,
     cost_model,
     open_store,
     out,
-    parse_sizing,
     print_frame,
     read_bars,
     resolve_run_id,
     split_symbols,
 )
-from houseedge.core.policies.registry import policy_class
 from houseedge.errors import ConfigError, PolicyError
 
 if TYPE_CHECKING:
-    from houseedge.core.policies.protocol import VectorPolicy
+    from houseedge.core.policies.protocol import OrderPolicy, VectorPolicy
+    from houseedge.research.backtest import BacktestResult
 
 __all__ = ["backtest_command", "build_policy", "register", "report_command", "runs_command"]
 
@@ -65,13 +66,16 @@ HEADLINE = (
 )
 
 
-def build_policy(name: str, params: Sequence[str]) -> VectorPolicy:
-    """Return the built-in policy ``name`` built from ``key=value`` strings.
+def build_policy(reference: str, params: Sequence[str]) -> VectorPolicy | OrderPolicy:
+    """Return the policy ``reference`` names, built from ``key=value`` strings.
+
+    ``reference`` is a built-in name, ``package.module:Class`` or ``path/file.py:Class``.
 
     Raises
     ------
     PolicyError
-        Unknown policy or parameter, a value of the wrong type, or a missing parameter.
+        A bad reference, an unknown parameter, a value of the wrong type, a missing parameter,
+        or an object that is neither a vector nor an order policy.
 
     Examples
     --------
@@ -81,27 +85,14 @@ def build_policy(name: str, params: Sequence[str]) -> VectorPolicy:
     Traceback (most recent call last):
     houseedge.errors.PolicyError: sma_cross: fast='ten' is not a valid int
     """
-    cls = policy_class(name)
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    values: dict[str, Any] = {}
-    for item in params:
-        key, sep, text = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or key not in fields:
-            known = ", ".join(fields) or "none"
-            raise PolicyError(f"{name}: unknown parameter {item!r}; parameters: {known}")
-        values[key] = convert_param(name, key, text.strip(), hints[key])
-    missing = [
-        n
-        for n, f in fields.items()
-        if n not in values
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
-    if missing:
-        raise PolicyError(f"{name} needs --param for: {', '.join(missing)}")
-    return cls(**values)
+    from houseedge.app.references import build
+    from houseedge.core.policies.protocol import OrderPolicy, VectorPolicy
+
+    policy = build(reference, params)
+    if not isinstance(policy, VectorPolicy | OrderPolicy):
+        msg = f"{reference}: the object built is neither a VectorPolicy nor an OrderPolicy"
+        raise PolicyError(msg)
+    return policy
 
 
 def _metrics_table(metrics: Mapping[str, Any]) -> pl.DataFrame:
@@ -129,6 +120,10 @@ def backtest_command(
     fee_bps: FeeOption = 0.0,
     slippage_bps: SlippageOption = 0.0,
     sizing: SizingOption = "fraction:1.0",
+    sizer: SizerOption = None,
+    sizer_param: SizerParamOption = None,
+    cost_model_reference: CostModelOption = None,
+    cost_param: CostParamOption = None,
     execution: Annotated[str, typer.Option(help="next_open or next_close")] = "next_open",
     finalize: Annotated[
         str | None, typer.Option(help="close open positions on the last bar: open or close")
@@ -137,31 +132,26 @@ def backtest_command(
     tag: Annotated[str | None, typer.Option(help="label stored with the run")] = None,
     store: StoreOption = None,
 ) -> None:
-    """Backtest a built-in policy on stored bars, save the run and print its metrics."""
+    """Backtest a policy on stored bars, save the run and print its metrics.
+
+    A vector policy runs in the vectorised backtest, an order policy in the event-driven one.
+    """
     check_choice("--execution", execution, ("next_open", "next_close"))
     check_choice("--finalize", finalize, (None, "open", "close"))
     if not cash > 0:
         raise ConfigError(f"--cash {cash}: expected a positive amount")
     chosen = build_policy(policy, param or [])
-    sizer = parse_sizing(sizing)
+    chosen_sizer = choose_sizer(sizing, sizer, sizer_param)
     target, names = open_store(store), split_symbols(symbols)
     bars, files = read_bars(target, names, timeframe, start, end)
     # imported once the arguments are known to be good: a bad one fails fast
-    from houseedge.research.backtest import backtest
     from houseedge.research.report import infer_periods_per_year, write_report
     from houseedge.research.runs import save_run
 
     per_year = infer_periods_per_year(bars.get_column("ts")) or 252.0
-    result = backtest(
-        bars,
-        chosen,
-        cash=cash,
-        costs=cost_model(fee_bps, slippage_bps, per_year),
-        sizing=sizer,
-        execution=execution,  # type: ignore[arg-type]
-        finalize=finalize,  # type: ignore[arg-type]
-        periods_per_year=per_year,
-    )
+    costs = cost_model(fee_bps, slippage_bps, per_year, cost_model_reference, cost_param)
+    options: dict[str, Any] = {"cash": cash, "finalize": finalize, "periods_per_year": per_year}
+    result = _run(bars, chosen, costs, chosen_sizer, execution, options)
     run_id = save_run(result, target, bars=bars, data_files=files, timeframe=timeframe, tag=tag)
     title = f"{chosen.name} {chosen.params()} on {', '.join(names)} ({timeframe})"
     print_frame(_metrics_table(result.metrics), title=title)
@@ -169,6 +159,35 @@ def backtest_command(
         page = write_report(result, report, title=f"Run {run_id}: {chosen.name}")
         out.print(f"report: {page}")
     out.print(f"run id: {run_id}")
+
+
+def _run(
+    bars: pl.DataFrame,
+    policy: VectorPolicy | OrderPolicy,
+    costs: Any,
+    sizer: Any,
+    execution: str,
+    options: dict[str, Any],
+) -> BacktestResult:
+    """Return a vector policy's vectorised backtest, an order policy's event-driven one."""
+    from houseedge.core.policies.protocol import VectorPolicy
+
+    if isinstance(policy, VectorPolicy):
+        from houseedge.research.backtest import backtest
+
+        return backtest(
+            bars,
+            policy,
+            costs=costs,
+            sizing=sizer,
+            execution=execution,  # type: ignore[arg-type]  # checked by check_choice
+            **options,
+        )
+    if execution != "next_open":
+        raise ConfigError(f"--execution {execution}: an order policy fills from the next open")
+    from houseedge.research.events import run_events
+
+    return run_events(bars, policy, costs=costs, **options)
 
 
 def report_command(

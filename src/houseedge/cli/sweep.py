@@ -8,8 +8,6 @@ sweeps and OOS runs, tagged per window. A bad argument ends with a one-line erro
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -18,26 +16,28 @@ import typer
 
 from houseedge.cli._common import (
     CashOption,
+    CostModelOption,
+    CostParamOption,
     EndOption,
     FeeOption,
     PolicyArgument,
+    SizerOption,
+    SizerParamOption,
     SizingOption,
     SlippageOption,
     StartOption,
     StoreOption,
     SymbolsOption,
     TimeframeOption,
-    convert_param,
+    choose_sizer,
     cost_model,
     err,
     open_store,
     out,
-    parse_sizing,
     print_frame,
     read_bars,
     split_symbols,
 )
-from houseedge.core.policies.registry import policy_class
 from houseedge.errors import ConfigError, PolicyError
 
 __all__ = ["parse_grid", "register"]
@@ -48,7 +48,8 @@ _HEADLINE = ("total_return", "max_drawdown", "trades")
 def parse_grid(policy: str, items: Sequence[str]) -> dict[str, list[Any]]:
     """Return ``{name: values}`` from ``name=start:stop:step`` or ``name=a,b,c`` strings.
 
-    Values take the policy parameter's declared type; ranges include ``stop``.
+    ``policy`` is a reference (a built-in name, ``module:Class`` or ``file.py:Class``). Values
+    take the policy parameter's declared type; ranges include ``stop``.
 
     Examples
     --------
@@ -58,23 +59,22 @@ def parse_grid(policy: str, items: Sequence[str]) -> dict[str, list[Any]]:
     Traceback (most recent call last):
     houseedge.errors.PolicyError: sma_cross: --grid 'fast=5:20': expected start:stop:step
     """
-    cls = policy_class(policy)
-    hints = typing.get_type_hints(cls)
-    fields = {f.name for f in dataclasses.fields(cls)}
+    from houseedge.app.references import convert_text, param_specs, parse_params, resolve
+
+    cls = resolve(policy)
+    specs = param_specs(cls)
     grid: dict[str, list[Any]] = {}
     for item in items:
         key, sep, text = item.partition("=")
         key = key.strip().replace("-", "_")
-        if not sep or key not in fields:
-            known = ", ".join(sorted(fields))
-            raise PolicyError(
-                f"{policy}: unknown parameter in --grid {item!r}; parameters: {known}"
-            )
+        if not sep or key not in specs:
+            parse_params(policy, cls, [f"{key}=" if sep else item])  # raises, naming the error
+        kind = specs[key].kind
         if ":" in text:
             parts = text.split(":")
             if len(parts) != 3:
                 raise PolicyError(f"{policy}: --grid {item!r}: expected start:stop:step")
-            start, stop, step = (convert_param(policy, key, p.strip(), hints[key]) for p in parts)
+            start, stop, step = (convert_text(policy, key, p.strip(), kind) for p in parts)
             if not step > 0:
                 raise PolicyError(f"{policy}: --grid {item!r}: step must be positive")
             values: list[Any] = []
@@ -84,7 +84,7 @@ def parse_grid(policy: str, items: Sequence[str]) -> dict[str, list[Any]]:
                 value = start + step * len(values)
             grid[key] = values
         else:
-            grid[key] = [convert_param(policy, key, v.strip(), hints[key]) for v in text.split(",")]
+            grid[key] = [convert_text(policy, key, v.strip(), kind) for v in text.split(",")]
     if not grid:
         raise PolicyError(f"{policy}: give at least one --grid name=values")
     return grid
@@ -115,13 +115,14 @@ def _progress() -> Any:
 def _setup(
     policy: str, grid: list[str], symbols: list[str], timeframe: str, options: dict[str, Any]
 ) -> dict[str, Any]:
+    from houseedge.app.references import resolve
     from houseedge.research.report import infer_periods_per_year
     from houseedge.research.sweep import StoreBars
     from houseedge.research.sweep.executors import executor_named
 
     values = parse_grid(policy, grid)
-    cls = policy_class(policy)
-    sizer = parse_sizing(options["sizing"])
+    cls = resolve(policy)
+    sizer = choose_sizer(options["sizing"], options["sizer"], options["sizer_param"])
     executor = executor_named(options["executor"], options["workers"])
     store, names = open_store(options["store"]), split_symbols(symbols)
     start, end = options["start"], options["end"]
@@ -136,7 +137,13 @@ def _setup(
         "executor": executor,
         "sizing": sizer,
         "cash": options["cash"],
-        "costs": cost_model(options["fee_bps"], options["slippage_bps"], per_year),
+        "costs": cost_model(
+            options["fee_bps"],
+            options["slippage_bps"],
+            per_year,
+            options["cost_model_reference"],
+            options["cost_param"],
+        ),
         "periods_per_year": per_year,
         "objective": options["objective"],
         "maximize": not options["minimize"],
@@ -160,11 +167,15 @@ def sweep_command(
     fee_bps: FeeOption = 0.0,
     slippage_bps: SlippageOption = 0.0,
     sizing: SizingOption = "fraction:1.0",
+    sizer: SizerOption = None,
+    sizer_param: SizerParamOption = None,
+    cost_model_reference: CostModelOption = None,
+    cost_param: CostParamOption = None,
     save: Annotated[bool, typer.Option(help="store every set as a run")] = False,
     tag: Annotated[str | None, typer.Option(help="label stored with the runs")] = None,
     store: StoreOption = None,
 ) -> None:
-    """Sweep a built-in policy's parameters over stored bars; print the best sets."""
+    """Sweep a policy's parameters over stored bars; print the best sets."""
     options = dict(locals())
     kwargs = _setup(policy, grid, symbols, timeframe, options)
     from houseedge.research.sweep import sweep
@@ -202,11 +213,15 @@ def walkforward_command(
     fee_bps: FeeOption = 0.0,
     slippage_bps: SlippageOption = 0.0,
     sizing: SizingOption = "fraction:1.0",
+    sizer: SizerOption = None,
+    sizer_param: SizerParamOption = None,
+    cost_model_reference: CostModelOption = None,
+    cost_param: CostParamOption = None,
     save: Annotated[bool, typer.Option(help="store the IS sweeps and OOS runs")] = False,
     tag: Annotated[str, typer.Option(help="tag prefix of the stored runs")] = "walkforward",
     store: StoreOption = None,
 ) -> None:
-    """Walk-forward a built-in policy: choose per IS window, trade OOS, print the windows."""
+    """Walk-forward a policy: choose per IS window, trade OOS, print the windows."""
     options = dict(locals())
     lengths = [_length(in_sample, "--is"), _length(out_of_sample, "--oos")]
     kwargs = _setup(policy, grid, symbols, timeframe, options)

@@ -35,14 +35,19 @@ from houseedge.core.policies.protocol import (
 )
 from houseedge.core.policies.registry import (
     POLICIES,
+    REFERENCE_ATTRIBUTE,
+    SOURCE_ATTRIBUTE,
     policy_class,
     policy_names,
+    reference_of,
     register_policy,
 )
 
 __all__ = [
     "FAST_PATH_KINDS",
     "POLICIES",
+    "REFERENCE_ATTRIBUTE",
+    "SOURCE_ATTRIBUTE",
     "BollingerReversion",
     "BuyAndHold",
     "Decomposition",
@@ -68,6 +73,7 @@ __all__ = [
     "legs",
     "policy_class",
     "policy_names",
+    "reference_of",
     "register_fast_path",
     "register_policy",
 ]

@@ -32,7 +32,22 @@ from houseedge.core.policies.builtin import (
 )
 from houseedge.errors import PolicyError
 
-__all__ = ["ALIASES", "POLICIES", "policy_class", "policy_names", "register_policy"]
+__all__ = [
+    "ALIASES",
+    "POLICIES",
+    "REFERENCE_ATTRIBUTE",
+    "SOURCE_ATTRIBUTE",
+    "policy_class",
+    "policy_names",
+    "reference_of",
+    "register_policy",
+]
+
+REFERENCE_ATTRIBUTE: Final = "__houseedge_reference__"
+"""The class attribute where a loader remembers the reference a class was loaded by."""
+
+SOURCE_ATTRIBUTE: Final = "__houseedge_source__"
+"""The class attribute where a loader remembers the sha256 of the source it executed."""
 
 _POLICIES: dict[str, type[Any]] = {
     "bollinger_reversion": BollingerReversion,
@@ -86,3 +101,27 @@ def register_policy(name: str, cls: type[Any]) -> None:
     if current is not None and current is not cls:
         raise PolicyError(f"policy name {name!r} is already registered to {current.__name__}")
     _POLICIES[name] = cls
+
+
+def reference_of(policy: object) -> str:
+    """Return the reference that names ``policy`` (a class or an instance) for a config or CLI.
+
+    The reference a loader remembered on the class itself (not inherited), else the registered
+    name of a built-in, else ``module:QualifiedName``.
+
+    Examples
+    --------
+    >>> from houseedge.core.policies.builtin import SmaCross
+    >>> reference_of(SmaCross(5, 20)), reference_of(SmaCross)
+    ('sma_cross', 'sma_cross')
+    >>> reference_of(MappingProxyType)
+    'builtins:mappingproxy'
+    """
+    cls: type[Any] = policy if isinstance(policy, type) else type(policy)
+    remembered = vars(cls).get(REFERENCE_ATTRIBUTE)
+    if isinstance(remembered, str):
+        return remembered
+    for name, registered in _POLICIES.items():
+        if registered is cls:
+            return name
+    return f"{cls.__module__}:{cls.__qualname__}"

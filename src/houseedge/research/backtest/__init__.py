@@ -20,6 +20,7 @@ from houseedge.research.backtest.frame import (
     block_starts,
     require_bar_columns,
 )
+from houseedge.research.backtest.identity import policy_identity, source_digest
 from houseedge.research.backtest.ledger import match_fifo, round_trips
 from houseedge.research.backtest.market import FillArrays
 from houseedge.research.backtest.result import BacktestResult, Deferred
@@ -45,9 +46,11 @@ __all__ = [
     "holdings_per_bar",
     "ledger_trades",
     "match_fifo",
+    "policy_identity",
     "positions",
     "prepare",
     "require_bar_columns",
     "round_trips",
     "simulate",
+    "source_digest",
 ]

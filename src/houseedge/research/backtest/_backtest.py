@@ -61,6 +61,7 @@ from houseedge.research.backtest.equity import equity_curve, positions, single_s
 from houseedge.research.backtest.exits import Exits
 from houseedge.research.backtest.fills import simulate
 from houseedge.research.backtest.frame import Execution, Finalize, Rebalance, block_starts
+from houseedge.research.backtest.identity import policy_identity
 from houseedge.research.backtest.market import FillArrays
 from houseedge.research.backtest.orders import orders_and_trades
 from houseedge.research.backtest.result import BacktestResult, Deferred
@@ -216,6 +217,7 @@ def _params(
     return {
         "policy": policy.name,
         "policy_params": dict(policy.params()),
+        **policy_identity(policy),
         "costs": costs.name,
         "costs_params": dict(costs.params()),
         "sizing": sizing.name,

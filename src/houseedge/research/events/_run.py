@@ -47,7 +47,13 @@ import polars as pl
 from houseedge.core.costs import NO_COSTS, CostModel
 from houseedge.core.policies.protocol import OrderPolicy
 from houseedge.core.types import OrderAnomaly
-from houseedge.research.backtest import BacktestResult, equity_curve, ledger_trades, positions
+from houseedge.research.backtest import (
+    BacktestResult,
+    equity_curve,
+    ledger_trades,
+    policy_identity,
+    positions,
+)
 from houseedge.research.events._book import Book
 from houseedge.research.events._context import EventContext
 from houseedge.research.events._loop import Finalize, Loop, Working
@@ -145,6 +151,7 @@ def run_events(
     params = {
         "policy": policy.name,
         "policy_params": dict(policy.params()),
+        **policy_identity(policy),
         "costs": costs.name,
         "costs_params": dict(costs.params()),
         "sizing": None,

@@ -113,9 +113,13 @@ RUN_COLUMNS: dict[str, pl.DataType] = {
     "tag": S,
     "notes": S,
 }
+# Which code ran (see houseedge.research.backtest.identity): optional, so runs saved before
+# these columns existed still read; null when the source could not be read.
+RUN_CODE_COLUMNS: dict[str, pl.DataType] = {"policy_reference": S, "policy_source": S}
 _RUN_NULLABLE = frozenset(
     {"timeframe", "data_start", "data_end", "data_files", "files_fingerprint", "seed"}
     | {"finalize", "tag", "notes"}
+    | {"allow_short", "sizing"}  # none for an event-driven (order policy) run
 )
 # run_metrics repeats what a question about runs filters on, so it needs no join
 # A run's rows sit in their own folder (policy=…/run_id=…): saving one more run writes only its
@@ -167,10 +171,11 @@ RUNS = register(
     DatasetSpec(
         name="runs",
         columns=RUN_COLUMNS,
+        optional=RUN_CODE_COLUMNS,
         key=("run_id",),
         partitions=(),
         time_column=None,
-        nullable=_RUN_NULLABLE,
+        nullable=_RUN_NULLABLE | frozenset(RUN_CODE_COLUMNS),
     )
 )
 RUN_METRICS = register(

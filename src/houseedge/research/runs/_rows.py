@@ -145,7 +145,7 @@ def _run_values(
         "tag": inputs.tag,
         "notes": inputs.notes,
     }
-    values |= {k: params.get(k) for k in _COLUMNS}
+    values |= {k: params.get(k) for k in (*_COLUMNS, *ds.RUN_CODE_COLUMNS)}
     values["backtest_params"] = canonical(params).decode()
     values |= {k: canonical(params.get(k)).decode() for k in ("costs_params", "sizing_params")}
     # as integer nanoseconds: a Python datetime would drop the nanoseconds
@@ -160,7 +160,8 @@ def _run_values(
 
 def frames_of(runs: Sequence[Run]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return the ``runs`` and ``run_metrics`` rows of a batch, built once for all of it."""
-    types = ds.RUN_COLUMNS | {"data_start": pl.Int64(), "data_end": pl.Int64()}
+    times = {"data_start": pl.Int64(), "data_end": pl.Int64()}
+    types = ds.RUN_COLUMNS | ds.RUN_CODE_COLUMNS | times
     table = pl.DataFrame([r.values for r in runs], schema=types, strict=False)
     context = {k: types[k] for k in ds.METRIC_CONTEXT}
     metrics = pl.DataFrame(
