@@ -10,9 +10,10 @@ Events
     client that resumes with ``Last-Event-ID: n`` gets ``events_after(n)`` from the journal and
     then the live subscription, skipping ids it already has: none missed, none repeated.
 Operator commands
-    ``kill``, ``pause``, ``resume``, ``flatten`` and ``submit_manual`` name the operator (from the
-    service's authentication) and return a small JSON-ready dict describing what was done. Manual
-    orders pass the same risk gate as a policy's.
+    ``kill``, ``reset``, ``pause``, ``resume``, ``flatten`` and ``submit_manual`` name the
+    operator (from the service's authentication) and return a small JSON-ready dict describing
+    what was done; each is an audited journal event. Kill, breakers and pause survive a restart
+    until ``reset`` (``resume``). Manual orders pass the same risk gate as a policy's.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ class EngineHandle(Protocol):
 
     async def kill(self, *, operator: str, flatten: bool = False) -> Mapping[str, Any]:
         """Halt trading, cancel open orders and optionally flatten every position."""
+        ...
+
+    async def reset(self, *, operator: str) -> Mapping[str, Any]:
+        """Clear the kill switch and return every breaker to normal."""
         ...
 
     async def pause(self, *, operator: str) -> Mapping[str, Any]:

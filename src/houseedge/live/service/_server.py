@@ -15,6 +15,9 @@ endpoint                    auth   answer
 ``GET /events``             no     Server-Sent Events, resumable
 (:mod:`houseedge.live.service._sse`)
 ``POST /kill``              yes    ``{"flatten": bool}``: halt, cancel open orders, flatten?
+                                   (answers what it cancelled and sent; kept across restarts)
+``POST /reset``             yes    clear the kill switch and the breakers (the operator's name
+                                   is journaled)
 ``POST /pause``             yes    stop new policy decisions
 ``POST /resume``            yes    resume them
 ``POST /flatten``           yes    close every position through the risk gate
@@ -151,6 +154,7 @@ class Service:
         app.router.add_get("/risk", self._risk)
         app.router.add_get("/events", self._events)
         app.router.add_post("/kill", self._kill)
+        app.router.add_post("/reset", self._reset)
         app.router.add_post("/pause", self._pause)
         app.router.add_post("/resume", self._resume)
         app.router.add_post("/flatten", self._flatten)
@@ -278,6 +282,11 @@ class Service:
             return await self.engine.kill(operator=operator, flatten=kill.flatten)
 
         return await self._mutate(request, "kill", act)
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        return await self._mutate(
+            request, "reset", lambda operator, _: self.engine.reset(operator=operator)
+        )
 
     async def _pause(self, request: web.Request) -> web.Response:
         return await self._mutate(
