@@ -93,3 +93,65 @@ def test_kill_with_flatten_cancels_the_working_close_and_ends_flat(tmp_path: Pat
     assert {"event": "killed", "operator": "desk", "flatten": True, "cancelled": 1, "sent": 1} in (
         audit
     )
+
+
+def test_a_restart_keeps_the_kill_and_the_pause_until_the_operator_resets(tmp_path: Path) -> None:
+    path, broker = tmp_path / "j.db", PaperBroker()
+
+    async def first() -> None:
+        feed = Gated(bars([10.0] * 6), gates={3})
+        engine = _engine(broker, feed, path)
+        service = await _served(engine)
+        await feed.at(3)
+        async with aiohttp.ClientSession(service.url) as http:
+            assert (await _call(http, "POST", "/pause", headers=AUTH))[0] == 200
+            assert (await _call(http, "POST", "/kill", headers=AUTH))[0] == 200
+        await service.drain()
+        await engine.stop()
+
+    async def second() -> dict[str, Any]:
+        feed = Gated(bars([10.0] * 6, start=10), gates={1})
+        engine = _engine(broker, feed, path)
+        service = await _served(engine)
+        await feed.at(1)
+        out: dict[str, Any] = {"health": engine.health(), "risk": engine.risk()}
+        async with aiohttp.ClientSession(service.url) as http:
+            out["anonymous"] = await _call(http, "POST", "/reset")
+            out["wrong"] = await _call(
+                http, "POST", "/reset", headers={"Authorization": "Bearer x"}
+            )
+            out["still"] = engine.health()["breaker"]
+            out["reset"] = await _call(http, "POST", "/reset", headers=AUTH)
+        out["after"] = engine.health()
+        await service.drain()
+        await engine.stop()
+        return out
+
+    async def third() -> dict[str, Any]:
+        engine = _engine(broker, Gated(bars([10.0] * 2, start=30), gates={1}), path)
+        await engine.start()
+        health = engine.health()
+        await engine.stop()
+        return dict(health)
+
+    async def sessions() -> tuple[dict[str, Any], dict[str, Any]]:
+        await first()
+        return await second(), await third()
+
+    out, restarted = asyncio.run(sessions())
+    assert (out["health"]["breaker"], out["health"]["paused"]) == ("halted", True)
+    assert out["risk"]["kill_requested"] is True
+    assert out["anonymous"][0] == 401 and out["wrong"][0] == 401 and out["still"] == "halted"
+    assert out["reset"] == (200, {"state": "normal", "operator": "desk"})
+    assert (out["after"]["breaker"], out["after"]["paused"]) == ("normal", True)  # /resume's
+    assert (restarted["breaker"], restarted["paused"]) == ("normal", True)
+    with Journal(path, readonly=True) as journal:
+        events = journal.events_after(0, 10_000)
+    audit = [(e.payload["event"], e.payload.get("operator")) for e in events if e.kind == "engine"]
+    assert [a for a in audit if a[0] in {"paused", "killed", "reset"}] == [
+        ("paused", "desk"),
+        ("killed", "desk"),
+        ("reset", "desk"),
+    ]
+    restored = [e.payload for e in events if e.payload.get("event") == "controls_restored"]
+    assert restored[0]["killed"] is True and restored[0]["state"] == "halted"
