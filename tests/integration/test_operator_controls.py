@@ -24,8 +24,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 class Holder:
     """Buys 10, then works a limit sell of 10 far above the market (a close that never fills)."""
 
-    def __init__(self) -> None:
-        self.calls = 0
+    def __init__(self, close_at: int | None = 3) -> None:
+        self.calls, self.close_at = 0, close_at
 
     def params(self) -> dict[str, Any]:
         return {}
@@ -35,13 +35,13 @@ class Holder:
         self.calls += 1
         if self.calls == 1:
             return [context.order(symbol, "buy", 10)]
-        if self.calls == 3:
+        if self.calls == self.close_at:
             return [context.order(symbol, "sell", 10, type="limit", limit_price=10.4, tif="gtc")]
         return []
 
 
-def _engine(broker: PaperBroker, feed: Any, path: Path) -> Engine:
-    spec = PolicySpec("holder", Holder(), ["X"])
+def _engine(broker: PaperBroker, feed: Any, path: Path, close_at: int | None = 3) -> Engine:
+    spec = PolicySpec("holder", Holder(close_at), ["X"])
     limits = RiskLimits(max_orders_per_window=1000)
     return Engine(broker=broker, feed=feed, policies=[spec], journal=path, risk=limits)
 
@@ -155,3 +155,28 @@ def test_a_restart_keeps_the_kill_and_the_pause_until_the_operator_resets(tmp_pa
     ]
     restored = [e.payload for e in events if e.payload.get("event") == "controls_restored"]
     assert restored[0]["killed"] is True and restored[0]["state"] == "halted"
+
+
+def test_a_partial_manual_close_leaves_the_strategy_at_the_remainder(tmp_path: Path) -> None:
+    feed = Gated(bars([10.0] * 8), gates={4})
+    close = {"symbol": "X", "side": "sell", "qty": 5, "policy": "holder"}
+
+    async def session() -> tuple[Any, Any, list[Any]]:
+        engine = _engine(PaperBroker(), feed, tmp_path / "j.db", close_at=None)
+        service = await _served(engine)
+        await feed.at(4)
+        async with aiohttp.ClientSession(service.url) as http:
+            done = await _call(http, "POST", "/orders", json=close, headers=AUTH)
+            unknown = await _call(http, "POST", "/orders", json={**close, "policy": "nope"},
+                                  headers=AUTH)  # fmt: skip
+        feed.resume()
+        await engine.run_until_idle(timeout=20)
+        positions = [dict(p) for p in engine.positions()]
+        await service.drain()
+        await engine.stop()
+        return done, unknown, positions
+
+    done, unknown, positions = asyncio.run(session())
+    assert done[0] == 200 and done[1]["accepted"] is True
+    assert unknown[0] == 422 and unknown[1]["check"] == "unknown_policy"
+    assert [(p["policy"], p["qty"]) for p in positions] == [("holder", 5.0)]

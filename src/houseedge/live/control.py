@@ -45,6 +45,7 @@ class ManualOrder(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     limit_price: float | None = None
     stop_price: float | None = None
     tif: str = "day"
+    policy: str | None = None  # a strategy's name: the order acts on that strategy's position
 
     def __post_init__(self) -> None:
         if not self.qty > 0:

@@ -39,6 +39,7 @@ class HandleMixin:
         def book(self) -> Book: ...
 
         broker: Broker
+        specs: dict[str, Any]
         gate: RiskGate
         journal_path: Any
         log: Any
@@ -295,12 +296,27 @@ class HandleMixin:
         return outcomes
 
     async def submit_manual(self, order: ManualOrder, *, operator: str) -> Mapping[str, Any]:
-        """Risk-check (account figures) and submit an operator's order."""
+        """Risk-check and submit an operator's order; audited as a ``manual_order`` event.
+
+        With ``order.policy`` the order is that strategy's (its position, its risk budget): a
+        partial close of a strategy's position leaves the strategy at the remainder. Without
+        it the order books in the manual account (policy ``""``).
+        """
         now = self._now()
+        policy = order.policy or ""
+        if policy and policy not in self.specs:
+            known = ", ".join(sorted(self.specs))
+            detail = f"policy {policy!r} is not a strategy of this engine; known: {known}"
+            return {
+                "order_id": None,
+                "accepted": False,
+                "check": "unknown_policy",
+                "detail": detail,
+            }
         try:
             # A price of 0 means "not given", as for None; an unknown type or tif is a ValueError.
             made = Order(
-                client_order_id=self.new_id(""),
+                client_order_id=self.new_id(policy),
                 symbol=order.symbol,
                 side=order.side,
                 qty=order.qty,
@@ -318,13 +334,11 @@ class HandleMixin:
                 "check": "invalid_order",
                 "detail": str(exc),
             }
-        (outcome,) = await self._send([made], "", now)
+        (outcome,) = await self._send([made], policy, now)
+        audit = {"operator": operator, "policy": policy, "symbol": made.symbol}
+        await self._engine_event("manual_order", **audit, **outcome)
         self.log.info(
-            "order.manual",
-            operator=operator,
-            order_id=made.client_order_id,
-            symbol=made.symbol,
-            accepted=outcome["accepted"],
+            "order.manual", **audit, order_id=made.client_order_id, ok=outcome["accepted"]
         )
         return outcome
 

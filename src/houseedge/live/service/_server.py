@@ -21,13 +21,13 @@ endpoint                    auth   answer
 ``POST /pause``             yes    stop new policy decisions
 ``POST /resume``            yes    resume them
 ``POST /flatten``           yes    close every position through the risk gate
-``POST /orders``            yes    a :class:`~houseedge.live.control.ManualOrder` as JSON; 422
-                                   with the risk check's name when the gate refuses it
+``POST /orders``            yes    a :class:`~houseedge.live.control.ManualOrder` as JSON (with
+                                   ``policy``: on that strategy's position); 422 with the risk
+                                   check's name when the gate refuses it
 ==========================  =====  ===========================================================
 
 Authentication (:mod:`houseedge.live.service._auth`): ``Authorization: Bearer <token>`` with the
-token
-from ``HOUSEEDGE_SERVICE_TOKEN``. Missing or wrong: 401 before the body is read, nothing
+token from ``HOUSEEDGE_SERVICE_TOKEN``. Missing or wrong: 401 before the body is read, nothing
 changes. No token configured: every mutation answers 403 (the service is read-only). Bad query
 or body: 400 with ``{"error", "field", "expected"}``. An order the risk gate refuses: 422 with
 the check's name. While draining, mutations answer 503.
