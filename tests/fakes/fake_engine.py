@@ -171,6 +171,10 @@ class FakeEngine:
         self.state = "halted"
         return await self._command("kill", operator, flatten=flatten)
 
+    async def reset(self, *, operator: str) -> Mapping[str, Any]:
+        self.state = "running"
+        return await self._command("reset", operator)
+
     async def pause(self, *, operator: str) -> Mapping[str, Any]:
         self.state = "paused"
         return await self._command("pause", operator)

@@ -27,7 +27,7 @@ from tests.fakes.sse_client import frames
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok-3f9c1e7a-never-print-me"  # noqa: S105 (a test token, grepped for)
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-MUTATIONS = ["/kill", "/pause", "/resume", "/flatten", "/orders"]
+MUTATIONS = ["/kill", "/reset", "/pause", "/resume", "/flatten", "/orders"]
 ORDER = {"symbol": "AAPL", "side": "buy", "qty": 5}
 
 

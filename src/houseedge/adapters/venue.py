@@ -16,8 +16,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings
 
+from houseedge.config import unknown_key
 from houseedge.core.broker import Broker, MarketFeed
 from houseedge.core.costs import LinearCostModel
 from houseedge.errors import ConfigError
@@ -146,6 +148,13 @@ def keys_of(settings: VenueSettings) -> dict[str, Secret]:
     return {name: value for name, value in pairs if value is not None}
 
 
+def _problem(kind: type[BaseSettings], venue: str, error: ErrorDetails) -> str:
+    where = ".".join(map(str, error["loc"]))
+    if error["type"] == "extra_forbidden":
+        return unknown_key(where, venue, kind.model_fields)
+    return f"{where}: {error['msg']}"
+
+
 def load_config(kind: type[C], venue: str, settings: VenueSettings, **defaults: Any) -> C:
     """Return a venue's config: environment, then the ``[venue]`` table, then the settings' keys.
 
@@ -170,7 +179,7 @@ def load_config(kind: type[C], venue: str, settings: VenueSettings, **defaults: 
     try:
         return kind(**values)
     except ValidationError as exc:
-        problems = sorted({f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()})
+        problems = sorted({_problem(kind, venue, error) for error in exc.errors()})
         msg = (
             f"{venue} settings invalid or missing: {'; '.join(problems)} (the [{venue}] table or "
             f"{prefix}* variables; keys from HOUSEEDGE_BROKER_KEY / HOUSEEDGE_BROKER_SECRET)"

@@ -57,7 +57,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from houseedge.app._shape import refuse_secrets, settings_shape
 from houseedge.app.references import SIZERS, build
+from houseedge.app.registry import known_brokers
+from houseedge.config import unknown_keys
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.policies import registry
 from houseedge.core.risk.gate import RiskLimits
@@ -291,12 +294,9 @@ class LiveSettings(BaseSettings):
         except (OSError, tomllib.TOMLDecodeError) as exc:
             msg = f"{path.name}: cannot read the settings file: {exc}"
             raise ConfigError(msg) from exc
-        for name in sorted(SECRETS & table.keys()):
-            msg = (
-                f"{path.name}: {name} is a secret: set HOUSEEDGE_{name.upper()} in the "
-                "environment, not in a file"
-            )
-            raise ConfigError(msg)
+        refuse_secrets(path.name, table, SECRETS)
+        shape = settings_shape(cls, PolicyConfig, CostConfig, known_brokers())
+        unknown_keys(table, shape, source=path.name)
         config = cls.model_config.copy()
         config["toml_file"] = path
         loaded = type(cls.__name__, (cls,), {"model_config": config})

@@ -10,9 +10,10 @@ Events
     client that resumes with ``Last-Event-ID: n`` gets ``events_after(n)`` from the journal and
     then the live subscription, skipping ids it already has: none missed, none repeated.
 Operator commands
-    ``kill``, ``pause``, ``resume``, ``flatten`` and ``submit_manual`` name the operator (from the
-    service's authentication) and return a small JSON-ready dict describing what was done. Manual
-    orders pass the same risk gate as a policy's.
+    ``kill``, ``reset``, ``pause``, ``resume``, ``flatten`` and ``submit_manual`` name the
+    operator (from the service's authentication) and return a small JSON-ready dict describing
+    what was done; each is an audited journal event. Kill, breakers and pause survive a restart
+    until ``reset`` (``resume``). Manual orders pass the same risk gate as a policy's.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class ManualOrder(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     limit_price: float | None = None
     stop_price: float | None = None
     tif: str = "day"
+    policy: str | None = None  # a strategy's name: the order acts on that strategy's position
 
     def __post_init__(self) -> None:
         if not self.qty > 0:
@@ -97,6 +99,10 @@ class EngineHandle(Protocol):
 
     async def kill(self, *, operator: str, flatten: bool = False) -> Mapping[str, Any]:
         """Halt trading, cancel open orders and optionally flatten every position."""
+        ...
+
+    async def reset(self, *, operator: str) -> Mapping[str, Any]:
+        """Clear the kill switch and return every breaker to normal."""
         ...
 
     async def pause(self, *, operator: str) -> Mapping[str, Any]:

@@ -310,6 +310,30 @@ class RiskGate:
         self._events.append(event)
         return event
 
+    def restore(
+        self,
+        state: BreakerState,
+        policy_states: Mapping[str, BreakerState] | None = None,
+        *,
+        killed: bool = False,
+        flatten: bool = False,
+    ) -> None:
+        """Put the breakers and the kill switch back as journaled (a restart; no event).
+
+        Examples
+        --------
+        >>> gate = RiskGate(RiskLimits())
+        >>> gate.restore(BreakerState.HALTED, {"p": BreakerState.REDUCE_ONLY}, killed=True)
+        >>> gate.state, gate.policy_state("q"), gate.kill_requested
+        (<BreakerState.HALTED: 'halted'>, <BreakerState.HALTED: 'halted'>, True)
+        """
+        self._monitors.escalate_to(RANK[state])
+        for policy, level in (policy_states or {}).items():
+            ranks = self._monitors.policy_rank
+            ranks[policy] = max(ranks.get(policy, 0), RANK[level])
+        self.kill_requested = self.kill_requested or killed
+        self.flatten_requested = self.flatten_requested or flatten
+
     def reset(self, operator: str, *, now_ns: int = 0, reason: str = "") -> RiskEvent:
         """Return every breaker to normal and clear the kill; only an operator calls this.
 

@@ -86,6 +86,7 @@ class Book:
                 "last_reconciliation_ts": journal.last_reconciliation_ts(),
                 "orders": len(journal.orders()),
                 "last_event_id": journal.last_event_id(),
+                "controls": journal.control_events(),
             }
             facts["max_seq"] = max(
                 (_seq(j.order.client_order_id) for j in journal.orders()), default=0

@@ -58,6 +58,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from houseedge import logs
 from houseedge.core.broker import Broker, MarketFeed
 from houseedge.core.costs import NO_COSTS, CostModel
@@ -67,6 +69,7 @@ from houseedge.core.types import OrderReport
 from houseedge.errors import PolicyError
 from houseedge.live.aggregate import BarAggregator
 from houseedge.live.engine._book import Book
+from houseedge.live.engine._controls import fold, restore
 from houseedge.live.engine._decisions import DecisionMixin
 from houseedge.live.engine._handle import HandleMixin
 from houseedge.live.engine._market import MarketMixin
@@ -208,6 +211,10 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
         self._book, facts = await Book.open(str(self.journal_path), make)
         self._book.on_fill = self._on_fill
         self._seq = int(facts["max_seq"])
+        # Kill, breakers and pause stay as the operator (or a monitor) left them until reset.
+        controls = fold(facts["controls"])
+        restore(self.gate, controls)
+        self._paused = controls.paused
         bind = getattr(self.broker, "bind_events", None)
         if bind is not None:  # an adapter's own anomalies (stream gaps, malformed events)
             bind(self._book.events)
@@ -221,6 +228,8 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
         self._tasks = [spawn(self._pump()), spawn(self._process()), spawn(self._watch())]
         self._ready, self._phase = True, "running"
         await self._engine_event("started", reconciliation=summary)
+        if controls.active:
+            await self._engine_event("controls_restored", **msgspec.to_builtins(controls))
         self._tasks.append(spawn(self._market()))
         self.log.info("engine.started", policies=list(self.specs), **summary)
 

@@ -7,11 +7,15 @@ policy's orders (``Engine._send``); it is kept apart so the pipeline module stay
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from houseedge.core.execution import OrderStatus
 from houseedge.core.types import Order, OrderType, Side, TimeInForce
 from houseedge.live.control import ManualOrder, PublishedEvent
 from houseedge.live.engine._book import Book
@@ -35,6 +39,7 @@ class HandleMixin:
         def book(self) -> Book: ...
 
         broker: Broker
+        specs: dict[str, Any]
         gate: RiskGate
         journal_path: Any
         log: Any
@@ -50,13 +55,15 @@ class HandleMixin:
         _error: BaseException | None
         _seq: int
         _cancels: list[str]
+        _progress: asyncio.Event
+        drain_timeout: float
 
         def _now(self) -> int: ...
         def _ledger_snapshot(self) -> LedgerSnapshot: ...
         def _in_flight(self) -> list[str]: ...
         async def _engine_event(self, name: str, **payload: Any) -> None: ...
         async def _risk_events(self, events: Sequence[RiskEvent], now: int) -> None: ...
-        async def _cancel_all(self, reason: str) -> int: ...
+        async def _cancel(self, order_ids: Sequence[str], now: int) -> int: ...
         async def _send(
             self, orders: Sequence[Order], policy: str, now: int, arrived: float | None = None
         ) -> list[dict[str, Any]]: ...
@@ -192,35 +199,96 @@ class HandleMixin:
         return {"paused": False}
 
     async def kill(self, *, operator: str, flatten: bool = False) -> Mapping[str, Any]:
-        """Halt through the kill switch, cancel every open order, flatten when asked."""
+        """Halt through the kill switch, cancel every open order, flatten when asked.
+
+        The gate halts at once (no new order passes), the cancels are requested and the kill
+        journaled; the flatten then waits (up to ``drain_timeout``) for the cancels to be
+        confirmed, so a working close order does not make its replacement look like a new
+        position, and sizes its orders net of any cancel still unconfirmed. The answer (and
+        the ``killed`` audit event) says exactly what it cancelled and sent.
+        """
         now = self._now()
         event = self.gate.kill(flatten, now_ns=now, reason=f"operator {operator}")
-        await self._risk_events([event], now)
-        cancelled = await self._cancel_all("kill")
-        flattened = await self._flatten(now) if flatten else []
-        self.log.warning("engine.killed", operator=operator, flatten=flatten, cancelled=cancelled)
-        return {"state": str(self.gate.state), "cancelled": cancelled, "flatten": flattened}
+        requested = await self._cancel_open(now, "kill")
+        await self._risk_events([event], now)  # its own cancel finds nothing left to cancel
+        result = await self._close_out(now, requested, flatten=flatten)
+        await self._engine_event("killed", operator=operator, flatten=flatten, **_counts(result))
+        self.log.warning("engine.killed", operator=operator, flatten=flatten, **_counts(result))
+        return {"state": str(self.gate.state), **result}
 
     async def flatten(self, *, operator: str) -> Mapping[str, Any]:
         """Cancel working orders and close every position with market orders (risk-checked)."""
         now = self._now()
-        cancelled = await self._cancel_all("flatten")
-        outcomes = await self._flatten(now)
-        await self._engine_event("flatten", operator=operator, orders=len(outcomes))
-        return {"cancelled": cancelled, "orders": outcomes}
+        requested = await self._cancel_open(now, "flatten")
+        result = await self._close_out(now, requested, flatten=True)
+        await self._engine_event("flatten", operator=operator, **_counts(result))
+        return {**result, "orders": result["flatten"]}
+
+    async def reset(self, *, operator: str) -> Mapping[str, Any]:
+        """Clear the kill switch and return every breaker to normal (journaled, audited)."""
+        now = self._now()
+        await self._risk_events([self.gate.reset(operator, now_ns=now)], now)
+        await self._engine_event("reset", operator=operator)
+        self.log.warning("engine.reset", operator=operator)
+        return {"state": str(self.gate.state), "operator": operator}
+
+    async def _cancel_open(self, now: int, reason: str) -> list[str]:
+        """Request the cancel of every open order not already cancelling; return their ids."""
+        states = self.book.state.orders
+        ids = [
+            oid
+            for oid in self.book.open_ids
+            if states[oid].status is not OrderStatus.CANCEL_REQUESTED
+        ]
+        await self._cancel(ids, now)  # the same filter, before its first await: exactly these
+        self.log.info("orders.cancel_all", reason=reason, count=len(ids))
+        return ids
+
+    async def _close_out(self, now: int, cancelled: list[str], *, flatten: bool) -> dict[str, Any]:
+        if flatten:
+            await self._cancels_confirmed()
+        pending = [oid for oid in cancelled if oid in self.book.open_ids]
+        outcomes = await self._flatten(now) if flatten else []
+        return {
+            "cancelled": len(cancelled),
+            "cancelled_ids": cancelled,
+            "pending_cancels": pending,
+            "flatten": outcomes,
+            "sent": [o["order_id"] for o in outcomes if o["accepted"]],
+        }
+
+    async def _cancels_confirmed(self) -> None:
+        """Wait (up to ``drain_timeout``) until no open order is waiting for its cancel."""
+        deadline = time.monotonic() + self.drain_timeout
+        while self._cancelling() and (left := deadline - time.monotonic()) > 0:
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), left)
+
+    def _cancelling(self) -> bool:
+        cancel = OrderStatus.CANCEL_REQUESTED
+        return any(s.status is cancel for s in self.book.open_orders())
 
     async def _flatten(self, now: int) -> list[dict[str, Any]]:
         outcomes: list[dict[str, Any]] = []
         for policy, symbols in list(self.book.traded.items()):
             for symbol in sorted(symbols):
                 held = self.book.position(symbol, policy)
-                if held == 0:
+                side = Side.SELL if held > 0 else Side.BUY
+                # A close whose cancel is still unconfirmed may yet fill: send only the rest.
+                closing = sum(
+                    s.remaining
+                    for s in self.book.open_orders(policy, symbol)
+                    if s.order.side is side
+                )
+                qty = abs(held) - closing
+                if qty <= 1e-9:
                     continue
                 order = Order(
                     client_order_id=self.new_id(policy or ""),
                     symbol=symbol,
-                    side=Side.SELL if held > 0 else Side.BUY,
-                    qty=abs(held),
+                    side=side,
+                    qty=qty,
                     ts=now,
                     tag="flatten",
                 )
@@ -228,12 +296,27 @@ class HandleMixin:
         return outcomes
 
     async def submit_manual(self, order: ManualOrder, *, operator: str) -> Mapping[str, Any]:
-        """Risk-check (account figures) and submit an operator's order."""
+        """Risk-check and submit an operator's order; audited as a ``manual_order`` event.
+
+        With ``order.policy`` the order is that strategy's (its position, its risk budget): a
+        partial close of a strategy's position leaves the strategy at the remainder. Without
+        it the order books in the manual account (policy ``""``).
+        """
         now = self._now()
+        policy = order.policy or ""
+        if policy and policy not in self.specs:
+            known = ", ".join(sorted(self.specs))
+            detail = f"policy {policy!r} is not a strategy of this engine; known: {known}"
+            return {
+                "order_id": None,
+                "accepted": False,
+                "check": "unknown_policy",
+                "detail": detail,
+            }
         try:
             # A price of 0 means "not given", as for None; an unknown type or tif is a ValueError.
             made = Order(
-                client_order_id=self.new_id(""),
+                client_order_id=self.new_id(policy),
                 symbol=order.symbol,
                 side=order.side,
                 qty=order.qty,
@@ -251,12 +334,14 @@ class HandleMixin:
                 "check": "invalid_order",
                 "detail": str(exc),
             }
-        (outcome,) = await self._send([made], "", now)
+        (outcome,) = await self._send([made], policy, now)
+        audit = {"operator": operator, "policy": policy, "symbol": made.symbol}
+        await self._engine_event("manual_order", **audit, **outcome)
         self.log.info(
-            "order.manual",
-            operator=operator,
-            order_id=made.client_order_id,
-            symbol=made.symbol,
-            accepted=outcome["accepted"],
+            "order.manual", **audit, order_id=made.client_order_id, ok=outcome["accepted"]
         )
         return outcome
+
+
+def _counts(result: Mapping[str, Any]) -> dict[str, int]:
+    return {"cancelled": result["cancelled"], "sent": len(result["sent"])}

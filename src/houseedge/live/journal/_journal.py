@@ -67,6 +67,7 @@ from houseedge.core.execution import OrderState, report_type
 from houseedge.core.types import Fill, Order, OrderReport
 from houseedge.errors import FormatError
 from houseedge.live.journal._sql import (
+    CONTROL_EVENTS,
     DDL,
     FILLS,
     INSERT_FILL,
@@ -324,6 +325,10 @@ class Journal:
             (event_id, limit),
         )
         return [JournalEvent(id=i, kind=k, ts=t, payload=PAYLOADS.decode(p)) for i, k, t, p in rows]
+
+    def control_events(self) -> list[JournalEvent]:
+        """Return the breaker, kill, reset, pause and resume events, oldest first."""
+        return [self.events_after(i - 1, 1)[0] for (i,) in self._db.execute(CONTROL_EVENTS)]
 
     def last_event_id(self) -> int:
         """Return the id of the latest event (0 when there is none)."""

@@ -65,6 +65,15 @@ INSERT_ORDER: Final = (
     "ON CONFLICT (client_order_id) DO NOTHING"
 )
 
+# What a restart needs to put the operator controls back: breaker transitions (risk events
+# with a state: trips, kill, reset) and the engine's pause, resume and kill audit events.
+CONTROL_EVENTS: Final = (
+    "SELECT id FROM events WHERE "
+    "(kind = 'risk' AND json_extract(payload, '$.state') IS NOT NULL) OR "
+    "(kind = 'engine' AND json_extract(payload, '$.event') IN ('paused', 'resumed', 'killed')) "
+    "ORDER BY id"
+)
+
 _encoder = msgspec.json.Encoder(decimal_format="string")
 REPORTS: Final = msgspec.json.Decoder(OrderReport)
 ORDERS: Final = msgspec.json.Decoder(Order)

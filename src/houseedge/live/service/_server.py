@@ -15,16 +15,19 @@ endpoint                    auth   answer
 ``GET /events``             no     Server-Sent Events, resumable
 (:mod:`houseedge.live.service._sse`)
 ``POST /kill``              yes    ``{"flatten": bool}``: halt, cancel open orders, flatten?
+                                   (answers what it cancelled and sent; kept across restarts)
+``POST /reset``             yes    clear the kill switch and the breakers (the operator's name
+                                   is journaled)
 ``POST /pause``             yes    stop new policy decisions
 ``POST /resume``            yes    resume them
 ``POST /flatten``           yes    close every position through the risk gate
-``POST /orders``            yes    a :class:`~houseedge.live.control.ManualOrder` as JSON; 422
-                                   with the risk check's name when the gate refuses it
+``POST /orders``            yes    a :class:`~houseedge.live.control.ManualOrder` as JSON (with
+                                   ``policy``: on that strategy's position); 422 with the risk
+                                   check's name when the gate refuses it
 ==========================  =====  ===========================================================
 
 Authentication (:mod:`houseedge.live.service._auth`): ``Authorization: Bearer <token>`` with the
-token
-from ``HOUSEEDGE_SERVICE_TOKEN``. Missing or wrong: 401 before the body is read, nothing
+token from ``HOUSEEDGE_SERVICE_TOKEN``. Missing or wrong: 401 before the body is read, nothing
 changes. No token configured: every mutation answers 403 (the service is read-only). Bad query
 or body: 400 with ``{"error", "field", "expected"}``. An order the risk gate refuses: 422 with
 the check's name. While draining, mutations answer 503.
@@ -151,6 +154,7 @@ class Service:
         app.router.add_get("/risk", self._risk)
         app.router.add_get("/events", self._events)
         app.router.add_post("/kill", self._kill)
+        app.router.add_post("/reset", self._reset)
         app.router.add_post("/pause", self._pause)
         app.router.add_post("/resume", self._resume)
         app.router.add_post("/flatten", self._flatten)
@@ -278,6 +282,11 @@ class Service:
             return await self.engine.kill(operator=operator, flatten=kill.flatten)
 
         return await self._mutate(request, "kill", act)
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        return await self._mutate(
+            request, "reset", lambda operator, _: self.engine.reset(operator=operator)
+        )
 
     async def _pause(self, request: web.Request) -> web.Response:
         return await self._mutate(

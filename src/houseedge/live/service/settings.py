@@ -20,7 +20,8 @@ class ServiceSettings(BaseSettings):
     """The service's settings: ``HOUSEEDGE_SERVICE_*`` environment variables or a TOML table.
 
     The token is read from the environment only (``HOUSEEDGE_SERVICE_TOKEN``); a config file
-    that sets it is ignored, so it never sits in a file next to the code.
+    that sets it is refused, so it never sits in a file next to the code. An unknown field is
+    refused too (a misspelt knob must not silently keep its default).
 
     Examples
     --------
@@ -29,7 +30,7 @@ class ServiceSettings(BaseSettings):
     ('127.0.0.1', 0, SecretStr('**********'))
     """
 
-    model_config = SettingsConfigDict(env_prefix="HOUSEEDGE_SERVICE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HOUSEEDGE_SERVICE_", extra="forbid")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8787, ge=0, le=65535, description="0: an ephemeral port")
