@@ -39,6 +39,8 @@ PUBLIC: dict[str, list[str]] = {
     "policies": [
         "FAST_PATH_KINDS",
         "POLICIES",
+        "REFERENCE_ATTRIBUTE",
+        "SOURCE_ATTRIBUTE",
         "BollingerReversion",
         "BuyAndHold",
         "Decomposition",
@@ -64,6 +66,7 @@ PUBLIC: dict[str, list[str]] = {
         "legs",
         "policy_class",
         "policy_names",
+        "reference_of",
         "register_fast_path",
         "register_policy",
     ],
