@@ -61,11 +61,13 @@ PUBLIC: dict[str, list[str]] = {
         "holdings_per_bar",
         "ledger_trades",
         "match_fifo",
+        "policy_identity",
         "positions",
         "prepare",
         "require_bar_columns",
         "round_trips",
         "simulate",
+        "source_digest",
     ],
     "events": [
         "EventBacktestResult",
