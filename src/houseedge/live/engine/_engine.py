@@ -54,7 +54,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +70,12 @@ from houseedge.live.engine._book import Book
 from houseedge.live.engine._decisions import DecisionMixin
 from houseedge.live.engine._handle import HandleMixin
 from houseedge.live.engine._market import MarketMixin
+from houseedge.live.engine._strategies import (
+    DEFAULT_DECISION_BUDGET,
+    Strategy,
+    journaled,
+    restore,
+)
 from houseedge.live.engine.pipeline import PolicySpec, make_runner
 from houseedge.live.engine.reconcile import reconcile
 from houseedge.live.feeds import FeedStaleness
@@ -112,6 +118,8 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
     observability
         Where to record order latency and the bar → order → fill traces (the service's
         :class:`~houseedge.live.observability.Observability`); nothing is recorded when None.
+    decision_budget
+        Seconds a decision may take before its strategy fails (a spec's ``budget`` overrides it).
 
     Examples
     --------
@@ -152,6 +160,7 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
         staleness_seconds: float = 30.0,
         drain_timeout: float = 10.0,
         observability: Observability | None = None,
+        decision_budget: float = DEFAULT_DECISION_BUDGET,
     ) -> None:
         names = [p.name for p in policies]
         if len(set(names)) != len(names) or "" in names:
@@ -161,6 +170,10 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
         self.specs = {p.name: p for p in policies}
         costs = NO_COSTS if costs is None else costs
         self.runners = {p.name: make_runner(p, costs) for p in policies}
+        self.strategies = {
+            p.name: Strategy(p.name, decision_budget if p.budget is None else p.budget)
+            for p in policies
+        }
         self.by_symbol: dict[str, list[str]] = {}
         for p in policies:
             for symbol in p.symbols:
@@ -208,6 +221,7 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
         self._book, facts = await Book.open(str(self.journal_path), make)
         self._book.on_fill = self._on_fill
         self._seq = int(facts["max_seq"])
+        restore(self.strategies, journaled(self._book.reader))
         bind = getattr(self.broker, "bind_events", None)
         if bind is not None:  # an adapter's own anomalies (stream gaps, malformed events)
             bind(self._book.events)
@@ -293,6 +307,25 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    # -- strategies -------------------------------------------------------------------------
+
+    def health(self) -> Mapping[str, Any]:
+        """Return the engine's health (:meth:`HandleMixin.health`) with each strategy's state."""
+        states = {name: str(s.state) for name, s in self.strategies.items()}
+        return {**super().health(), "strategies": states}
+
+    def list_strategies(self) -> list[dict[str, Any]]:
+        """Return each strategy's state, positions, net PnL and last decision."""
+        pnl = self._mark_figures[1]
+        return [
+            strategy.view()
+            | {
+                "positions": {s: self.position(s, name) for s in self.specs[name].symbols},
+                "pnl": pnl.get(name, 0.0),
+            }
+            for name, strategy in self.strategies.items()
+        ]
 
     # -- the report path --------------------------------------------------------------------
 

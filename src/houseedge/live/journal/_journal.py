@@ -317,11 +317,14 @@ class Journal:
         value = self.meta("last_reconciliation_ts")
         return None if value is None else int(value)
 
-    def events_after(self, event_id: int, limit: int = 1000) -> list[JournalEvent]:
-        """Return up to ``limit`` events with ids above ``event_id``, oldest first."""
+    def events_after(
+        self, event_id: int, limit: int = 1000, *, kind: str | None = None
+    ) -> list[JournalEvent]:
+        """Return up to ``limit`` events with ids above ``event_id`` (of ``kind``), oldest first."""
         rows = self._db.execute(
-            "SELECT id, kind, ts, payload FROM events WHERE id > ? ORDER BY id LIMIT ?",
-            (event_id, limit),
+            "SELECT id, kind, ts, payload FROM events WHERE id > ?1 AND (?2 IS NULL OR kind = ?2)"
+            " ORDER BY id LIMIT ?3",
+            (event_id, kind, limit),
         )
         return [JournalEvent(id=i, kind=k, ts=t, payload=PAYLOADS.decode(p)) for i, k, t, p in rows]
 
