@@ -12,6 +12,7 @@ endpoint                    auth   answer
 ``GET /orders``             no     ``{"orders": [...]}``; ``?open=true`` for working orders
 ``GET /fills``              no     ``{"fills": [...]}``; ``?since=<ns>&limit=<n>``
 ``GET /risk``               no     the risk snapshot
+``GET /strategies``         no     ``{"strategies": [...]}``: state, positions, PnL, last decision
 ``GET /events``             no     Server-Sent Events, resumable
 (:mod:`houseedge.live.service._sse`)
 ``POST /kill``              yes    ``{"flatten": bool}``: halt, cancel open orders, flatten?
@@ -149,6 +150,7 @@ class Service:
         app.router.add_get("/orders", self._orders)
         app.router.add_get("/fills", self._fills)
         app.router.add_get("/risk", self._risk)
+        app.router.add_get("/strategies", self._strategies)
         app.router.add_get("/events", self._events)
         app.router.add_post("/kill", self._kill)
         app.router.add_post("/pause", self._pause)
@@ -256,6 +258,10 @@ class Service:
 
     async def _risk(self, request: web.Request) -> web.Response:
         return json_response(self.engine.risk())
+
+    async def _strategies(self, request: web.Request) -> web.Response:
+        listing = getattr(self.engine, "list_strategies", None)  # not every handle has them
+        return json_response({"strategies": [] if listing is None else listing()})
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         task = asyncio.current_task()
