@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from houseedge.core.costs import LinearCostModel
@@ -26,6 +27,7 @@ from houseedge.live.engine import Engine, PolicySpec, StrategyState
 from houseedge.live.feeds import IterableFeed
 from houseedge.live.journal import Journal
 from houseedge.live.paper import PaperBroker
+from houseedge.live.service import Service, ServiceSettings
 from tests.fakes.misbehaving import BadTarget, FlipFlopper, Raiser, Sluggish
 from tests.integration.test_misbehaving_policies import STEP, walk
 
@@ -49,9 +51,7 @@ def _healthy() -> list[PolicySpec]:
     ]
 
 
-def _session(
-    specs: list[PolicySpec], path: Path, bars: list[Bar], **engine: Any
-) -> dict[str, Any]:
+def _session(specs: list[PolicySpec], path: Path, bars: list[Bar], **engine: Any) -> dict[str, Any]:
     """Run the engine over ``bars``; return its strategies, health and open orders at the end."""
 
     async def run() -> dict[str, Any]:
@@ -184,3 +184,35 @@ def test_a_strategys_own_budget_overrides_the_engines_default(tmp_path: Path) ->
     seen = _session([roomy], tmp_path / "roomy.db", _bars(PRICES[:10]), decision_budget=0.01)
     assert seen["strategies"]["slow"]["state"] == "running"
     assert seen["strategies"]["slow"]["decisions"] == 10
+
+
+def test_the_service_lists_each_strategy_with_its_state(tmp_path: Path) -> None:
+    async def run() -> tuple[int, dict[str, Any], dict[str, Any]]:
+        specs = [*_healthy(), PolicySpec("bad", Raiser(at=AT), ["X"])]
+        live = Engine(broker=PaperBroker(COSTS, starting_cash=CASH),
+                      feed=IterableFeed(_bars(PRICES[:60])), journal=tmp_path / "svc.db",
+                      cash=CASH, policies=specs, risk=RISK)  # fmt: skip
+        await live.start()
+        await live.run_until_idle(timeout=60)
+        service = Service(live, ServiceSettings(port=0))
+        await service.start()
+        try:
+            async with aiohttp.ClientSession(service.url) as http:
+                async with http.get("/strategies") as response:
+                    status, listing = response.status, await response.json()
+                async with http.get("/health") as response:
+                    health = await response.json()
+        finally:
+            await service.drain()
+            await live.stop()
+        return status, listing, health
+
+    status, listing, health = asyncio.run(run())
+    assert status == 200
+    by_name = {s["name"]: s for s in listing["strategies"]}
+    assert [by_name[n]["state"] for n in ("sma", "flip", "bad")] == ["running", "running", "failed"]
+    assert by_name["bad"]["reason"] == f"RuntimeError: a bug on decision {AT}"
+    assert by_name["sma"]["last_decision"]["ts"] == 60 * STEP
+    assert set(by_name["flip"]["positions"]) == {"X"}
+    assert isinstance(by_name["flip"]["pnl"], float)
+    assert health["engine"]["strategies"]["bad"] == "failed"

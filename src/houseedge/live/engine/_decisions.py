@@ -7,6 +7,12 @@ check, the orders' journal commit and ``broker.submit``; and the cancels the gat
 asks for. It is kept apart from the engine's lifecycle, feed and report loops so each module
 reads on its own.
 
+Isolation
+    Each policy is a strategy (:mod:`houseedge.live.engine._strategies`) and only a running
+    one decides. A decision that raises, a target that is not a finite number in [-1, 1], or a
+    decision over the strategy's budget (two ``perf_counter`` reads around it) fails that
+    strategy alone: its failure is journaled, its working orders are cancelled, and the loop
+    goes on to the next strategy.
 Latency
     ``Engine.latencies`` (when a list) receives, for every order, the seconds from the arrival
     of the market event that closed its bar to its ``broker.submit``; ``Engine.journal_latencies``
