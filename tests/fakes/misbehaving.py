@@ -17,14 +17,8 @@ from typing import Any
 
 import polars as pl
 
-from houseedge.core.types import (
-    MarketSnapshot,
-    Order,
-    OrderType,
-    PortfolioState,
-    Side,
-    TimeInForce,
-)
+from houseedge.core import types
+from houseedge.core.types import MarketSnapshot, Order, PortfolioState, Side
 
 
 class _Base:
@@ -168,10 +162,18 @@ class Raiser(_Base):
             self.misbehave()
         ts, orders = snapshot.ts, []
         if self.calls == 1:  # rests until it is cancelled
-            orders.append(Order(client_order_id=f"{self.name}-{next(self._ids)}",
-                                symbol=self.symbol, side=Side.BUY, qty=1.0, ts=ts,
-                                type=OrderType.LIMIT, limit_price=snapshot.price(self.symbol) / 2,
-                                tif=TimeInForce.GTC))  # fmt: skip
+            orders.append(
+                Order(
+                    client_order_id=f"{self.name}-{next(self._ids)}",
+                    symbol=self.symbol,
+                    side=Side.BUY,
+                    qty=1.0,
+                    ts=ts,
+                    type=types.OrderType.LIMIT,
+                    limit_price=snapshot.price(self.symbol) / 2,
+                    tif=types.TimeInForce.GTC,
+                )
+            )
         if self.calls % 10 == 1:
             orders.append(self._order(Side.BUY, self.qty, ts))
         elif self.calls % 10 == 6:
