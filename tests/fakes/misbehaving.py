@@ -1,4 +1,5 @@
-"""Misbehaving order policies: what the risk gate must stop, whatever engine runs them.
+"""Misbehaving policies: what the risk gate must stop, whatever engine runs them, and the
+failures the live engine isolates (:class:`Raiser`, :class:`Sluggish`, :class:`BadTarget`).
 
 Each satisfies :class:`houseedge.core.policies.protocol.OrderPolicy` (``decide(portfolio, snapshot,
 context)``) and builds its orders itself (market orders with ids ``<name>-<n>``), so the same
@@ -10,9 +11,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections import deque
 from typing import Any
 
+import polars as pl
+
+from houseedge.core import types
 from houseedge.core.types import MarketSnapshot, Order, PortfolioState, Side
 
 
@@ -135,5 +140,79 @@ class FlipFlopper(_Base):
         return self._toward(target, portfolio.qty(self.symbol), snapshot.ts)
 
 
+class Raiser(_Base):
+    """Trades a fixed schedule (buy ``qty`` every 10th bar, sell it 5 bars later) beside a
+    limit buy resting far below the market, then raises on its ``at``-th decision (a bug)."""
+
+    name = "raiser"
+
+    def __init__(self, symbol: str = "X", at: int = 50, qty: float = 2.0) -> None:
+        super().__init__(symbol)
+        self.at, self.qty, self.calls = at, qty, 0
+
+    def misbehave(self) -> None:
+        msg = f"a bug on decision {self.calls}"
+        raise RuntimeError(msg)
+
+    def decide(
+        self, portfolio: PortfolioState, snapshot: MarketSnapshot, context: Any
+    ) -> list[Order]:
+        self.calls += 1
+        if self.calls == self.at:
+            self.misbehave()
+        ts, orders = snapshot.ts, []
+        if self.calls == 1:  # rests until it is cancelled
+            orders.append(
+                Order(
+                    client_order_id=f"{self.name}-{next(self._ids)}",
+                    symbol=self.symbol,
+                    side=Side.BUY,
+                    qty=1.0,
+                    ts=ts,
+                    type=types.OrderType.LIMIT,
+                    limit_price=snapshot.price(self.symbol) / 2,
+                    tif=types.TimeInForce.GTC,
+                )
+            )
+        if self.calls % 10 == 1:
+            orders.append(self._order(Side.BUY, self.qty, ts))
+        elif self.calls % 10 == 6:
+            orders.append(self._order(Side.SELL, self.qty, ts))
+        return orders
+
+
+class Sluggish(Raiser):
+    """:class:`Raiser`'s schedule, but its ``at``-th decision takes ``seconds`` (a slow call)."""
+
+    name = "sluggish"
+
+    def __init__(self, symbol: str = "X", at: int = 50, seconds: float = 0.2) -> None:
+        super().__init__(symbol, at)
+        self.seconds = seconds
+
+    def misbehave(self) -> None:
+        time.sleep(self.seconds)
+
+
+class BadTarget:
+    """A vector policy following the last move (±0.5), whose target is ``value`` (NaN, 2.0, an
+    infinity) from ``from_ts`` (UTC ns) on."""
+
+    name = "bad_target"
+    warmup = 1
+
+    def __init__(self, value: float, from_ts: int) -> None:
+        self.value, self.from_ts = value, from_ts
+
+    def params(self) -> dict[str, Any]:
+        return {"value": self.value, "from_ts": self.from_ts}
+
+    def target(self) -> pl.Expr:
+        close = pl.col("close")
+        follow = pl.when(close >= close.shift(1)).then(0.5).otherwise(-0.5)
+        late = pl.col("ts").dt.epoch("ns") >= self.from_ts
+        return pl.when(late).then(pl.lit(self.value)).otherwise(follow)
+
+
 ALL = (Runaway, RiskIgnorant, VolatilityAmplifier, SlowLeak, FlipFlopper)
-"""Every misbehaving policy class."""
+"""Every misbehaving policy class the risk gate stops (the others fail their strategy)."""

@@ -46,6 +46,7 @@ class Outcome:
     rejections: list[tuple[int, str]] = field(default_factory=list)  # (ts, check)
     breaker: list[tuple[str, str]] = field(default_factory=list)  # (kind, state)
     breaker_ts: list[int] = field(default_factory=list)
+    strategy_events: list[dict[str, Any]] = field(default_factory=list)
     accepted: list[tuple[int, float]] = field(default_factory=list)  # (ts, qty)
     fills: list[Fill] = field(default_factory=list)
     state: LedgerState | None = None
@@ -109,6 +110,8 @@ def _read_events(journal: Journal, out: Outcome) -> None:
             elif event.kind == "risk":
                 out.breaker.append((p["kind"], p["state"]))
                 out.breaker_ts.append(event.ts)
+            elif event.kind == "strategy":
+                out.strategy_events.append(p)
         after = page[-1].id
 
 
@@ -124,6 +127,8 @@ def _exposure(state: LedgerState, out: Outcome) -> None:
 
 
 def assert_hard_limits_held(out: Outcome) -> None:
+    # the gate stops these, not isolation: the strategy is never failed and decides to the end
+    assert out.strategy_events == []
     assert out.worst_long <= LIMITS.max_long + 1e-9
     assert out.worst_short <= LIMITS.max_short + 1e-9
     assert out.max_open <= LIMITS.max_open_orders

@@ -1,6 +1,41 @@
-"""The live engine: pipeline, decisions, fast-path steppers and reconciliation."""
+"""The live engine: pipeline, decisions, fast-path steppers and reconciliation.
+
+Semantics
+---------
+Bars and decisions
+    With ``timeframe`` set, trades and lower-timeframe bars are aggregated into bars of it;
+    without it the feed's bars are used as they come. A policy decides on each closed bar of its
+    symbols, at the bar's close time; orders carry it as ``ts`` and the risk gate's clock is it.
+Paper parity
+    A broker with ``on_market`` (the embedded :class:`~houseedge.live.paper.PaperBroker`) is given
+    every market event *before* policies decide on the bar it closes, and the fills it produces
+    are journaled and booked first; so a decision on bar ``t`` fills from bar ``t + 1``'s open,
+    exactly as :func:`~houseedge.research.backtest.backtest` trades.
+Journal first
+    Orders, reports and fills are journaled before they are sent or booked; events are journaled
+    (ids from the journal) before they are published (:mod:`houseedge.live.engine._book`).
+Start
+    :meth:`Engine.start` rebuilds the book from the journal, reconciles with the broker
+    (:mod:`houseedge.live.engine.reconcile`), resubmits orders journaled but never sent, and only
+    then becomes :attr:`~Engine.ready` and starts trading.
+Staleness
+    When no market event arrives for ``staleness_seconds``, decisions pause (engine event
+    ``feed_stale``); the next event resumes them (``feed_recovered``) before it is decided on.
+Observability
+    Given an :class:`~houseedge.live.observability.Observability`, the engine traces each bar
+    it decides on (span ``bar``), each order it submits (``order``, a child of its bar's span,
+    covering the broker's ``submit``) and each fill (``fill``, a child of its order's span),
+    and records each order's latency from ``submit`` to the broker's first report of it. The
+    counts come from the events the service relays; without an Observability none of this
+    runs (nothing per market event, one ``is None`` test per bar and per report).
+Drain
+    :meth:`Engine.stop` stops decisions, waits up to ``timeout`` for orders in flight (sent, not
+    yet acknowledged or cancel pending), optionally cancels working orders, journals, closes the
+    broker and logs the counts.
+"""
 
 from houseedge.live.engine._engine import Engine
+from houseedge.live.engine._strategies import DEFAULT_DECISION_BUDGET, Strategy, StrategyState
 from houseedge.live.engine.pipeline import (
     History,
     LiveContext,
@@ -13,12 +48,15 @@ from houseedge.live.engine.reconcile import reconcile
 from houseedge.live.engine.steppers import Stepper, Unsupported, exact_sum, stepper_factory
 
 __all__ = [
+    "DEFAULT_DECISION_BUDGET",
     "Engine",
     "History",
     "LiveContext",
     "OrderRunner",
     "PolicySpec",
     "Stepper",
+    "Strategy",
+    "StrategyState",
     "Unsupported",
     "VectorRunner",
     "exact_sum",

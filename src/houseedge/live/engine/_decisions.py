@@ -7,6 +7,12 @@ check, the orders' journal commit and ``broker.submit``; and the cancels the gat
 asks for. It is kept apart from the engine's lifecycle, feed and report loops so each module
 reads on its own.
 
+Isolation
+    Each policy is a strategy (:mod:`houseedge.live.engine._strategies`) and only a running
+    one decides. A decision that raises, a target that is not a finite number in [-1, 1], or a
+    decision over the strategy's budget (two ``perf_counter`` reads around it) fails that
+    strategy alone: its failure is journaled, its working orders are cancelled, and the loop
+    goes on to the next strategy.
 Latency
     ``Engine.latencies`` (when a list) receives, for every order, the seconds from the arrival
     of the market event that closed its bar to its ``broker.submit``; ``Engine.journal_latencies``
@@ -36,10 +42,11 @@ import msgspec
 from houseedge.core.execution import OrderState, OrderStatus
 from houseedge.core.risk.gate import BreakerState, RiskEvent
 from houseedge.core.types import Bar, CancelRequested, Order
-from houseedge.errors import BrokerError, PolicyError
+from houseedge.errors import BrokerError
 from houseedge.live.aggregate import Timeframe
 from houseedge.live.engine._book import Book
 from houseedge.live.engine._events import EventSpec
+from houseedge.live.engine._strategies import STRATEGY_EVENT, Strategy, failure
 from houseedge.live.engine.pipeline import OrderRunner, PolicySpec, VectorRunner
 
 if TYPE_CHECKING:
@@ -78,6 +85,7 @@ class DecisionMixin:
         log: Any
         specs: dict[str, PolicySpec]
         runners: dict[str, VectorRunner | OrderRunner]
+        strategies: dict[str, Strategy]
         by_symbol: dict[str, list[str]]
         marks: dict[str, float]
         latencies: list[float] | None
@@ -139,16 +147,36 @@ class DecisionMixin:
             await self._cancel(ids, end)
 
     async def _decide_bar(self, bar: Bar, names: Sequence[str], end: int, arrived: float) -> None:
+        strategies = self.strategies
         for name in names:
-            if not self._trading(name):
+            strategy = strategies[name]
+            if not (strategy.running and self._trading(name)):
                 continue
+            began = time.perf_counter()
             try:
                 orders = self._decide(self.runners[name], bar, end)
-            except PolicyError as exc:
-                self.log.error("policy.error", policy=name, symbol=bar.symbol, error=str(exc))
-                await self._engine_event("policy_error", policy=name, error=str(exc))
+            except Exception as exc:  # this strategy's fault: it alone stops
+                await self._strategy_failed(strategy, end, exc)
+                continue
+            took = time.perf_counter() - began
+            strategy.decided(end, took, len(orders))
+            if took > strategy.budget:
+                reason = f"decision took {took * 1e3:.1f} ms, over its {strategy.budget * 1e3:g} ms"
+                await self._strategy_failed(strategy, end, None, reason + " budget")
                 continue
             await self._send(orders, name, end, arrived)
+
+    async def _strategy_failed(
+        self, strategy: Strategy, now: int, exc: Exception | None, reason: str | None = None
+    ) -> None:
+        """Fail one strategy: journal why, cancel its working orders; the others trade on."""
+        payload = failure(strategy, exc, now, reason)
+        self.log.error(
+            "strategy.failed", strategy=strategy.name, reason=payload["reason"], at=payload["frame"]
+        )
+        await self.book.events([(STRATEGY_EVENT, payload, time.time_ns())])
+        working = self.book.open_orders(strategy.name)
+        await self._cancel([s.order.client_order_id for s in working], now)
 
     def _decide(self, runner: VectorRunner | OrderRunner, bar: Bar, end: int) -> list[Order]:
         return runner.decide(bar, end, self, self.marks)

@@ -14,39 +14,8 @@ The engine's lifecycle and report loop are here; the market path is
 the service's views and commands :mod:`~houseedge.live.engine._handle`, and every state change
 goes through the book (:mod:`~houseedge.live.engine._book`).
 
-Semantics
----------
-Bars and decisions
-    With ``timeframe`` set, trades and lower-timeframe bars are aggregated into bars of it;
-    without it the feed's bars are used as they come. A policy decides on each closed bar of its
-    symbols, at the bar's close time; orders carry it as ``ts`` and the risk gate's clock is it.
-Paper parity
-    A broker with ``on_market`` (the embedded :class:`~houseedge.live.paper.PaperBroker`) is given
-    every market event *before* policies decide on the bar it closes, and the fills it produces
-    are journaled and booked first; so a decision on bar ``t`` fills from bar ``t + 1``'s open,
-    exactly as :func:`~houseedge.research.backtest.backtest` trades.
-Journal first
-    Orders, reports and fills are journaled before they are sent or booked; events are journaled
-    (ids from the journal) before they are published (:mod:`houseedge.live.engine._book`).
-Start
-    :meth:`Engine.start` rebuilds the book from the journal, reconciles with the broker
-    (:mod:`houseedge.live.engine.reconcile`), resubmits orders journaled but never sent, and only
-    then
-    becomes :attr:`~Engine.ready` and starts trading.
-Staleness
-    When no market event arrives for ``staleness_seconds``, decisions pause (engine event
-    ``feed_stale``); the next event resumes them (``feed_recovered``) before it is decided on.
-Observability
-    Given an :class:`~houseedge.live.observability.Observability`, the engine traces each bar
-    it decides on (span ``bar``), each order it submits (``order``, a child of its bar's span,
-    covering the broker's ``submit``) and each fill (``fill``, a child of its order's span),
-    and records each order's latency from ``submit`` to the broker's first report of it. The
-    counts come from the events the service relays; without an Observability none of this
-    runs (nothing per market event, one ``is None`` test per bar and per report).
-Drain
-    :meth:`Engine.stop` stops decisions, waits up to ``timeout`` for orders in flight (sent, not
-    yet acknowledged or cancel pending), optionally cancels working orders, journals, closes the
-    broker and logs the counts.
+The engine's semantics (bars and decisions, paper parity, journal first, start, staleness,
+observability, drain) are documented on :mod:`houseedge.live.engine`.
 """
 
 from __future__ import annotations
@@ -54,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,10 +38,17 @@ from houseedge.core.types import OrderReport
 from houseedge.errors import PolicyError
 from houseedge.live.aggregate import BarAggregator
 from houseedge.live.engine._book import Book
-from houseedge.live.engine._controls import fold, restore
+from houseedge.live.engine._controls import fold
+from houseedge.live.engine._controls import restore as restore_controls
 from houseedge.live.engine._decisions import DecisionMixin
 from houseedge.live.engine._handle import HandleMixin
 from houseedge.live.engine._market import MarketMixin
+from houseedge.live.engine._strategies import (
+    DEFAULT_DECISION_BUDGET,
+    Strategy,
+    journaled,
+    restore,
+)
 from houseedge.live.engine.pipeline import PolicySpec, make_runner
 from houseedge.live.engine.reconcile import reconcile
 from houseedge.live.feeds import FeedStaleness
@@ -115,6 +91,8 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
     observability
         Where to record order latency and the bar → order → fill traces (the service's
         :class:`~houseedge.live.observability.Observability`); nothing is recorded when None.
+    decision_budget
+        Seconds a decision may take before its strategy fails (a spec's ``budget`` overrides it).
 
     Examples
     --------
@@ -155,6 +133,7 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
         staleness_seconds: float = 30.0,
         drain_timeout: float = 10.0,
         observability: Observability | None = None,
+        decision_budget: float = DEFAULT_DECISION_BUDGET,
     ) -> None:
         names = [p.name for p in policies]
         if len(set(names)) != len(names) or "" in names:
@@ -164,6 +143,10 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
         self.specs = {p.name: p for p in policies}
         costs = NO_COSTS if costs is None else costs
         self.runners = {p.name: make_runner(p, costs) for p in policies}
+        self.strategies = {
+            p.name: Strategy(p.name, decision_budget if p.budget is None else p.budget)
+            for p in policies
+        }
         self.by_symbol: dict[str, list[str]] = {}
         for p in policies:
             for symbol in p.symbols:
@@ -213,8 +196,9 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
         self._seq = int(facts["max_seq"])
         # Kill, breakers and pause stay as the operator (or a monitor) left them until reset.
         controls = fold(facts["controls"])
-        restore(self.gate, controls)
+        restore_controls(self.gate, controls)
         self._paused = controls.paused
+        restore(self.strategies, journaled(self._book.reader))
         bind = getattr(self.broker, "bind_events", None)
         if bind is not None:  # an adapter's own anomalies (stream gaps, malformed events)
             bind(self._book.events)
@@ -302,6 +286,25 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    # -- strategies -------------------------------------------------------------------------
+
+    def health(self) -> Mapping[str, Any]:
+        """Return the engine's health (:meth:`HandleMixin.health`) with each strategy's state."""
+        states = {name: str(s.state) for name, s in self.strategies.items()}
+        return {**super().health(), "strategies": states}
+
+    def list_strategies(self) -> list[dict[str, Any]]:
+        """Return each strategy's state, positions, net PnL and last decision."""
+        pnl = self._mark_figures[1]
+        return [
+            strategy.view()
+            | {
+                "positions": {s: self.position(s, name) for s in self.specs[name].symbols},
+                "pnl": pnl.get(name, 0.0),
+            }
+            for name, strategy in self.strategies.items()
+        ]
 
     # -- the report path --------------------------------------------------------------------
 

@@ -77,6 +77,8 @@ class PolicySpec:
         Whether negative targets go short; None reads the policy's ``allow_short`` (else True).
     window
         Bars of history a vector policy (or its sizer's inputs) needs beyond ``warmup + 1``.
+    budget
+        Seconds one decision may take before the strategy fails; the engine's default when None.
 
     Examples
     --------
@@ -94,6 +96,7 @@ class PolicySpec:
     limits: RiskLimits | None = None
     allow_short: bool | None = None
     window: int = 0
+    budget: float | None = None
 
 
 class Desk(Protocol):
@@ -296,9 +299,12 @@ def make_runner(spec: PolicySpec, costs: CostModel) -> VectorRunner | OrderRunne
 
 
 def _clean(value: Any, name: str, bar: Bar) -> float:
-    target = 0.0 if value is None or (isinstance(value, float) and math.isnan(value)) else value
-    target = float(target)
-    if not -1.0 <= target <= 1.0:
-        msg = f"policy {name!r} produced target {target} on {bar.symbol} at {bar.ts}"
+    """Return a target as a float: null is flat (a warm-up); NaN, infinities and |t| > 1 raise."""
+    target = 0.0 if value is None else float(value)
+    if not -1.0 <= target <= 1.0:  # NaN fails every comparison
+        msg = (
+            f"policy {name!r} produced target {target} on {bar.symbol} at {bar.ts}"
+            " (expected a finite number in [-1, 1], or null for flat)"
+        )
         raise PolicyError(msg)
     return target

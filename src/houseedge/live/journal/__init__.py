@@ -1,4 +1,19 @@
-"""The crash-safe journal (SQLite WAL), its writer, the ledger and export to the store."""
+"""The crash-safe journal (SQLite WAL), its writer, the ledger and export to the store.
+
+API (one writer per file; times are UTC nanoseconds)::
+
+    journal = Journal(path)                    # creates or opens; Journal(path, readonly=True)
+    journal.record_order(order, policy=...)    # -> bool: False if the id was journaled before
+    journal.record_report(report)              # -> journal row id (0: a fill seen before)
+    journal.record_fill(fill)                  # -> bool: False if the fill_id was there
+    journal.append_event(kind, payload, ts)    # -> the event id
+    with journal.batch():                      # one transaction, one fsync, all or nothing
+        ...
+    journal.events_after(event_id, limit)      # SSE resume
+    journal.fills(since_ts) / orders() / reports_for(order_id) / last_fill_ts()
+    journal.rebuild(ledger=...)                # -> LedgerState: every order and report replayed
+    journal.open_orders()
+"""
 
 from houseedge.live.journal._journal import SCHEMA_VERSION, Journal, JournaledOrder, JournalEvent
 from houseedge.live.journal.export import (

@@ -12,19 +12,7 @@ Tables
     ``orders``, ``reports`` (fills included, unique by ``fill_id``), ``events`` (ids are SSE
     ids) and ``meta``; reports and events are append-only. See :mod:`houseedge.live.journal._sql`.
 
-API (one writer per file; times are UTC nanoseconds)::
-
-    journal = Journal(path)                    # creates or opens; Journal(path, readonly=True)
-    journal.record_order(order, policy=...)    # -> bool: False if the id was journaled before
-    journal.record_report(report)              # -> journal row id (0: a fill seen before)
-    journal.record_fill(fill)                  # -> bool: False if the fill_id was there
-    journal.append_event(kind, payload, ts)    # -> the event id
-    with journal.batch():                      # one transaction, one fsync, all or nothing
-        ...
-    journal.events_after(event_id, limit)      # SSE resume
-    journal.fills(since_ts) / orders() / reports_for(order_id) / last_fill_ts()
-    journal.rebuild(ledger=...)                # -> LedgerState: every order and report replayed
-    journal.open_orders()
+The API at a glance is on :mod:`houseedge.live.journal`.
 
 Outside :meth:`Journal.batch` every call is its own transaction and is durable when it returns.
 The connection belongs to the thread that opened the journal (``sqlite3`` enforces it); the
@@ -318,11 +306,14 @@ class Journal:
         value = self.meta("last_reconciliation_ts")
         return None if value is None else int(value)
 
-    def events_after(self, event_id: int, limit: int = 1000) -> list[JournalEvent]:
-        """Return up to ``limit`` events with ids above ``event_id``, oldest first."""
+    def events_after(
+        self, event_id: int, limit: int = 1000, *, kind: str | None = None
+    ) -> list[JournalEvent]:
+        """Return up to ``limit`` events with ids above ``event_id`` (of ``kind``), oldest first."""
         rows = self._db.execute(
-            "SELECT id, kind, ts, payload FROM events WHERE id > ? ORDER BY id LIMIT ?",
-            (event_id, limit),
+            "SELECT id, kind, ts, payload FROM events WHERE id > ?1 AND (?2 IS NULL OR kind = ?2)"
+            " ORDER BY id LIMIT ?3",
+            (event_id, kind, limit),
         )
         return [JournalEvent(id=i, kind=k, ts=t, payload=PAYLOADS.decode(p)) for i, k, t, p in rows]
 

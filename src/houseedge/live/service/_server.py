@@ -1,41 +1,6 @@
 """The live engine's HTTP face: health, state, metrics, operator commands and the event stream.
 
-The service talks to the engine only through :class:`~houseedge.live.control.EngineHandle`.
-
-==========================  =====  ===========================================================
-endpoint                    auth   answer
-==========================  =====  ===========================================================
-``GET /health``             no     200 while the process serves: ``{"status", "engine", ...}``
-``GET /ready``              no     200 when ``engine.ready`` (and not draining), else 503
-``GET /metrics``            no     Prometheus text (:mod:`houseedge.live.observability`)
-``GET /positions``          no     ``{"positions": [...]}``
-``GET /orders``             no     ``{"orders": [...]}``; ``?open=true`` for working orders
-``GET /fills``              no     ``{"fills": [...]}``; ``?since=<ns>&limit=<n>``
-``GET /risk``               no     the risk snapshot
-``GET /events``             no     Server-Sent Events, resumable
-(:mod:`houseedge.live.service._sse`)
-``POST /kill``              yes    ``{"flatten": bool}``: halt, cancel open orders, flatten?
-                                   (answers what it cancelled and sent; kept across restarts)
-``POST /reset``             yes    clear the kill switch and the breakers (the operator's name
-                                   is journaled)
-``POST /pause``             yes    stop new policy decisions
-``POST /resume``            yes    resume them
-``POST /flatten``           yes    close every position through the risk gate
-``POST /orders``            yes    a :class:`~houseedge.live.control.ManualOrder` as JSON (with
-                                   ``policy``: on that strategy's position); 422 with the risk
-                                   check's name when the gate refuses it
-==========================  =====  ===========================================================
-
-Authentication (:mod:`houseedge.live.service._auth`): ``Authorization: Bearer <token>`` with the
-token from ``HOUSEEDGE_SERVICE_TOKEN``. Missing or wrong: 401 before the body is read, nothing
-changes. No token configured: every mutation answers 403 (the service is read-only). Bad query
-or body: 400 with ``{"error", "field", "expected"}``. An order the risk gate refuses: 422 with
-the check's name. While draining, mutations answer 503.
-
-Drain (:meth:`Service.drain`, on SIGTERM/SIGINT in :func:`run_service`), as arq does it: mark
-the service draining (``/ready`` 503, mutations 503), stop the engine taking decisions within
-``drain_timeout`` seconds, end every SSE stream with a final comment naming the id to resume
-from, stop listening, and log ``service_drained`` with the counts.
+The endpoints, their auth, errors and the drain are documented on :mod:`houseedge.live.service`.
 """
 
 from __future__ import annotations
@@ -152,6 +117,7 @@ class Service:
         app.router.add_get("/orders", self._orders)
         app.router.add_get("/fills", self._fills)
         app.router.add_get("/risk", self._risk)
+        app.router.add_get("/strategies", self._strategies)
         app.router.add_get("/events", self._events)
         app.router.add_post("/kill", self._kill)
         app.router.add_post("/reset", self._reset)
@@ -260,6 +226,10 @@ class Service:
 
     async def _risk(self, request: web.Request) -> web.Response:
         return json_response(self.engine.risk())
+
+    async def _strategies(self, request: web.Request) -> web.Response:
+        listing = getattr(self.engine, "list_strategies", None)  # not every handle has them
+        return json_response({"strategies": [] if listing is None else listing()})
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         task = asyncio.current_task()
