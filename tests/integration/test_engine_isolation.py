@@ -1,6 +1,6 @@
 """One failing strategy never stops the others: the real engine, the paper broker, the journal.
 
-Three strategies trade one symbol; one of them fails on bar 50 (an exception, a NaN target, a
+Three strategies trade one symbol; one of them fails on bar 50 (an exception, an infinite or a
 target out of [-1, 1], a decision over its time budget). The failing one is ``failed``, its
 working orders are cancelled and a ``strategy`` event says why (with the traceback's last
 frame); the two others book **exactly** the fills they book when each runs alone on the same
@@ -102,7 +102,6 @@ def solo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[Any, 
 
 BAD = {
     "exception": (lambda: PolicySpec("bad", Raiser(at=AT), ["X"]), "RuntimeError"),
-    "nan_target": (lambda: PolicySpec("bad", BadTarget(math.nan, LAST), ["X"]), "nan"),
     "out_of_range": (lambda: PolicySpec("bad", BadTarget(2.0, LAST), ["X"]), "2.0"),
     "infinite": (lambda: PolicySpec("bad", BadTarget(-math.inf, LAST), ["X"]), "-inf"),
     "over_budget": (
@@ -216,3 +215,16 @@ def test_the_service_lists_each_strategy_with_its_state(tmp_path: Path) -> None:
     assert set(by_name["flip"]["positions"]) == {"X"}
     assert isinstance(by_name["flip"]["pnl"], float)
     assert health["engine"]["strategies"]["bad"] == "failed"
+
+
+def test_a_nan_target_is_flat_live_as_in_the_backtest(tmp_path: Path) -> None:
+    """NaN is "no opinion" in every engine: the strategy goes flat and keeps running."""
+    path = tmp_path / "nan.db"
+    seen = _session(
+        [*_healthy(), PolicySpec("bad", BadTarget(math.nan, LAST), ["X"])], path, _bars(PRICES)
+    )
+    assert seen["strategies"]["bad"]["state"] == "running"
+    assert _strategy_events(path) == []
+    fills = _fills(path, "bad")
+    held = sum(qty if side == "buy" else -qty for _, _, side, qty, *_ in fills)
+    assert held == 0  # the NaN target flattened it

@@ -299,12 +299,19 @@ def make_runner(spec: PolicySpec, costs: CostModel) -> VectorRunner | OrderRunne
 
 
 def _clean(value: Any, name: str, bar: Bar) -> float:
-    """Return a target as a float: null is flat (a warm-up); NaN, infinities and |t| > 1 raise."""
+    """Return a target as a float: null and NaN are flat, as in the backtest; ±inf, |t| > 1 raise.
+
+    NaN means "no opinion" in every engine (the backtest's target cleaning reads it as flat), so
+    a policy whose expression yields NaN (a zero-variance window, say) trades the same live as in
+    its backtest; a value outside [-1, 1] is an error in both.
+    """
     target = 0.0 if value is None else float(value)
-    if not -1.0 <= target <= 1.0:  # NaN fails every comparison
+    if target != target:  # NaN
+        return 0.0
+    if not -1.0 <= target <= 1.0:
         msg = (
             f"policy {name!r} produced target {target} on {bar.symbol} at {bar.ts}"
-            " (expected a finite number in [-1, 1], or null for flat)"
+            " (expected a number in [-1, 1], or null/NaN for flat)"
         )
         raise PolicyError(msg)
     return target
