@@ -1,0 +1,106 @@
+"""The wiring: follow an engine's published events and hand their notifications to sinks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from houseedge import logs
+from houseedge.live.control import EngineHandle, PublishedEvent
+from houseedge.live.notify._config import NotifySinkConfig, build_dispatcher
+from houseedge.live.notify._dispatch import Dispatcher
+from houseedge.live.notify._mapping import EventNotifications
+
+__all__ = ["NotificationRelay", "relay_events"]
+
+log = logs.get_logger("houseedge.live.notify")
+
+
+async def relay_events(
+    events: AsyncIterator[PublishedEvent], mapper: EventNotifications, dispatcher: Dispatcher
+) -> None:
+    """Map each event of ``events`` and queue its notifications, until the stream ends.
+
+    Queuing never waits, so this keeps pace with the engine however slow a sink is. A mapping
+    that fails (an event of a shape it does not know) is logged and skipped.
+    """
+    async for event in events:
+        try:
+            notes = mapper(event)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("notification_mapping_failed", event_id=event.id, error=repr(exc))
+            continue
+        for note in notes:
+            dispatcher.publish(note)
+
+
+class NotificationRelay:
+    """An engine's events to a dispatcher's sinks: subscribe, map, queue; stop on request.
+
+    Parameters
+    ----------
+    dispatcher
+        Where notifications go (started by :meth:`start`, closed by :meth:`stop`).
+
+    Examples
+    --------
+    >>> import asyncio
+    >>> from houseedge.live.notify._dispatch import SinkOptions
+    >>> class Memory:
+    ...     name = "memory"
+    ...     def __init__(self):
+    ...         self.got = []
+    ...     async def send(self, message):
+    ...         self.got.append(message.kind)
+    >>> class Engine:  # just enough of an EngineHandle
+    ...     def __init__(self):
+    ...         self.queue = asyncio.Queue()
+    ...     def positions(self):
+    ...         return []
+    ...     async def subscribe(self):
+    ...         while (event := await self.queue.get()) is not None:
+    ...             yield event
+    >>> async def main():
+    ...     memory, engine = Memory(), Engine()
+    ...     relay = NotificationRelay(Dispatcher([(memory, SinkOptions())]))
+    ...     relay.start(engine)
+    ...     engine.queue.put_nowait(PublishedEvent(id=1, kind="engine", ts=0,
+    ...         payload={"event": "feed_stale", "age_s": 31.0}))
+    ...     engine.queue.put_nowait(None)
+    ...     await relay.stop(timeout=1)
+    ...     return memory.got
+    >>> asyncio.run(main())
+    ['feed_stale']
+    """
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_configs(cls, configs: Sequence[NotifySinkConfig]) -> NotificationRelay | None:
+        """Return a relay over the configured sinks, or None when there are none."""
+        return cls(build_dispatcher(configs)) if configs else None
+
+    def start(self, engine: EngineHandle) -> None:
+        """Subscribe to ``engine`` now and relay its events from a background task."""
+        events = engine.subscribe()  # registered here: nothing published from now is missed
+        mapper = EventNotifications(engine.positions())
+        self.dispatcher.start()
+        self._task = asyncio.get_running_loop().create_task(
+            relay_events(events, mapper, self.dispatcher), name="notify:relay"
+        )
+
+    async def stop(self, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
+        """Relay what the stream still holds, send what is queued (bounded), and close."""
+        if self._task is not None:
+            # The engine's stream ends when it stops; one that lingers is cut after a moment.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), min(timeout, 1.0))
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        return await self.dispatcher.close(timeout)
