@@ -115,7 +115,7 @@ class _Lane:
 
     async def _deliver(self, message: Notification) -> None:
         options, stats = self.options, self.stats
-        began, delay = time.monotonic(), options.backoff
+        began, delay, attempt = time.monotonic(), options.backoff, 0
         for attempt in range(1, options.attempts + 1):
             error = await self._attempt(message)
             if error is None:
@@ -135,7 +135,7 @@ class _Lane:
             sink=self.sink.name,
             kind=message.kind,
             event_id=message.event_id,
-            attempts=stats.failed_attempts,
+            attempts=attempt,
         )
 
     async def _attempt(self, message: Notification) -> str | None:
