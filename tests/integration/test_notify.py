@@ -4,6 +4,7 @@ Bot API, retries and drops, a hanging sink beside the real engine, the service's
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import time
@@ -260,10 +261,11 @@ async def test_a_hanging_sink_does_not_hold_up_the_engine(
     stats = counts["sinks"]["webhook"]
     assert stats["queued"] == n  # a trade opened or closed on each of the n - 1 fills, the stop
     assert stats["sent"] == 0 and stats["dropped_full"] > 0
-    assert stats["retries"] == stats["dropped_failed"] > 0  # attempts=2: one retry each
+    assert stats["dropped_failed"] > 0  # attempts=2: one retry each, and the one in flight
+    assert stats["retries"] - stats["dropped_failed"] in (0, 1)
     accounted = stats["dropped_full"] + stats["dropped_failed"] + counts["unsent"]
     assert stats["queued"] - accounted in (0, 1)  # one may have been in flight at the close
-    assert len(hook.requests) == stats["failed_attempts"] + (stats["queued"] - accounted)
+    assert stats["failed_attempts"] <= len(hook.requests) <= stats["failed_attempts"] + 1
     # the figures, for the record (no threshold: a loaded machine varies more than this)
     record_property("engine_seconds_bare", round(bare, 4))
     record_property("engine_seconds_hanging_sink", round(hung, 4))
@@ -349,3 +351,56 @@ def test_service_settings_read_notify_tables_and_refuse_a_token(
 
 class _Quiet:
     ready = True
+
+
+class BuyOnce:
+    """Buys 50 on its 2nd bar and holds."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def decide(self, portfolio: Any, snapshot: Any, context: Any) -> list[Order]:
+        self.seen += 1
+        (symbol,) = snapshot.bars
+        return [context.order(symbol, "buy", 50)] if self.seen == 2 else []
+
+
+async def test_a_drawdown_near_its_threshold_is_a_warning(tmp_path: Path) -> None:
+    closes = [10.0, 10.0, 10.0, 9.16]  # long 50 from 10.0 on 1,000: a 4.2% drawdown
+    feed = IterableFeed(
+        [
+            Bar(symbol="X", timeframe="1s", ts=i * SEC, open=c, high=c, low=c, close=c, volume=1e6)
+            for i, c in enumerate(closes)
+        ]
+    )
+    limits = RiskLimits(max_orders_per_window=1000, drawdown_soft=0.05, drawdown_hard=0.1)
+    live = Engine(
+        broker=PaperBroker(),
+        feed=feed,
+        journal=tmp_path / "j.db",
+        cash=1000.0,
+        policies=[PolicySpec("holder", BuyOnce(), ["X"])],
+        risk=limits,
+    )
+    async with webhook_server() as hook:
+        dispatcher = Dispatcher([(WebhookNotifier(hook.hook), SinkOptions(min_level="warning"))])
+        relay = NotificationRelay(dispatcher, risk_interval=0.01)
+        await live.start()
+        relay.start(live)
+        await live.run_until_idle(timeout=20)
+        await eventually(lambda: hook.accepted)
+        await asyncio.sleep(0.1)  # more reads of the same figures: no second warning
+        await live.stop()
+        await relay.stop(timeout=2)
+    (warning,) = [r.body for r in hook.accepted]
+    assert warning["kind"] == "risk_proximity" and warning["level"] == "warning"
+    assert warning["fields"] == {
+        "monitor": "drawdown",
+        "value": pytest.approx(0.042),
+        "threshold": 0.05,
+        "stage": "soft",
+    }
+    assert warning["text"] == "drawdown 4.20% is 84% of its reduce-only threshold 5.00%"

@@ -44,6 +44,7 @@ PUBLIC: dict[str, list[str]] = {
         "Notifier",
         "NotifyError",
         "NotifySinkConfig",
+        "RiskProximity",
         "SinkOptions",
         "SinkStats",
         "TelegramNotifier",

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from houseedge.core.execution import OrderState, OrderStatus
+from houseedge.core.risk.gate import RiskGate, RiskLimits
 from houseedge.core.risk.monitors import BreakerState, RiskEvent
 from houseedge.core.types import Fill, Order
 from houseedge.live.control import PublishedEvent
@@ -20,6 +21,7 @@ from houseedge.live.notify import (
     EventNotifications,
     Notification,
     NotifySinkConfig,
+    RiskProximity,
     SinkOptions,
     telegram_text,
 )
@@ -242,3 +244,24 @@ def test_config_refuses_secrets_unknown_keys_and_kinds() -> None:
 def test_telegram_text_is_bounded() -> None:
     note = Notification(level="info", title="t", text="x" * 10_000, kind="k")
     assert len(telegram_text(note)) == 4096
+
+
+def test_risk_proximity_warns_once_per_approach_on_the_gates_snapshot() -> None:
+    gate = RiskGate(RiskLimits(drawdown_soft=0.05, drawdown_hard=0.10, daily_loss_hard=0.2))
+    near = RiskProximity()
+
+    def at(equity: float, ts: int) -> list[tuple[str, str]]:
+        gate.on_mark(equity, ts)
+        notes = near(msgspec.to_builtins(gate.snapshot()), ts)
+        assert all(n.level == "warning" and n.kind == "risk_proximity" for n in notes)
+        return [(n.fields["monitor"], n.fields["stage"]) for n in notes]
+
+    assert at(1000.0, 1) == []
+    assert at(970.0, 2) == []  # 3%: 60% of the soft threshold
+    assert at(958.0, 3) == [("drawdown", "soft")]  # 4.2%: 84%
+    assert at(955.0, 4) == []  # still near: said once
+    assert at(985.0, 5) == []  # 1.5%: under 70%, re-armed
+    assert at(959.0, 6) == [("drawdown", "soft")]
+    assert at(915.0, 7) == [("drawdown", "hard")]  # 8.5% (the soft one tripped the breaker)
+    with pytest.raises(ValueError, match="rearm <= near"):
+        RiskProximity(near=0.5, rearm=0.6)

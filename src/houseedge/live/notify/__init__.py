@@ -5,14 +5,17 @@ A :class:`Notifier` sends a :class:`Notification`; :class:`WebhookNotifier` (JSO
 sinks. :class:`EventNotifications` maps published events to notifications with a level,
 :class:`Dispatcher` queues them per sink (bounded, filtered, retried with backoff, then dropped
 with a log line), and :class:`NotificationRelay` follows an engine's
-:meth:`~houseedge.live.control.EngineHandle.subscribe` stream into a dispatcher. The service
-runs one when ``[[service.notify]]`` tables (:class:`NotifySinkConfig`) are configured.
+:meth:`~houseedge.live.control.EngineHandle.subscribe` stream into a dispatcher, with
+:class:`RiskProximity` warnings from its risk snapshot when a loss monitor nears a threshold.
+The service runs one when ``[[service.notify]]`` tables (:class:`NotifySinkConfig`) are
+configured.
 """
 
 from houseedge.live.notify._config import NotifySinkConfig, build_dispatcher
 from houseedge.live.notify._dispatch import Dispatcher, SinkOptions, SinkStats
 from houseedge.live.notify._mapping import KINDS, EventNotifications
 from houseedge.live.notify._message import LEVELS, Level, Notification, Notifier, NotifyError
+from houseedge.live.notify._proximity import RiskProximity
 from houseedge.live.notify._relay import NotificationRelay, relay_events
 from houseedge.live.notify._sinks import (
     TELEGRAM_TOKEN_ENV,
@@ -33,6 +36,7 @@ __all__ = [
     "Notifier",
     "NotifyError",
     "NotifySinkConfig",
+    "RiskProximity",
     "SinkOptions",
     "SinkStats",
     "TelegramNotifier",

@@ -63,9 +63,10 @@ _BREAKER_LEVEL: Final[dict[str, Level]] = {
 KINDS: Final = frozenset(
     {kind for kind, _, _ in (*_ENGINE.values(), *_BROKER.values())}
     | {"trade_opened", "trade_closed", "order_rejected", "execution_anomaly"}
-    | {"risk_breaker", "kill_switch", "breaker_reset"}
+    | {"risk_breaker", "kill_switch", "breaker_reset", "risk_proximity"}
 )
-"""Every notification kind the mapper makes (what a sink's ``kinds`` filter may name)."""
+"""Every notification kind (what a sink's ``kinds`` filter may name); ``risk_proximity`` comes
+from :mod:`~houseedge.live.notify._proximity`, the others from events."""
 
 _Book = tuple[str, str]  # (policy, symbol)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -12,8 +13,9 @@ from houseedge.live.control import EngineHandle, PublishedEvent
 from houseedge.live.notify._config import NotifySinkConfig, build_dispatcher
 from houseedge.live.notify._dispatch import Dispatcher
 from houseedge.live.notify._mapping import EventNotifications
+from houseedge.live.notify._proximity import RiskProximity
 
-__all__ = ["NotificationRelay", "relay_events"]
+__all__ = ["NotificationRelay", "relay_events", "watch_risk"]
 
 log = logs.get_logger("houseedge.live.notify")
 
@@ -36,6 +38,21 @@ async def relay_events(
             dispatcher.publish(note)
 
 
+async def watch_risk(
+    engine: EngineHandle, proximity: RiskProximity, dispatcher: Dispatcher, interval: float
+) -> None:
+    """Read ``engine.risk()`` every ``interval`` s and queue its proximity warnings (forever)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            risk = engine.risk()
+        except Exception as exc:  # an engine not (or no longer) running: try again later
+            log.debug("notification_risk_unavailable", error=type(exc).__name__)
+            continue
+        for note in proximity(risk, time.time_ns()):
+            dispatcher.publish(note)
+
+
 class NotificationRelay:
     """An engine's events to a dispatcher's sinks: subscribe, map, queue; stop on request.
 
@@ -43,6 +60,11 @@ class NotificationRelay:
     ----------
     dispatcher
         Where notifications go (started by :meth:`start`, closed by :meth:`stop`).
+    risk_interval
+        Seconds between reads of the engine's risk snapshot for ``risk_proximity`` warnings
+        (:class:`~houseedge.live.notify._proximity.RiskProximity`); 0 turns them off.
+    proximity
+        The proximity rule (warn at 80% of a threshold by default).
 
     Examples
     --------
@@ -75,9 +97,20 @@ class NotificationRelay:
     ['feed_stale']
     """
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self.dispatcher = dispatcher
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        *,
+        risk_interval: float = 5.0,
+        proximity: RiskProximity | None = None,
+    ) -> None:
+        if not risk_interval >= 0:
+            msg = f"risk_interval must be >= 0 seconds, not {risk_interval}"
+            raise ValueError(msg)
+        self.dispatcher, self.risk_interval = dispatcher, risk_interval
+        self.proximity = proximity or RiskProximity()
         self._task: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     @classmethod
     def from_configs(cls, configs: Sequence[NotifySinkConfig]) -> NotificationRelay | None:
@@ -89,12 +122,19 @@ class NotificationRelay:
         events = engine.subscribe()  # registered here: nothing published from now is missed
         mapper = EventNotifications(engine.positions())
         self.dispatcher.start()
-        self._task = asyncio.get_running_loop().create_task(
-            relay_events(events, mapper, self.dispatcher), name="notify:relay"
-        )
+        spawn = asyncio.get_running_loop().create_task
+        self._task = spawn(relay_events(events, mapper, self.dispatcher), name="notify:relay")
+        if self.risk_interval > 0:
+            watch = watch_risk(engine, self.proximity, self.dispatcher, self.risk_interval)
+            self._watch = spawn(watch, name="notify:risk")
 
     async def stop(self, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
         """Relay what the stream still holds, send what is queued (bounded), and close."""
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
         if self._task is not None:
             # The engine's stream ends when it stops; one that lingers is cut after a moment.
             with contextlib.suppress(TimeoutError):
