@@ -343,7 +343,7 @@ def test_service_settings_read_notify_tables_and_refuse_a_token(
     )
     assert [c.type for c in ServiceSettings().notify] == ["webhook"]
     monkeypatch.delenv("HOUSEEDGE_SERVICE_NOTIFY")
-    with pytest.raises(ValueError, match="token is a secret"):
+    with pytest.raises(ConfigError, match="token is a secret"):
         ServiceSettings(notify=[{"type": "telegram", "chat_id": "1", "token": TOKEN}])  # type: ignore[list-item]
     assert ServiceSettings().notify == []
     assert Service(_Quiet(), ServiceSettings()).notifications is None
@@ -404,3 +404,32 @@ async def test_a_drawdown_near_its_threshold_is_a_warning(tmp_path: Path) -> Non
         "stage": "soft",
     }
     assert warning["text"] == "drawdown 4.20% is 84% of its reduce-only threshold 5.00%"
+
+
+def test_the_cli_reads_service_notify_tables_from_the_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from houseedge.app.settings import LiveSettings
+    from houseedge.cli.live import service_settings
+
+    path = tmp_path / "live.toml"
+    path.write_text(
+        "[service]\nport = 0\n"
+        '[[service.notify]]\ntype = "telegram"\nchat_id = "42"\nmin_level = "critical"\n'
+        '[[service.notify]]\ntype = "webhook"\nurl = "http://127.0.0.1:9/hook"\n'
+        'kinds = ["kill_switch", "feed_stale"]\n'
+    )
+    settings = service_settings(LiveSettings.load(path), path)
+    assert [(c.sink_name, c.min_level, c.kinds) for c in settings.notify] == [
+        ("telegram", "critical", None),
+        ("webhook", "info", ["kill_switch", "feed_stale"]),
+    ]
+    monkeypatch.setenv("HOUSEEDGE_TELEGRAM_BOT_TOKEN", TOKEN)
+    relay = NotificationRelay.from_configs(settings.notify)
+    assert relay is not None and list(relay.dispatcher.stats()) == ["telegram", "webhook"]
+    path.write_text(
+        f'[[service.notify]]\ntype = "telegram"\nchat_id = "1"\nbot_token = "{TOKEN}"\n'
+    )
+    with pytest.raises(ConfigError, match="bot_token is a secret") as refused:
+        service_settings(LiveSettings.load(path), path)
+    assert TOKEN not in str(refused.value)

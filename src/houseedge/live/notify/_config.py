@@ -13,6 +13,7 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from houseedge.errors import ConfigError
 from houseedge.live.notify._dispatch import Dispatcher, SinkOptions
 from houseedge.live.notify._mapping import KINDS
 from houseedge.live.notify._message import Level, Notifier
@@ -35,12 +36,16 @@ class NotifySinkConfig(BaseModel):
     >>> NotifySinkConfig(type="telegram", chat_id="1", token="x")
     Traceback (most recent call last):
     ...
-    pydantic_core._pydantic_core.ValidationError: 1 validation error for NotifySinkConfig
-      Value error, notify: token is a secret: set it in the environment \
-(HOUSEEDGE_TELEGRAM_BOT_TOKEN, or the variable token_env names) ...
+    houseedge.errors.ConfigError: [[service.notify]] token is a secret: set it in the \
+environment (HOUSEEDGE_TELEGRAM_BOT_TOKEN, or the variable token_env names)
+    >>> NotifySinkConfig(type="telegram", chatid="1")
+    Traceback (most recent call last):
+    ...
+    houseedge.errors.ConfigError: [[service.notify]] has an unknown key 'chatid' (did you \
+mean 'chat_id'?)
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     type: Literal["webhook", "telegram"]
     name: str | None = Field(default=None, description="in logs and counters (default: type)")
@@ -60,13 +65,24 @@ class NotifySinkConfig(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_secrets(cls, data: Any) -> Any:
-        for key in _secret_keys(data):
+    def _known_keys(cls, data: Any) -> Any:
+        """Refuse a secret or an unknown key by its name alone.
+
+        Raised as ``ConfigError``, which pydantic lets through unwrapped: its own error would
+        print the input, and a mistyped key may hold a token.
+        """
+        keys = _keys(data)
+        for key in sorted(_SECRETS & keys):
             msg = (
-                f"notify: {key} is a secret: set it in the environment "
+                f"[[service.notify]] {key} is a secret: set it in the environment "
                 f"({TELEGRAM_TOKEN_ENV}, or the variable token_env names)"
             )
-            raise ValueError(msg)
+            raise ConfigError(msg)
+        for key in sorted(keys - set(cls.model_fields)):
+            near = difflib.get_close_matches(key, sorted(cls.model_fields), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            msg = f"[[service.notify]] has an unknown key {key!r}{hint}"
+            raise ConfigError(msg)
         return data
 
     @field_validator("kinds", "exclude")
@@ -118,9 +134,10 @@ class NotifySinkConfig(BaseModel):
         )
 
 
-def _secret_keys(table: object) -> list[str]:
-    keys = set(cast("Mapping[str, Any]", table)) if isinstance(table, Mapping) else set[str]()
-    return sorted(_SECRETS & keys)
+def _keys(table: object) -> set[str]:
+    return (
+        {str(k) for k in cast("Mapping[str, Any]", table)} if isinstance(table, Mapping) else set()
+    )
 
 
 def build_dispatcher(configs: Sequence[NotifySinkConfig]) -> Dispatcher:
