@@ -8,6 +8,7 @@ import asyncio
 import io
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,30 +62,11 @@ def bars(n: int, symbol: str = "X") -> list[Bar]:
     ]
 
 
-class RoundTrip:
-    """Buys 5 on its 2nd bar and sells them on its 4th: one trade opened, one closed."""
+class Scripted:
+    """An order policy that trades ``script(n)`` (side and quantity, or None) on its n-th bar."""
 
-    def params(self) -> dict[str, Any]:
-        return {}
-
-    def __init__(self) -> None:
-        self.seen = 0
-
-    def decide(self, portfolio: Any, snapshot: Any, context: Any) -> list[Order]:
-        self.seen += 1
-        (symbol,) = snapshot.bars
-        if self.seen == 2:
-            return [context.order(symbol, "buy", 5)]
-        if self.seen == 4:
-            return [context.order(symbol, "sell", 5)]
-        return []
-
-
-class Churn:
-    """Buys 1 and sells 1 on alternate bars: a trade opened or closed on every bar."""
-
-    def __init__(self) -> None:
-        self.seen = 0
+    def __init__(self, script: Callable[[int], tuple[str, float] | None]) -> None:
+        self.script, self.seen = script, 0
 
     def params(self) -> dict[str, Any]:
         return {}
@@ -92,7 +74,18 @@ class Churn:
     def decide(self, portfolio: Any, snapshot: Any, context: Any) -> list[Order]:
         self.seen += 1
         (symbol,) = snapshot.bars
-        return [context.order(symbol, "buy" if self.seen % 2 else "sell", 1)]
+        step = self.script(self.seen)
+        return [] if step is None else [context.order(symbol, *step)]
+
+
+def round_trip(n: int) -> tuple[str, float] | None:
+    """Buy 5 on the 2nd bar and sell them on the 4th: one trade opened, one closed."""
+    return {2: ("buy", 5.0), 4: ("sell", 5.0)}.get(n)
+
+
+def churn(n: int) -> tuple[str, float]:
+    """Buy 1 and sell 1 on alternate bars: a trade opened or closed on every bar."""
+    return ("buy" if n % 2 else "sell", 1.0)
 
 
 def engine(path: Path, policy: Any, n: int) -> Engine:
@@ -124,7 +117,7 @@ async def test_a_scripted_session_reaches_both_fakes_exactly(
                 ),
             ],
         )
-        live = engine(tmp_path / "j.db", RoundTrip(), 8)
+        live = engine(tmp_path / "j.db", Scripted(round_trip), 8)
         await live.start()
         service = Service(live, settings, stop_engine=lambda: live.stop(timeout=5))
         await service.start()
@@ -232,7 +225,7 @@ async def test_a_full_queue_drops_its_oldest_and_counts_them() -> None:
 
 
 async def _session(path: Path, relay: NotificationRelay | None, n: int) -> tuple[float, int]:
-    live = engine(path, Churn(), n)
+    live = engine(path, Scripted(churn), n)
     await live.start()
     if relay is not None:
         relay.start(live)
@@ -353,21 +346,6 @@ class _Quiet:
     ready = True
 
 
-class BuyOnce:
-    """Buys 50 on its 2nd bar and holds."""
-
-    def __init__(self) -> None:
-        self.seen = 0
-
-    def params(self) -> dict[str, Any]:
-        return {}
-
-    def decide(self, portfolio: Any, snapshot: Any, context: Any) -> list[Order]:
-        self.seen += 1
-        (symbol,) = snapshot.bars
-        return [context.order(symbol, "buy", 50)] if self.seen == 2 else []
-
-
 async def test_a_drawdown_near_its_threshold_is_a_warning(tmp_path: Path) -> None:
     closes = [10.0, 10.0, 10.0, 9.16]  # long 50 from 10.0 on 1,000: a 4.2% drawdown
     feed = IterableFeed(
@@ -382,7 +360,9 @@ async def test_a_drawdown_near_its_threshold_is_a_warning(tmp_path: Path) -> Non
         feed=feed,
         journal=tmp_path / "j.db",
         cash=1000.0,
-        policies=[PolicySpec("holder", BuyOnce(), ["X"])],
+        policies=[
+            PolicySpec("holder", Scripted(lambda n: ("buy", 50.0) if n == 2 else None), ["X"])
+        ],
         risk=limits,
     )
     async with webhook_server() as hook:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from houseedge import logs
@@ -120,7 +120,10 @@ class NotificationRelay:
     def start(self, engine: EngineHandle) -> None:
         """Subscribe to ``engine`` now and relay its events from a background task."""
         events = engine.subscribe()  # registered here: nothing published from now is missed
-        mapper = EventNotifications(engine.positions())
+        held: Sequence[Mapping[str, Any]] = ()
+        with contextlib.suppress(Exception):  # an engine not started yet holds nothing
+            held = engine.positions()
+        mapper = EventNotifications(held)
         self.dispatcher.start()
         spawn = asyncio.get_running_loop().create_task
         self._task = spawn(relay_events(events, mapper, self.dispatcher), name="notify:relay")
