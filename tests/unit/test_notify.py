@@ -271,3 +271,29 @@ def test_risk_proximity_warns_once_per_approach_on_the_gates_snapshot() -> None:
     assert at(915.0, 7) == [("drawdown", "hard")]  # 8.5% (the soft one tripped the breaker)
     with pytest.raises(ValueError, match="rearm <= near"):
         RiskProximity(near=0.5, rearm=0.6)
+
+
+def test_strategy_state_changes() -> None:
+    # the payload as the strategy manager journals a failure (a ``strategy`` event)
+    failed = {
+        "strategy": "sma",
+        "state": "failed",
+        "previous": "running",
+        "reason": "ZeroDivisionError: division by zero",
+        "error": "ZeroDivisionError",
+        "frame": {"file": "strategies/mine.py", "line": 12, "function": "decide"},
+        "bar_ts": 9,
+    }
+    mapper = EventNotifications()
+    (note,) = mapper(event("strategy", failed))
+    assert (note.kind, note.level, note.title) == (
+        "strategy_state",
+        "critical",
+        "Strategy sma failed",
+    )
+    assert note.fields["at"] == "strategies/mine.py:12 in decide"
+    assert note.text == "sma: running -> failed (ZeroDivisionError: division by zero)"
+    paused = {"strategy": "sma", "state": "paused", "previous": "running"}
+    assert kinds(mapper(event("strategy", paused))) == [("strategy_state", "warning")]
+    running = {"strategy": "sma", "state": "running", "previous": "paused"}
+    assert kinds(mapper(event("strategy", running))) == [("strategy_state", "info")]

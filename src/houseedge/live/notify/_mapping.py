@@ -15,7 +15,13 @@ notification kind           published event                             level
                                                                         warning, normal info
 ``kill_switch``             ``risk`` ``kind=kill``                      critical
 ``breaker_reset``           ``risk`` ``kind=reset``                     info
+``risk_proximity``          the risk snapshot, read every few seconds   warning
+                            (:mod:`~houseedge.live.notify._proximity`)
 ``strategy_error``          ``engine`` ``policy_error``                 critical
+``strategy_state``          ``strategy`` (``{"strategy", "state"}``)    failed critical;
+                                                                        paused, disabled,
+                                                                        blackout warning;
+                                                                        running info
 ``engine_started|stopped``  ``engine`` ``started`` / ``stopped``        info
 ``engine_paused|resumed``   ``engine`` ``paused`` / ``resumed``         warning / info
 ``flatten``                 ``engine`` ``flatten``                      warning
@@ -32,7 +38,7 @@ an opening from a scaling, seeded with the engine's positions when it starts.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from houseedge.live.control import PublishedEvent
 from houseedge.live.notify._message import Level, Notification
@@ -54,6 +60,13 @@ _BROKER: Final[dict[str, tuple[str, Level, str]]] = {
     "stream_stale": ("broker_disconnected", "warning", "Broker stream lost"),
     "stream_connected": ("broker_connected", "info", "Broker stream connected"),
 }
+_STRATEGY_LEVEL: Final[dict[str, Level]] = {
+    "failed": "critical",
+    "disabled": "warning",
+    "paused": "warning",
+    "blackout": "warning",
+    "running": "info",
+}
 _BREAKER_LEVEL: Final[dict[str, Level]] = {
     "halted": "critical",
     "reduce_only": "warning",
@@ -63,7 +76,7 @@ _BREAKER_LEVEL: Final[dict[str, Level]] = {
 KINDS: Final = frozenset(
     {kind for kind, _, _ in (*_ENGINE.values(), *_BROKER.values())}
     | {"trade_opened", "trade_closed", "order_rejected", "execution_anomaly"}
-    | {"risk_breaker", "kill_switch", "breaker_reset", "risk_proximity"}
+    | {"risk_breaker", "kill_switch", "breaker_reset", "risk_proximity", "strategy_state"}
 )
 """Every notification kind (what a sink's ``kinds`` filter may name); ``risk_proximity`` comes
 from :mod:`~houseedge.live.notify._proximity`, the others from events."""
@@ -107,6 +120,7 @@ class EventNotifications:
             "broker": self._broker,
             "anomaly": self._anomaly,
             "reconciliation": self._reconciliation,
+            "strategy": self._strategy,
         }
 
     def __call__(self, event: PublishedEvent) -> list[Notification]:
@@ -197,6 +211,20 @@ class EventNotifications:
         text = f"a fill the stream missed was recovered: {p.get('side')} {p.get('qty')} "
         text += f"{p.get('symbol')} at {p.get('price')}"
         return [_note(event, "warning", "execution_anomaly", "Missed fill recovered", text, fields)]
+
+    def _strategy(self, event: PublishedEvent) -> list[Notification]:
+        p = event.payload
+        name, state = str(p.get("strategy", "")), str(p.get("state", ""))
+        fields = _pick(p, "strategy", "state", "previous", "reason", "error")
+        frame = p.get("frame")
+        if isinstance(frame, dict):  # the traceback's last frame: where the strategy failed
+            where = cast("dict[str, Any]", frame)
+            fields["at"] = f"{where.get('file')}:{where.get('line')} in {where.get('function')}"
+        text = f"{name}: {p.get('previous', '?')} -> {state}"
+        if p.get("reason"):
+            text += f" ({p['reason']})"
+        level = _STRATEGY_LEVEL.get(state, "warning")
+        return [_note(event, level, "strategy_state", f"Strategy {name} {state}", text, fields)]
 
 
 def _table(
