@@ -237,9 +237,7 @@ async def _session(path: Path, relay: NotificationRelay | None, n: int) -> tuple
     return elapsed, fills
 
 
-async def test_a_hanging_sink_does_not_hold_up_the_engine(
-    tmp_path: Path, record_property: Any
-) -> None:
+async def test_a_hanging_sink_does_not_hold_up_the_engine(tmp_path: Path) -> None:
     n = 300
     bare, bare_fills = await _session(tmp_path / "bare.db", None, n)
     async with webhook_server() as hook:
@@ -260,8 +258,9 @@ async def test_a_hanging_sink_does_not_hold_up_the_engine(
     assert stats["queued"] - accounted in (0, 1)  # one may have been in flight at the close
     assert stats["failed_attempts"] <= len(hook.requests) <= stats["failed_attempts"] + 1
     # the figures, for the record (no threshold: a loaded machine varies more than this)
-    record_property("engine_seconds_bare", round(bare, 4))
-    record_property("engine_seconds_hanging_sink", round(hung, 4))
+    logging.getLogger(__name__).info(
+        "engine run: %.3f s bare, %.3f s beside a hanging sink", bare, hung
+    )
 
 
 async def test_the_bot_token_never_leaks(token_env: str, caplog: pytest.LogCaptureFixture) -> None:
