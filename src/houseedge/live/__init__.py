@@ -5,6 +5,7 @@ Subpackages, each re-exporting its public names (imports run downward only)::
     engine/    Engine: feed -> bars -> policies -> risk gate -> journal -> broker; reconcile
     journal/   the crash-safe journal (SQLite WAL), its group-commit writer, the exact ledger,
                the state rebuilt from the journal, export to the store
+    notify/    notifications: the engine's events to a webhook or Telegram, never blocking
     paper/     PaperBroker: a venue simulated in-process with the backtest's matching
     service/   the engine over HTTP: health, metrics, SSE events, authenticated operator commands
 

@@ -18,6 +18,7 @@ from aiohttp import web
 from houseedge import logs
 from houseedge.errors import HouseEdgeError, RiskRejected
 from houseedge.live.control import EngineHandle, ManualOrder
+from houseedge.live.notify import NotificationRelay
 from houseedge.live.observability import CONTENT_TYPE, Observability
 from houseedge.live.service._auth import BearerAuth
 from houseedge.live.service._http import BodyError, decode_body, json_error, json_response
@@ -57,6 +58,8 @@ class Service:
     stop_engine
         Awaited (bounded by ``drain_timeout``) when the service drains: it should stop the
         engine taking decisions, wait for orders in flight and close the journal.
+    notifications
+        Where the engine's events go as notifications (default: the ``settings.notify`` sinks).
 
     Examples
     --------
@@ -87,9 +90,11 @@ class Service:
         *,
         observability: Observability | None = None,
         stop_engine: StopEngine | None = None,
+        notifications: NotificationRelay | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings or ServiceSettings()
+        self.notifications = notifications or NotificationRelay.from_configs(self.settings.notify)
         self.observability = observability or Observability()
         self.auth = BearerAuth(self.settings.token, operator=self.settings.operator)
         self.hub = EventHub(max_lag=self.settings.max_lag, observability=self.observability)
@@ -130,6 +135,8 @@ class Service:
     async def start(self) -> None:
         """Subscribe to the engine's events, then listen (the subscription comes first)."""
         await self.hub.start(self.engine)
+        if self.notifications is not None:
+            self.notifications.start(self.engine)
         # Access logs are off: request lines are not secrets, but headers would be one
         # misconfigured format away from logging the bearer token.
         self._runner = web.AppRunner(
@@ -151,6 +158,8 @@ class Service:
         engine_stopped = await self._stop_engine_bounded()
         streams = self.hub.clients
         await self.hub.close()
+        if self.notifications is not None:  # after the engine stopped: its last events go too
+            await self.notifications.stop(timeout=self.settings.drain_timeout)
         if self._streams:
             await asyncio.wait(self._streams, timeout=self.settings.drain_timeout)
         open_orders = _safe_len(lambda: self.engine.orders(open_only=True))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from houseedge.live.notify import NotifySinkConfig
 from houseedge.live.service._sse import StreamSettings
 
 __all__ = ["ServiceSettings"]
@@ -22,6 +23,9 @@ class ServiceSettings(BaseSettings):
     The token is read from the environment only (``HOUSEEDGE_SERVICE_TOKEN``); a config file
     that sets it is refused, so it never sits in a file next to the code. An unknown field is
     refused too (a misspelt knob must not silently keep its default).
+    ``notify`` lists the notification sinks (``[[service.notify]]`` tables,
+    :class:`~houseedge.live.notify.NotifySinkConfig`); the service relays the engine's events to
+    them while it runs.
 
     Examples
     --------
@@ -44,6 +48,9 @@ class ServiceSettings(BaseSettings):
         default=0.02, ge=0, description="seconds a stream waits after a write so events coalesce"
     )
     drain_timeout: float = Field(default=10.0, gt=0, description="seconds to stop the engine")
+    notify: list[NotifySinkConfig] = Field(
+        default_factory=list[NotifySinkConfig], description="[[service.notify]] sinks"
+    )
 
     def stream_settings(self) -> StreamSettings:
         """Return the ``GET /events`` part of these settings."""
