@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.risk.monitors import RiskEvent
 from houseedge.core.types import Fill, Order, PortfolioState
 from houseedge.live.engine import PolicySpec
@@ -100,3 +101,30 @@ def test_on_risk_breach_hears_the_kill_live(tmp_path: Path) -> None:
     live = Counting()
     _live(live, tmp_path / "j.db", kill=True)
     assert [(b.kind, str(b.state)) for b in live.breaches] == [("kill", "halted")]
+
+
+def test_the_var_monitor_halts_the_engine_and_tells_the_policy(tmp_path: Path) -> None:
+    class Long(Counting):
+        def decide(self, portfolio: Any, snapshot: Any, context: Any) -> list[Order]:
+            (symbol,) = snapshot.bars
+            self.calls += 1
+            return [context.order(symbol, "buy", 1000)] if self.calls == 1 else []
+
+    closes = [10.0, 10.0, 10.1, 10.0, 10.1, 10.0, 8.0, 8.1, 8.0]
+    limits = RiskLimits(var_hard=0.01, var_window=4, var_confidence=0.9)
+    policy = Long()
+
+    async def session() -> Any:
+        spec = PolicySpec("long", policy, ["X"])
+        engine = engine_for(
+            PaperBroker(), IterableFeed(bars(closes)), tmp_path / "j.db", spec, risk=limits
+        )
+        await engine.start()
+        await engine.run_until_idle(timeout=20)
+        risk = engine.risk()
+        await engine.stop()
+        return risk
+
+    risk = asyncio.run(session())
+    assert risk["state"] == "halted" and risk["tripped"] == {"var": "halted"}
+    assert [(b.kind, str(b.state)) for b in policy.breaches] == [("var", "halted")]
