@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from houseedge.chaos import BadTarget, FlipFlopper, Raiser, Sluggish
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.execution import OrderStatus
 from houseedge.core.policies.builtin import SmaCross
@@ -28,7 +29,6 @@ from houseedge.live.feeds import IterableFeed
 from houseedge.live.journal import Journal
 from houseedge.live.paper import PaperBroker
 from houseedge.live.service import Service, ServiceSettings
-from tests.fakes.misbehaving import BadTarget, FlipFlopper, Raiser, Sluggish
 from tests.integration.test_misbehaving_policies import STEP, walk
 
 CASH = 100_000.0

@@ -18,6 +18,13 @@ from typing import Any
 
 import pytest
 
+from houseedge.chaos import (
+    FlipFlopper,
+    RiskIgnorant,
+    Runaway,
+    SlowLeak,
+    VolatilityAmplifier,
+)
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.types import Bar, Fill
@@ -28,13 +35,6 @@ from houseedge.live.journal import Journal
 from houseedge.live.journal.ledger import Ledger
 from houseedge.live.journal.state import LedgerState
 from houseedge.live.paper import PaperBroker
-from tests.fakes.misbehaving import (
-    FlipFlopper,
-    RiskIgnorant,
-    Runaway,
-    SlowLeak,
-    VolatilityAmplifier,
-)
 from tests.integration.test_misbehaving_policies import BASE, CASH, STEP, walk
 
 LIMITS = RiskLimits.from_config(BASE)

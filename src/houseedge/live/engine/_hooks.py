@@ -11,9 +11,9 @@ account's); an exception fails that strategy at once. Either way the other strat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from houseedge.core.policies.protocol import policy_hooks
+from houseedge.core.policies.protocol import PolicyHooks, policy_hooks
 from houseedge.live.engine.pipeline import strategy_portfolio
 
 if TYPE_CHECKING:
@@ -47,15 +47,19 @@ class HooksMixin:
 
     def _fill_hook(self, fill: Fill, policy: str) -> None:
         """Call ``policy``'s ``on_fill``; keep an exception for :meth:`_fail_hooked`."""
-        spec, strategy = self.specs.get(policy), self.strategies.get(policy)
-        if spec is None or strategy is None or not strategy.running:
-            return
         try:
-            hook = policy_hooks(spec.policy).on_fill
-            if hook is not None:
-                hook(fill, strategy_portfolio(self, spec, fill.ts))
+            found = self._running_hooks(policy)
+            if found is not None and found[1].on_fill is not None:
+                found[1].on_fill(fill, strategy_portfolio(self, found[0], fill.ts))
         except Exception as exc:  # this strategy's fault: it alone stops
             self._hook_errors.append((policy, exc))
+
+    def _running_hooks(self, name: str) -> tuple[PolicySpec, PolicyHooks] | None:
+        """Return a running strategy's spec and hooks (None when it is not running)."""
+        spec, strategy = self.specs.get(name), self.strategies.get(name)
+        if spec is None or strategy is None or not strategy.running:
+            return None
+        return spec, policy_hooks(spec.policy)
 
     async def _fail_hooked(self, now: int) -> None:
         """Fail the strategies whose ``on_fill`` raised since the last call."""
@@ -74,13 +78,10 @@ class HooksMixin:
             for name in names:
                 await self._breach_hook(name, event, now)
 
-    async def _breach_hook(self, name: str, event: Any, now: int) -> None:
-        spec, strategy = self.specs.get(name), self.strategies.get(name)
-        if spec is None or strategy is None or not strategy.running:
-            return
+    async def _breach_hook(self, name: str, event: RiskEvent, now: int) -> None:
         try:
-            hook = policy_hooks(spec.policy).on_risk_breach
-            if hook is not None:
-                hook(event)
+            found = self._running_hooks(name)
+            if found is not None and found[1].on_risk_breach is not None:
+                found[1].on_risk_breach(event)
         except Exception as exc:  # this strategy's fault: it alone stops
-            await self._strategy_failed(strategy, now, exc)
+            await self._strategy_failed(self.strategies[name], now, exc)
