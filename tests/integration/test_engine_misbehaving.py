@@ -1,7 +1,7 @@
 """Misbehaving policies through the real engine: which limit stops each, no hard limit ever
 exceeded (checked from the journal alone), and the ledger exact.
 
-The policies are ``tests/fakes/misbehaving.py``'s, the limits those of the risk worker's harness
+The policies are :mod:`houseedge.chaos`'s, the limits those of the risk worker's harness
 (``tests/integration/test_misbehaving_policies.py``), but here they run in the engine: bars every
 250 ms of market time through the paper broker (orders fill at the next bar's open with a 10 bp
 fee), the policy's own risk budget, the journal, the exact ledger.
