@@ -61,3 +61,44 @@ def test_a_concentration_limit_keeps_the_basket_balanced(tmp_path: Path) -> None
     gross = sum(held.values()) * 10.0
     assert max(held.values()) * 10.0 <= 0.4 * gross + 1e-9 or gross <= 100
     assert out["risk"]["rejected"].get("max_concentration", 0) > 0
+
+
+def test_chaos_policies_by_reference_in_the_service_config(tmp_path: Path) -> None:
+    """Chaos injection by config: ``[[policies]] policy = "houseedge.chaos:<Class>"``."""
+    from houseedge.app.settings import LiveSettings
+
+    tables = [
+        {"name": "runaway", "policy": "houseedge.chaos:Runaway", "params": {"per_bar": 30}},
+        {
+            "name": "basket",
+            "policy": "houseedge.chaos:CorrelationBreaker",
+            "params": {"symbols": list(SYMBOLS), "qty": 5},
+        },
+    ]
+    risk = {"max_open_orders": 10, "max_orders_per_window": 1000, "max_gross_notional": 600}
+    settings = LiveSettings(symbols=list(SYMBOLS), policies=tables, risk=risk)
+    specs = settings.policy_specs()
+    assert [type(s.policy).__name__ for s in specs] == ["Runaway", "CorrelationBreaker"]
+
+    async def session() -> dict[str, Any]:
+        engine = engine_for(
+            PaperBroker(),
+            IterableFeed(_bars(10)),
+            tmp_path / "j.db",
+            *specs,
+            risk=settings.risk_limits(),
+        )
+        await engine.start()
+        await engine.run_until_idle(timeout=20)
+        out = {"risk": engine.risk(), "strategies": engine.list_strategies()}
+        await engine.stop()
+        return out
+
+    out = asyncio.run(session())
+    rejected = out["risk"]["rejected"]
+    assert rejected.get("max_open_orders", 0) > 0  # the runaway
+    assert rejected.get("max_gross_notional", 0) > 0  # the basket (and the runaway's buys)
+    assert {s["name"]: s["state"] for s in out["strategies"]} == {
+        "runaway": "running",
+        "basket": "running",
+    }

@@ -6,6 +6,14 @@ volatility, a slow leak of fees, a flip-flopper and a basket that ignores correl
 isolation cases (:class:`Raiser`, :class:`Sluggish`, :class:`BadTarget`) fail their strategy in
 the live engine while the others keep trading.
 
+Inject one into the paper service by config, beside your own strategies, like any policy by
+reference::
+
+    [[policies]]
+    name = "chaos"
+    policy = "houseedge.chaos:CorrelationBreaker"
+    params = { symbols = ["AAPL", "MSFT", "NVDA"], qty = 5 }
+
 Examples
 --------
 >>> from houseedge.core.types import MarketSnapshot, PortfolioState
