@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from houseedge.chaos import BadTarget, FlipFlopper, Raiser, Sluggish
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.execution import OrderStatus
 from houseedge.core.policies.builtin import SmaCross
@@ -28,7 +29,6 @@ from houseedge.live.feeds import IterableFeed
 from houseedge.live.journal import Journal
 from houseedge.live.paper import PaperBroker
 from houseedge.live.service import Service, ServiceSettings
-from tests.fakes.misbehaving import BadTarget, FlipFlopper, Raiser, Sluggish
 from tests.integration.test_misbehaving_policies import STEP, walk
 
 CASH = 100_000.0
@@ -150,7 +150,7 @@ def test_the_exception_names_its_last_frame_and_cancels_its_working_orders(
     assert event["error"] == "RuntimeError"
     assert event["reason"] == f"RuntimeError: a bug on decision {AT}"
     assert event["frame"]["function"] == "misbehave"
-    assert event["frame"]["file"].endswith("misbehaving.py")
+    assert event["frame"]["file"].endswith("_failures.py")  # houseedge.chaos
     with Journal(path, readonly=True) as journal:
         states = journal.rebuild().orders
     resting = [s for oid, s in states.items() if oid == "raiser-1"]  # its limit buy at half price

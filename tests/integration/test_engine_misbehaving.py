@@ -1,7 +1,7 @@
 """Misbehaving policies through the real engine: which limit stops each, no hard limit ever
 exceeded (checked from the journal alone), and the ledger exact.
 
-The policies are ``tests/fakes/misbehaving.py``'s, the limits those of the risk worker's harness
+The policies are :mod:`houseedge.chaos`'s, the limits those of the risk worker's harness
 (``tests/integration/test_misbehaving_policies.py``), but here they run in the engine: bars every
 250 ms of market time through the paper broker (orders fill at the next bar's open with a 10 bp
 fee), the policy's own risk budget, the journal, the exact ledger.
@@ -18,6 +18,13 @@ from typing import Any
 
 import pytest
 
+from houseedge.chaos import (
+    FlipFlopper,
+    RiskIgnorant,
+    Runaway,
+    SlowLeak,
+    VolatilityAmplifier,
+)
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.types import Bar, Fill
@@ -28,13 +35,6 @@ from houseedge.live.journal import Journal
 from houseedge.live.journal.ledger import Ledger
 from houseedge.live.journal.state import LedgerState
 from houseedge.live.paper import PaperBroker
-from tests.fakes.misbehaving import (
-    FlipFlopper,
-    RiskIgnorant,
-    Runaway,
-    SlowLeak,
-    VolatilityAmplifier,
-)
 from tests.integration.test_misbehaving_policies import BASE, CASH, STEP, walk
 
 LIMITS = RiskLimits.from_config(BASE)

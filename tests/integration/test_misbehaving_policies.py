@@ -18,15 +18,15 @@ from typing import Any
 
 import pytest
 
-from houseedge.core.risk.gate import BreakerState, RiskDecision, RiskEvent, RiskGate, RiskLimits
-from houseedge.core.types import Fill, MarketSnapshot, Order, PortfolioState, Position, Side
-from tests.fakes.misbehaving import (
+from houseedge.chaos import (
     FlipFlopper,
     RiskIgnorant,
     Runaway,
     SlowLeak,
     VolatilityAmplifier,
 )
+from houseedge.core.risk.gate import BreakerState, RiskDecision, RiskEvent, RiskGate, RiskLimits
+from houseedge.core.types import Fill, MarketSnapshot, Order, PortfolioState, Position, Side
 
 SEC = 1_000_000_000
 STEP = SEC // 4

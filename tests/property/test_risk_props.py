@@ -135,6 +135,8 @@ def test_fast_path_agrees_with_the_named_checks(
         max_open_orders=10,
         max_open_orders_per_symbol=5,
         price_band=0.1,
+        max_concentration=0.6,
+        concentration_floor=1_000,
     )
     gate = RiskGate(limits)
     order = make(side, qty, 0, limit)

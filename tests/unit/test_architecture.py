@@ -23,6 +23,7 @@ PACKAGE = SRC / "houseedge"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("houseedge.errors", "houseedge.config", "houseedge.logs"),
     ("houseedge.core",),
+    ("houseedge.chaos",),  # misbehaving policies for users' tests: only core below it
     ("houseedge.data",),
     ("houseedge.research", "houseedge.live"),
     ("houseedge.adapters",),

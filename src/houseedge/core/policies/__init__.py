@@ -29,9 +29,11 @@ from houseedge.core.policies.positions import Mode, Signal, crossing, legs
 from houseedge.core.policies.protocol import (
     OrderPolicy,
     PolicyContext,
+    PolicyHooks,
     VectorPolicy,
     allows_short,
     has_unbounded_state,
+    policy_hooks,
 )
 from houseedge.core.policies.registry import (
     POLICIES,
@@ -58,6 +60,7 @@ __all__ = [
     "Mode",
     "OrderPolicy",
     "PolicyContext",
+    "PolicyHooks",
     "RsiReversion",
     "Signal",
     "SmaCross",
@@ -72,6 +75,7 @@ __all__ = [
     "has_unbounded_state",
     "legs",
     "policy_class",
+    "policy_hooks",
     "policy_names",
     "reference_of",
     "register_fast_path",

@@ -39,17 +39,32 @@ Optional, with their defaults; the first two are read only through :func:`allows
     run (a ``pl.DataFrame`` sorted by ``symbol`` then ``ts``), so a policy can precompute
     per-bar values; it must read at each bar only the values of bars up to it. The live engine
     never calls it: there, ``decide`` reads the past through :meth:`PolicyContext.history`.
+``on_fill(fill, portfolio)`` (order policies; default: none)
+    Called after each fill of the policy's orders is booked, with the
+    :class:`~houseedge.core.types.Fill` and the policy's
+    :class:`~houseedge.core.types.PortfolioState` after it: in the event-driven backtest (at the
+    bar that filled it) and live (once the fill is journaled), so the same bars give the same
+    calls. Its return value is ignored.
+``on_risk_breach(breach)`` (order policies; default: none)
+    Called live with the :class:`~houseedge.core.risk.monitors.RiskEvent` of each breaker
+    transition that concerns the policy (its own breaker, or the account's; not a reset). The
+    event-driven backtest has no risk gate, so it never calls it.
+
+The hooks are read only through :func:`policy_hooks`. An exception in a hook fails that
+strategy live (as one in ``decide`` does) and propagates out of the backtest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import polars as pl
 
 from houseedge.core.execution import OrderState
+from houseedge.core.risk.monitors import RiskEvent
 from houseedge.core.types import (
+    Fill,
     MarketSnapshot,
     Order,
     OrderType,
@@ -59,7 +74,15 @@ from houseedge.core.types import (
 )
 from houseedge.errors import PolicyError
 
-__all__ = ["OrderPolicy", "PolicyContext", "VectorPolicy", "allows_short", "has_unbounded_state"]
+__all__ = [
+    "OrderPolicy",
+    "PolicyContext",
+    "PolicyHooks",
+    "VectorPolicy",
+    "allows_short",
+    "has_unbounded_state",
+    "policy_hooks",
+]
 
 
 @runtime_checkable
@@ -213,3 +236,40 @@ def has_unbounded_state(policy: object) -> bool:
     (False, True)
     """
     return _flag(policy, "unbounded_state", True)
+
+
+class PolicyHooks(NamedTuple):
+    """A policy's optional hooks (``None`` where it has none); see the module docstring."""
+
+    on_fill: Callable[[Fill, PortfolioState], object] | None
+    on_risk_breach: Callable[[RiskEvent], object] | None
+
+
+def _hook(policy: object, attribute: str) -> Callable[..., object] | None:
+    value: object = getattr(policy, attribute, None)
+    if value is None or callable(value):
+        return value
+    name = getattr(policy, "name", type(policy).__name__)
+    msg = f"policy {name!r}: attribute {attribute} is {value!r}; expected a method or None"
+    raise PolicyError(msg)
+
+
+def policy_hooks(policy: object) -> PolicyHooks:
+    """Return ``policy``'s ``on_fill`` and ``on_risk_breach`` hooks (``None`` when absent).
+
+    Raises
+    ------
+    PolicyError
+        A hook attribute is set to something that is not callable.
+
+    Examples
+    --------
+    >>> class Counting:
+    ...     fills = 0
+    ...     def on_fill(self, fill, portfolio):
+    ...         self.fills += 1
+    >>> hooks = policy_hooks(Counting())
+    >>> hooks.on_fill is not None, hooks.on_risk_breach
+    (True, None)
+    """
+    return PolicyHooks(_hook(policy, "on_fill"), _hook(policy, "on_risk_breach"))

@@ -4,6 +4,7 @@ from houseedge.core.risk.checks import (
     ACCEPTED,
     RiskDecision,
     breaker_rejection,
+    check_concentration,
     check_exposure,
     check_price,
     check_rate,
@@ -20,12 +21,14 @@ from houseedge.core.risk.gate import (
 )
 from houseedge.core.risk.limits import tolerance
 from houseedge.core.risk.monitors import RANK, Monitors
+from houseedge.core.risk.var import ReturnsVaR
 
 __all__ = [
     "ACCEPTED",
     "RANK",
     "BreakerState",
     "Monitors",
+    "ReturnsVaR",
     "RiskDecision",
     "RiskEvent",
     "RiskGate",
@@ -33,6 +36,7 @@ __all__ = [
     "RiskSnapshot",
     "SymbolLimits",
     "breaker_rejection",
+    "check_concentration",
     "check_exposure",
     "check_price",
     "check_rate",

@@ -20,10 +20,12 @@ __all__ = [
     "ACCEPTED",
     "RiskDecision",
     "breaker_rejection",
+    "check_concentration",
     "check_exposure",
     "check_price",
     "check_rate",
     "check_size",
+    "concentration_ok",
     "diagnose",
 ]
 
@@ -133,7 +135,49 @@ def check_exposure(
             f"{gross_after:.10g}, max_gross_notional is "
             f"{scope.limits.max_gross_notional:.10g}",
         )
-    return None
+    return check_concentration(order, scope, position, after, last, gross)
+
+
+def check_concentration(
+    order: Order, scope: CompiledLimits, position: float, after: float, last: float, gross: float
+) -> RiskDecision | None:
+    """Reject a non-reducing order that leaves its symbol over ``max_concentration`` of gross.
+
+    The share is the symbol's notional ``|after| * last`` over the book's gross notional after
+    the order; below ``concentration_floor`` of gross (a book just starting) it is not checked.
+
+    Examples
+    --------
+    >>> from houseedge.core.risk.limits import CompiledLimits, RiskLimits
+    >>> scope = CompiledLimits(RiskLimits(max_concentration=0.5), ())
+    >>> order = Order(client_order_id="o", symbol="X", side="buy", qty=10)
+    >>> check_concentration(order, scope, 0.0, 10.0, 10.0, 90.0).detail
+    'X: buy 10 would make X 52.631579% of the gross notional 190, max_concentration is 50%'
+    >>> check_concentration(order, scope, 0.0, 10.0, 10.0, 110.0) is None
+    True
+    """
+    if concentration_ok(scope, position, after, last, gross):
+        return None
+    gross_after = gross + (abs(after) - abs(position)) * last
+    share = abs(after) * last / gross_after
+    limit = scope.limits.max_concentration
+    return _reject(
+        "max_concentration",
+        f"{order.symbol}: {order.side} {order.qty:.10g} would make {order.symbol} "
+        f"{share:.6%} of the gross notional {gross_after:.10g}, max_concentration is {limit:.0%}",
+    )
+
+
+def concentration_ok(
+    scope: CompiledLimits, position: float, after: float, last: float, gross: float
+) -> bool:
+    """Return whether :func:`check_concentration` passes (the gate's fast path)."""
+    if scope.concentration == math.inf:
+        return True
+    gross_after = gross + (abs(after) - abs(position)) * last
+    if gross_after <= scope.floor or gross_after <= 0:
+        return True
+    return abs(after) * last / gross_after <= scope.concentration
 
 
 def check_rate(scope: CompiledLimits, order: Order, now_ns: int) -> RiskDecision | None:

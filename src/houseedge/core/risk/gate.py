@@ -50,6 +50,10 @@ Checks, in order (the first that fails names the rejection)
     limit in units or in notional at the last price, or the book's gross notional would exceed
     its limit. A reducing order always passes these, so a breached limit (lowered limit, price
     move) leaves exactly reduce-only for that symbol or book.
+``max_concentration``
+    for an order that does not reduce exposure: the symbol's notional after it would be more
+    than ``max_concentration`` of the book's gross notional after it (once that gross is over
+    ``concentration_floor``).
 ``order_rate``
     ``max_orders_per_window`` orders were already accepted in the window ``(now - window, now]``
     (the account's window, from the default table, and the policy's own window).
@@ -77,11 +81,16 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Final
 
-import msgspec
-
-from houseedge.core.risk.checks import ACCEPTED, RiskDecision, breaker_rejection, diagnose
+from houseedge.core.risk.checks import (
+    ACCEPTED,
+    RiskDecision,
+    breaker_rejection,
+    concentration_ok,
+    diagnose,
+)
 from houseedge.core.risk.limits import CompiledLimits, RateWindow, RiskLimits, SymbolLimits
 from houseedge.core.risk.monitors import RANK, BreakerState, Monitors, RiskEvent
+from houseedge.core.risk.snapshot import RiskSnapshot
 from houseedge.core.types import Fill, Order, Side
 
 __all__ = [
@@ -97,29 +106,6 @@ __all__ = [
 _BUY: Final = Side.BUY
 _INF: Final = math.inf
 _HALTED: Final = RANK[BreakerState.HALTED]
-
-
-class RiskSnapshot(msgspec.Struct, frozen=True, kw_only=True):
-    """What ``GET /risk`` shows: limits, usage, breaker states and counters."""
-
-    state: BreakerState
-    policy_states: dict[str, BreakerState]
-    kill_requested: bool
-    flatten_requested: bool
-    equity: float | None
-    equity_peak: float | None
-    day_open_equity: float | None
-    monitors: dict[str, float | None]
-    policy_losses: dict[str, float]
-    tripped: dict[str, str]
-    orders_in_window: int
-    accepted: int
-    rejected: dict[str, int]
-    fills: int
-    traded_notional: dict[str, float]
-    events: list[RiskEvent]
-    limits: RiskLimits
-    policy_limits: dict[str, RiskLimits]
 
 
 class RiskGate:
@@ -238,6 +224,7 @@ class RiskGate:
                 and after * last <= sym[2]
                 and -after * last <= sym[3]
                 and gross_notional + (abs(after) - abs(position)) * last <= scope.gross
+                and concentration_ok(scope, position, after, last, gross_notional)
             )
         if ok:
             for window in scope.windows:

@@ -17,6 +17,12 @@ field; per-policy tables sit in ``policies.<name>`` and override the defaults (t
     drawdown_hard = 0.10       # halted at 10%
     daily_loss_hard = 0.03     # halted when down 3% on the session day
     session_start = "13:30"    # UTC time the session day starts
+    max_concentration = 0.4    # one symbol at most 40% of the gross notional after an order
+    concentration_floor = 20_000  # ... once the gross notional after it is over 20,000
+    var_hard = 0.03            # halted when the 1-mark VaR of the account's returns is 3%
+    var_confidence = 0.99      # over the last var_window marks' returns
+    var_window = 250
+    var_method = "historical"  # or "parametric" (normal: mean - z * stdev)
 
     [symbols.BTCUSD]
     max_long = 2.5
@@ -108,10 +114,18 @@ class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     policy_loss_hard: float | None = None
     session_start: str = "00:00"
     flatten_when_halted: bool = True
+    max_concentration: float | None = None
+    concentration_floor: float | None = None
+    var_soft: float | None = None
+    var_hard: float | None = None
+    var_confidence: float = 0.99
+    var_window: int = 250
+    var_method: str = "historical"
 
     def __post_init__(self) -> None:
         _check_positive(self)
-        for name in ("drawdown", "daily_loss", "rapid_loss", "policy_loss"):
+        _check_var(self)
+        for name in ("drawdown", "daily_loss", "rapid_loss", "policy_loss", "var"):
             soft, hard = getattr(self, f"{name}_soft"), getattr(self, f"{name}_hard")
             if soft is not None and hard is not None and soft > hard:
                 msg = f"{name}_soft ({soft}) must not exceed {name}_hard ({hard})"
@@ -173,6 +187,21 @@ class RiskLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             return value
         default = "max_open_orders_per_symbol" if field == "max_open_orders" else field
         return getattr(self, default)
+
+
+def _check_var(limits: RiskLimits) -> None:
+    if limits.max_concentration is not None and not limits.max_concentration <= 1:
+        msg = f"max_concentration must be a fraction in (0, 1], got {limits.max_concentration}"
+        raise ValueError(msg)
+    if not limits.var_confidence < 1 or limits.var_window < 2:
+        msg = (
+            f"var_confidence must be in (0, 1) and var_window >= 2, got "
+            f"{limits.var_confidence} and {limits.var_window}"
+        )
+        raise ValueError(msg)
+    if limits.var_method not in ("historical", "parametric"):
+        msg = f"var_method must be 'historical' or 'parametric', got {limits.var_method!r}"
+        raise ValueError(msg)
 
 
 def _check_positive(limits: RiskLimits) -> None:
@@ -248,8 +277,10 @@ class CompiledLimits:
 
     __slots__ = (
         "band",
+        "concentration",
         "fallback",
         "flatten",
+        "floor",
         "gross",
         "limits",
         "open",
@@ -265,6 +296,8 @@ class CompiledLimits:
         self.order_qty = _num(limits.max_order_qty)
         self.order_notional = _num(limits.max_order_notional) * UP
         self.gross = _num(limits.max_gross_notional) * UP
+        self.concentration = _num(limits.max_concentration) * UP
+        self.floor = float(limits.concentration_floor or 0.0)
         self.open = limits.max_open_orders
         self.flatten = limits.flatten_when_halted
         self.windows = windows

@@ -1,7 +1,7 @@
 """Post-trade monitors and the circuit breaker behind :class:`houseedge.core.risk.gate.RiskGate`.
 
 The breaker has three states, ordered ``normal < reduce_only < halted``. Every equity mark feeds
-four monitors; each compares its figure with a soft threshold (→ ``reduce_only``) and a hard one
+five monitors; each compares its figure with a soft threshold (→ ``reduce_only``) and a hard one
 (→ ``halted``):
 
 ``drawdown``
@@ -12,6 +12,9 @@ four monitors; each compares its figure with a soft threshold (→ ``reduce_only
 ``rapid_loss``
     ``(high - equity) / high``, ``high`` the highest equity marked in the last
     ``rapid_loss_window_s`` seconds.
+``var``
+    the value at risk of the account's returns between the last ``var_window`` marks
+    (:mod:`houseedge.core.risk.var`: historical or parametric, at ``var_confidence``).
 ``policy_loss``
     ``day_open_pnl - pnl`` in account currency, per policy, from the PnL the engine reports for
     it; it moves only that policy's own breaker.
@@ -33,6 +36,7 @@ from typing import Final
 import msgspec
 
 from houseedge.core.risk.limits import RiskLimits, session_offset_ns
+from houseedge.core.risk.var import ReturnsVaR
 
 __all__ = ["RANK", "BreakerState", "Monitors", "RiskEvent"]
 
@@ -107,6 +111,7 @@ class Monitors:
         self.policy_pnl: dict[str, float] = {}
         self.policy_open: dict[str, float] = {}
         self.tripped: dict[str, str] = {}
+        self._var = ReturnsVaR(limits.var_window, limits.var_confidence, limits.var_method)
 
     def _same_limits(self, _policy: str) -> RiskLimits:
         return self.limits
@@ -126,6 +131,7 @@ class Monitors:
             "drawdown": _fraction(self.peak, self.equity),
             "daily_loss": _fraction(self.day_open, self.equity),
             "rapid_loss": _fraction(self._highs[0][1], self.equity) if self._highs else math.nan,
+            "var": self._var.value(),
         }
 
     def policy_losses(self) -> dict[str, float]:
@@ -141,6 +147,7 @@ class Monitors:
             raise ValueError(msg)
         self._roll_day(equity, now_ns, policy_pnl or {})
         self.equity = equity
+        self._var.add(equity)
         if math.isnan(self.peak) or equity > self.peak:
             self.peak = equity
         highs, cutoff = self._highs, now_ns - self._window_ns
@@ -225,6 +232,7 @@ class Monitors:
         if not math.isnan(self.equity):
             self.peak = self.day_open = self.equity
             self._highs.clear()
+        self._var.clear()
         self.policy_open = dict(self.policy_pnl)
 
 

@@ -97,8 +97,11 @@ class DecisionMixin:
         _paused: bool
         _stale: bool
         _stopping: bool
+        _hook_errors: list[tuple[str, Exception]]
 
         def _now(self) -> int: ...
+        async def _fail_hooked(self, now: int) -> None: ...
+        async def _breach_hooks(self, events: Sequence[RiskEvent], now: int) -> None: ...
         async def _engine_event(self, name: str, **payload: Any) -> None: ...
 
         # The Desk the runners read (HandleMixin).
@@ -136,6 +139,8 @@ class DecisionMixin:
             self.runners[name].append(bar)
         with _collections_deferred():
             await self._mark(end)
+            if self._hook_errors:
+                await self._fail_hooked(end)
             obs = self.observability
             if obs is None or not any(self._trading(name) for name in names):
                 await self._decide_bar(bar, names, end, arrived)
@@ -209,6 +214,7 @@ class DecisionMixin:
 
     async def _risk_events(self, events: Sequence[RiskEvent], now: int) -> None:
         await self.book.events([("risk", msgspec.to_builtins(e), e.ts or now) for e in events])
+        await self._breach_hooks(events, now)
         for event in events:
             self.log.warning(
                 "risk.breaker",

@@ -42,6 +42,7 @@ from houseedge.live.engine._controls import fold
 from houseedge.live.engine._controls import restore as restore_controls
 from houseedge.live.engine._decisions import DecisionMixin
 from houseedge.live.engine._handle import HandleMixin
+from houseedge.live.engine._hooks import HooksMixin
 from houseedge.live.engine._market import MarketMixin
 from houseedge.live.engine._strategies import (
     DEFAULT_DECISION_BUDGET,
@@ -65,7 +66,7 @@ __all__ = ["Engine", "PolicySpec"]
 _IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTED, OrderStatus.CANCEL_REQUESTED})
 
 
-class Engine(MarketMixin, DecisionMixin, HandleMixin):
+class Engine(MarketMixin, DecisionMixin, HandleMixin, HooksMixin):
     """The live engine; implements :class:`~houseedge.live.control.EngineHandle`.
 
     Parameters
@@ -171,6 +172,7 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
         self._received = self._processed = 0
         self._progress = asyncio.Event()
         self._cancels: list[str] = []
+        self._hook_errors: list[tuple[str, Exception]] = []
         self._market_now = 0
         self._forward = getattr(broker, "on_market", None)  # an in-process venue (paper)
         self._error: BaseException | None = None
@@ -319,6 +321,7 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
     def _on_fill(self, fill: Fill, policy: str) -> None:
         """Book a fill's effect on the risk gate (and trace it); runs once it is journaled."""
         self.gate.on_fill(fill, policy=policy or None)
+        self._fill_hook(fill, policy)
         if self._telemetry is not None:
             self._telemetry.fill(fill, final=fill.order_id not in self.book.open_ids)
 

@@ -232,6 +232,21 @@ class HandleMixin:
         self.log.warning("engine.reset", operator=operator)
         return {"state": str(self.gate.state), "operator": operator}
 
+    async def cancel_order(self, order_id: str, *, operator: str) -> Mapping[str, Any]:
+        """Cancel one working order (audited as a ``cancel_order`` event); say what happened.
+
+        ``status`` is the order's status after the request: ``cancel_requested`` when the
+        cancel was sent, or the order's final status when it was no longer working.
+        """
+        state = self.book.state.orders[order_id]  # KeyError: the caller answers 404
+        requested = await self._cancel([order_id], self._now()) == 1
+        status = str(self.book.state.orders[order_id].status)
+        audit = {"operator": operator, "order_id": order_id, "requested": requested}
+        await self._engine_event("cancel_order", **audit, status=status)
+        self.log.info("order.cancel_requested", **audit)
+        policy = self.book.state.policies.get(order_id, "")
+        return {**audit, "status": status, "policy": policy, "symbol": state.order.symbol}
+
     async def _cancel_open(self, now: int, reason: str) -> list[str]:
         """Request the cancel of every open order not already cancelling; return their ids."""
         states = self.book.state.orders

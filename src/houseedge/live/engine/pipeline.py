@@ -54,7 +54,15 @@ from houseedge.errors import PolicyError
 from houseedge.live.engine._ring import History
 from houseedge.live.engine.steppers import Stepper, stepper_factory
 
-__all__ = ["History", "LiveContext", "OrderRunner", "PolicySpec", "VectorRunner", "make_runner"]
+__all__ = [
+    "History",
+    "LiveContext",
+    "OrderRunner",
+    "PolicySpec",
+    "VectorRunner",
+    "make_runner",
+    "strategy_portfolio",
+]
 
 
 @dataclass
@@ -270,14 +278,7 @@ class OrderRunner:
     def decide(self, bar: Bar, ts: int, desk: Desk, marks: Mapping[str, float]) -> list[Order]:
         """Return what ``decide`` returned (it must be :class:`Order` values)."""
         name = self.spec.name
-        cash, equity = desk.account()
-        held = {s: desk.position(s, name) for s in self.spec.symbols}
-        portfolio = PortfolioState(
-            ts=ts,
-            cash=cash,
-            equity=equity,
-            positions={s: Position(symbol=s, qty=q) for s, q in held.items() if q},
-        )
+        portfolio = strategy_portfolio(desk, self.spec, ts)
         snapshot = MarketSnapshot(ts=ts, bars={bar.symbol: bar}, last=dict(marks))
         context: PolicyContext = LiveContext(desk, name, self.history, ts)  # checked by pyright
         orders = list(self.spec.policy.decide(portfolio, snapshot, context))
@@ -286,6 +287,14 @@ class OrderRunner:
             msg = f"policy {name!r} returned {type(bad[0]).__name__}, not Order"
             raise PolicyError(msg)
         return orders
+
+
+def strategy_portfolio(desk: Desk, spec: PolicySpec, ts: int) -> PortfolioState:
+    """Return what ``spec``'s strategy holds, with the account's cash and equity, at ``ts``."""
+    cash, equity = desk.account()
+    held = {s: desk.position(s, spec.name) for s in spec.symbols}
+    positions = {s: Position(symbol=s, qty=q) for s, q in held.items() if q}
+    return PortfolioState(ts=ts, cash=cash, equity=equity, positions=positions)
 
 
 def make_runner(spec: PolicySpec, costs: CostModel) -> VectorRunner | OrderRunner:

@@ -24,6 +24,10 @@ endpoint                    auth   answer
 ``POST /orders``            yes    a :class:`~houseedge.live.control.ManualOrder` as JSON (with
                                    ``policy``: on that strategy's position); 422 with the risk
                                    check's name when the gate refuses it
+``GET /orders/{id}``        no     one order; 404 naming the id when unknown
+``DELETE /orders/{id}``     yes    cancel it: ``{"requested", "status", ...}`` (audited)
+``POST /positions/{s}/{y}`` yes    ``.../close``: close strategy ``s``'s position in symbol ``y``
+                                   (``{"qty": q}`` for part of it) through the risk gate
 ==========================  =====  ===========================================================
 
 Authentication (:mod:`houseedge.live.service._auth`): ``Authorization: Bearer <token>`` with the

@@ -22,6 +22,7 @@ from houseedge.live.notify import NotificationRelay
 from houseedge.live.observability import CONTENT_TYPE, Observability
 from houseedge.live.service._auth import BearerAuth
 from houseedge.live.service._http import BodyError, decode_body, json_error, json_response
+from houseedge.live.service._orders import add_order_routes
 from houseedge.live.service._sse import EventHub, stream_events
 from houseedge.live.service.settings import ServiceSettings
 
@@ -130,6 +131,7 @@ class Service:
         app.router.add_post("/resume", self._resume)
         app.router.add_post("/flatten", self._flatten)
         app.router.add_post("/orders", self._submit)
+        add_order_routes(app, self)
         return app
 
     async def start(self) -> None:
@@ -324,6 +326,8 @@ class Service:
             return json_response({"error": "rejected by the risk gate", **result}, status=422)
         log.info("operator_command", command=command, operator=operator)
         return json_response(result)
+
+    mutate = _mutate  # the routes of sibling modules authenticate through the same path
 
 
 def _int_query(

@@ -18,6 +18,7 @@ goes through the order state machine (:mod:`houseedge.core.execution`) with simu
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -39,6 +40,7 @@ from houseedge.core.types import (
     OrderRejected,
     OrderReport,
     OrderSubmitted,
+    PortfolioState,
 )
 from houseedge.errors import PolicyError
 from houseedge.research.events._book import Book
@@ -89,6 +91,7 @@ class Loop:
     pending: deque[Request] = field(default_factory=deque[Request])
     anomalies: list[OrderAnomaly] = field(default_factory=list[OrderAnomaly])
     step: int = 0
+    on_fill: Callable[[Fill, PortfolioState], object] | None = None
 
     def report(self, work: Working, report: OrderReport) -> None:
         """Apply a report to an order's state machine; keep any anomaly."""
@@ -233,6 +236,8 @@ class Loop:
         self.report(work, fill)
         glob = self.market.offsets[work.sym] + row
         self.book.trade(work.sym, sign * lots, price, fee, (glob, work.decided, False))
+        if self.on_fill is not None:
+            self.on_fill(fill, self.book.portfolio(at))
 
     def _finalize(self, s: int, row: int) -> None:
         held = self.book.lots[s]

@@ -45,7 +45,7 @@ from typing import Any
 import polars as pl
 
 from houseedge.core.costs import NO_COSTS, CostModel
-from houseedge.core.policies.protocol import OrderPolicy
+from houseedge.core.policies.protocol import OrderPolicy, policy_hooks
 from houseedge.core.types import OrderAnomaly
 from houseedge.research.backtest import (
     BacktestResult,
@@ -143,6 +143,7 @@ def run_events(
         prepare(frame)
     book = Book(market.symbols, lot_size, cash, costs.borrow_rate())
     loop = Loop(market, policy, costs, book, participation, latency_bars, finalize)
+    loop.on_fill = policy_hooks(policy).on_fill  # it raises out of the run, as decide does
     loop.run()
     orders = book.frame(frame)
     book_frames = positions(frame, orders, costs.borrow_rate())

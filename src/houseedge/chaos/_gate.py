@@ -1,27 +1,36 @@
-"""Misbehaving policies: what the risk gate must stop, whatever engine runs them, and the
-failures the live engine isolates (:class:`Raiser`, :class:`Sluggish`, :class:`BadTarget`).
+"""Misbehaving order policies the risk gate must stop, whatever engine runs them.
 
-Each satisfies :class:`houseedge.core.policies.protocol.OrderPolicy` (``decide(portfolio, snapshot,
-context)``) and builds its orders itself (market orders with ids ``<name>-<n>``), so the same
-objects run in the test harness of ``tests/integration/test_misbehaving_policies.py`` and in the
-live engine. They read ``portfolio.qty(symbol)`` and ``snapshot.price(symbol)`` only.
+Each satisfies :class:`houseedge.core.policies.protocol.OrderPolicy` (``decide(portfolio,
+snapshot, context)``) and builds its orders itself (market orders with ids ``<name>-<n>``), so the
+same objects run in a test harness that plays the gate, in the event-driven backtest and in the
+live engine. They read ``portfolio.qty(symbol)`` and ``snapshot.price(symbol)`` only. Point one
+at your own limits to see which check stops it, and that no hard limit is ever exceeded.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
-import polars as pl
-
-from houseedge.core import types
 from houseedge.core.types import MarketSnapshot, Order, PortfolioState, Side
 
+__all__ = [
+    "CorrelationBreaker",
+    "FlipFlopper",
+    "OneSymbol",
+    "RiskIgnorant",
+    "Runaway",
+    "SlowLeak",
+    "VolatilityAmplifier",
+]
 
-class _Base:
+
+class OneSymbol:
+    """The shared part of the single-symbol policies: the symbol and order ids."""
+
     name = "base"
 
     def __init__(self, symbol: str = "X") -> None:
@@ -42,7 +51,7 @@ class _Base:
         return [self._order(Side.BUY if delta > 0 else Side.SELL, abs(delta), ts)]
 
 
-class Runaway(_Base):
+class Runaway(OneSymbol):
     """Sends ``per_bar`` buy orders every bar, forever (a loop bug)."""
 
     name = "runaway"
@@ -57,9 +66,12 @@ class Runaway(_Base):
         return [self._order(Side.BUY, self.qty, snapshot.ts) for _ in range(self.per_bar)]
 
 
-class RiskIgnorant(_Base):
-    """Buys every bar and doubles its size whenever it did not get what it asked (a rejection)
-    or lost since the last bar: a martingale that ignores every breach."""
+class RiskIgnorant(OneSymbol):
+    """Buy every bar, doubling the size after a rejection or a loss: a martingale.
+
+    The size doubles whenever it did not get what it asked (a rejection) or lost since the last
+    bar; it ignores every breach.
+    """
 
     name = "risk_ignorant"
 
@@ -81,7 +93,7 @@ class RiskIgnorant(_Base):
         return [self._order(Side.BUY, self.size, snapshot.ts)]
 
 
-class VolatilityAmplifier(_Base):
+class VolatilityAmplifier(OneSymbol):
     """Follows the last move with a size that grows with recent volatility."""
 
     name = "volatility_amplifier"
@@ -104,7 +116,7 @@ class VolatilityAmplifier(_Base):
         return [self._order(side, round(self.base * (1 + self.gain * vol)), snapshot.ts)]
 
 
-class SlowLeak(_Base):
+class SlowLeak(OneSymbol):
     """Round-trips a fixed size every bar: it loses the fees (and the spread) a little at a time."""
 
     name = "slow_leak"
@@ -122,7 +134,7 @@ class SlowLeak(_Base):
         return [self._order(Side.BUY, self.qty, ts)]
 
 
-class FlipFlopper(_Base):
+class FlipFlopper(OneSymbol):
     """Reverses its position every bar (long ``size``, short ``size``, ...)."""
 
     name = "flip_flopper"
@@ -140,79 +152,38 @@ class FlipFlopper(_Base):
         return self._toward(target, portfolio.qty(self.symbol), snapshot.ts)
 
 
-class Raiser(_Base):
-    """Trades a fixed schedule (buy ``qty`` every 10th bar, sell it 5 bars later) beside a
-    limit buy resting far below the market, then raises on its ``at``-th decision (a bug)."""
+class CorrelationBreaker:
+    """Trade a basket as if its symbols were independent (they are not).
 
-    name = "raiser"
+    Every bar it adds ``qty`` long in each symbol, so each leg stays small against its own limit
+    while the risk piles up in one direction (the correlation its sizing ignored). What must stop
+    it is a book-wide limit: gross notional, concentration, the VaR or drawdown monitors.
+    """
 
-    def __init__(self, symbol: str = "X", at: int = 50, qty: float = 2.0) -> None:
-        super().__init__(symbol)
-        self.at, self.qty, self.calls = at, qty, 0
+    name = "correlation_breaker"
 
-    def misbehave(self) -> None:
-        msg = f"a bug on decision {self.calls}"
-        raise RuntimeError(msg)
+    def __init__(self, symbols: Sequence[str] = ("X", "Y", "Z"), qty: float = 1.0) -> None:
+        if not symbols:
+            msg = "symbols must name at least one symbol"
+            raise ValueError(msg)
+        self.symbols, self.qty = tuple(symbols), qty
+        self._ids = itertools.count(1)
+
+    def params(self) -> dict[str, Any]:
+        """Return the basket and the size of each leg."""
+        return {"symbols": list(self.symbols), "qty": self.qty}
 
     def decide(
         self, portfolio: PortfolioState, snapshot: MarketSnapshot, context: Any
     ) -> list[Order]:
-        self.calls += 1
-        if self.calls == self.at:
-            self.misbehave()
-        ts, orders = snapshot.ts, []
-        if self.calls == 1:  # rests until it is cancelled
-            orders.append(
-                Order(
-                    client_order_id=f"{self.name}-{next(self._ids)}",
-                    symbol=self.symbol,
-                    side=Side.BUY,
-                    qty=1.0,
-                    ts=ts,
-                    type=types.OrderType.LIMIT,
-                    limit_price=snapshot.price(self.symbol) / 2,
-                    tif=types.TimeInForce.GTC,
-                )
-            )
-        if self.calls % 10 == 1:
-            orders.append(self._order(Side.BUY, self.qty, ts))
-        elif self.calls % 10 == 6:
-            orders.append(self._order(Side.SELL, self.qty, ts))
-        return orders
+        """Buy ``qty`` of every symbol of the basket that has a price."""
+        return [
+            Order(client_order_id=f"{self.name}-{next(self._ids)}", symbol=symbol,
+                  side=Side.BUY, qty=self.qty, ts=snapshot.ts)
+            for symbol in self.symbols
+            if symbol in snapshot.last
+        ]  # fmt: skip
 
 
-class Sluggish(Raiser):
-    """:class:`Raiser`'s schedule, but its ``at``-th decision takes ``seconds`` (a slow call)."""
-
-    name = "sluggish"
-
-    def __init__(self, symbol: str = "X", at: int = 50, seconds: float = 0.2) -> None:
-        super().__init__(symbol, at)
-        self.seconds = seconds
-
-    def misbehave(self) -> None:
-        time.sleep(self.seconds)
-
-
-class BadTarget:
-    """A vector policy following the last move (±0.5), whose target is ``value`` (NaN, 2.0, an
-    infinity) from ``from_ts`` (UTC ns) on."""
-
-    name = "bad_target"
-    warmup = 1
-
-    def __init__(self, value: float, from_ts: int) -> None:
-        self.value, self.from_ts = value, from_ts
-
-    def params(self) -> dict[str, Any]:
-        return {"value": self.value, "from_ts": self.from_ts}
-
-    def target(self) -> pl.Expr:
-        close = pl.col("close")
-        follow = pl.when(close >= close.shift(1)).then(0.5).otherwise(-0.5)
-        late = pl.col("ts").dt.epoch("ns") >= self.from_ts
-        return pl.when(late).then(pl.lit(self.value)).otherwise(follow)
-
-
-ALL = (Runaway, RiskIgnorant, VolatilityAmplifier, SlowLeak, FlipFlopper)
-"""Every misbehaving policy class the risk gate stops (the others fail their strategy)."""
+GATE_STOPPED = (Runaway, RiskIgnorant, VolatilityAmplifier, SlowLeak, FlipFlopper)
+"""The single-symbol misbehaving policy classes the risk gate stops."""
