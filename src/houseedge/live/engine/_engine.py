@@ -42,6 +42,7 @@ from houseedge.live.engine._controls import fold
 from houseedge.live.engine._controls import restore as restore_controls
 from houseedge.live.engine._decisions import DecisionMixin
 from houseedge.live.engine._handle import HandleMixin
+from houseedge.live.engine._manager import ManagerMixin
 from houseedge.live.engine._market import MarketMixin
 from houseedge.live.engine._strategies import (
     DEFAULT_DECISION_BUDGET,
@@ -65,7 +66,7 @@ __all__ = ["Engine", "PolicySpec"]
 _IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTED, OrderStatus.CANCEL_REQUESTED})
 
 
-class Engine(MarketMixin, DecisionMixin, HandleMixin):
+class Engine(MarketMixin, DecisionMixin, HandleMixin, ManagerMixin):
     """The live engine; implements :class:`~houseedge.live.control.EngineHandle`.
 
     Parameters

@@ -21,6 +21,7 @@ from houseedge.live.control import EngineHandle, ManualOrder
 from houseedge.live.observability import CONTENT_TYPE, Observability
 from houseedge.live.service._auth import BearerAuth
 from houseedge.live.service._http import BodyError, decode_body, json_error, json_response
+from houseedge.live.service._manage import add_strategy_routes
 from houseedge.live.service._sse import EventHub, stream_events
 from houseedge.live.service.settings import ServiceSettings
 
@@ -125,6 +126,7 @@ class Service:
         app.router.add_post("/resume", self._resume)
         app.router.add_post("/flatten", self._flatten)
         app.router.add_post("/orders", self._submit)
+        add_strategy_routes(app, self._mutate, lambda: self.engine)
         return app
 
     async def start(self) -> None:
