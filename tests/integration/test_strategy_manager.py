@@ -16,13 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from pydantic import SecretStr
 
-from houseedge.app import policy_loader
-from houseedge.app.settings import PolicyConfig
+from houseedge.app import manage
+from houseedge.app.references import build
+from houseedge.app.settings import LiveSettings, PolicyConfig, build_engine
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.types import Bar, MarketSnapshot, Order, PortfolioState
+from houseedge.errors import ConfigError
 from houseedge.live.engine import Engine, PolicySpec
 from houseedge.live.journal import Journal
 from houseedge.live.paper import PaperBroker
@@ -212,13 +215,13 @@ def test_state_commands_act_from_the_next_bar_and_survive_a_restart(tmp_path: Pa
 def test_reload_swaps_an_edited_file_and_keeps_the_position(tmp_path: Path) -> None:
     source = tmp_path / "holder.py"
     _write(source, 10)
-    reference = f"{source}:Holder"
-    loader = policy_loader([PolicyConfig(name="h", policy=reference)])
+    config = PolicyConfig(name="h", policy=f"{source}:Holder")
     timings: list[float] = []
 
     async def run() -> None:
-        async with Desk([PolicySpec("h", loader("h"), ["X"])], tmp_path / "live.db") as desk:
-            desk.engine.loader = loader
+        spec = PolicySpec("h", build(config.reference), ["X"])
+        async with Desk([spec], tmp_path / "live.db") as desk:
+            manage(desk.engine, [config], [])
             await desk.bars(3)
             assert desk.held("h") == 10.0
             _write(source, 4)
@@ -297,3 +300,105 @@ def test_a_blackout_blocks_openings_and_lets_reductions_through(tmp_path: Path) 
     asyncio.run(run())
     actions = [e["action"] for e in _events(journal, "strategy")]
     assert actions == ["blackout_start", "blackout_end"]
+
+
+def test_a_window_without_reductions_blocks_everything_and_survives_a_restart(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "live.db"
+    holder = Holder(10)
+
+    async def first() -> dict[str, Any]:
+        async with Desk([PolicySpec("a", holder, ["X"])], journal) as desk:
+            await desk.bars(3)
+            window = {"start": desk.t * STEP, "end": (desk.t + 50) * STEP, "reductions": False}
+            status, body = await desk.post("/strategies/a/blackout", window)
+            assert status == 200
+            holder.units = 0
+            await desk.bars(2)
+            assert desk.held("a") == 10.0  # not even a reduction
+            status, bad = await desk.post("/strategies/a/blackout", {"start": 5, "end": 1})
+            assert status == 409 and "must be after start" in bad["error"]
+            return body
+
+    async def second() -> None:
+        async with Desk([PolicySpec("a", holder, ["X"])], journal, start=10) as desk:
+            assert desk.strategy("a")["state"] == "blackout"
+            await desk.bars(2)
+            assert desk.held("a") == 10.0  # the journaled window is in force again
+            assert desk.strategy("a")["state"] == "blackout"
+
+    body = asyncio.run(first())
+    assert body["window"]["reductions"] is False
+    asyncio.run(second())
+
+
+def test_config_windows_and_the_loader_come_from_the_settings(tmp_path: Path) -> None:
+    toml = tmp_path / "live.toml"
+    toml.write_text(
+        "\n".join(
+            [
+                'symbols = ["X"]',
+                f'journal = "{tmp_path / "live.db"}"',
+                "[[policies]]",
+                'name = "sma"',
+                'policy = "sma_cross"',
+                "params = { fast = 2, slow = 5 }",
+                "[[blackouts]]",
+                'strategy = "sma"',
+                "start = 2026-12-08T13:25:00Z",
+                "end = 2026-12-08T13:45:00Z",
+                "reductions = false",
+            ]
+        )
+    )
+    engine = build_engine(LiveSettings.load(toml))
+    (window,) = engine.windows or []
+    assert (window.strategy, window.reductions) == ("sma", False)
+    assert window.end - window.start == 20 * 60 * 10**9
+    assert engine.loader is not None
+    assert engine.references == {"sma": ("sma_cross", {"fast": 2, "slow": 5})}
+    toml.write_text(
+        "[[blackouts]]\nstart = 2026-12-08T13:25:00Z\nend = 2026-12-08T13:45:00Z\nwhen = 1"
+    )
+    with pytest.raises(ConfigError, match="when"):
+        LiveSettings.load(toml)
+
+
+def test_add_a_strategy_from_a_reference_and_keep_it_after_a_restart(tmp_path: Path) -> None:
+    source = tmp_path / "holder.py"
+    _write(source, 3)
+    journal = tmp_path / "live.db"
+    added = {"policy": f"{source}:Holder", "params": {"symbol": "X"}, "symbols": ["X"]}
+
+    async def first() -> None:
+        async with Desk([PolicySpec("a", Holder(10), ["X"])], journal) as desk:
+            status, _ = await desk.post("/strategies/new/add", added)
+            assert status == 409  # no loader: the application gives one
+            manage(desk.engine, [], [])
+            status, _ = await desk.post("/strategies/new/add", added, token=None)
+            assert status == 401
+            status, body = await desk.post("/strategies/new/add", {**added, "params": {"x": 1}})
+            assert status == 409 and "x" in body["error"]
+            status, body = await desk.post("/strategies/new/add", added)
+            assert (status, body["state"]) == (200, "running")
+            status, body = await desk.post("/strategies/a/add", added)
+            assert status == 409 and "exists" in body["error"]
+            await desk.bars(3)
+            assert (desk.held("a"), desk.held("new")) == (10.0, 3.0)
+
+    async def second() -> None:
+        desk = Desk([PolicySpec("a", Holder(10), ["X"])], journal, start=10)
+        manage(desk.engine, [], [])  # before start: it adds the journal's strategies back
+        async with desk:
+            assert desk.strategy("new")["state"] == "running"
+            _write(source, 1)
+            _, body = await desk.post("/strategies/new/reload")
+            assert body["reloaded"] is True
+            await desk.bars(2)
+            # The new code sizes from the position the journal kept: 3 held, 1 wanted.
+            sent = [(o["side"], o["qty"]) for o in desk.engine.orders() if o["policy"] == "new"]
+            assert sent == [("buy", 3.0), ("sell", 2.0)]
+
+    asyncio.run(first())
+    asyncio.run(second())

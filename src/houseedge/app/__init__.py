@@ -1,6 +1,6 @@
 """Engine assembly from settings: the live settings, the broker registry, the demo session."""
 
-from houseedge.app._manage import BlackoutConfig, manage, policy_loader
+from houseedge.app._manage import BlackoutConfig, manage
 from houseedge.app.registry import GROUP, known_brokers, require_broker
 from houseedge.app.settings import LiveSettings, build_engine
 
@@ -11,6 +11,5 @@ __all__ = [
     "build_engine",
     "known_brokers",
     "manage",
-    "policy_loader",
     "require_broker",
 ]

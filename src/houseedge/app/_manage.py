@@ -1,9 +1,10 @@
 """What the strategy manager needs from the application: a policy loader and blackout windows.
 
 ``live/`` never imports ``app/``, so :func:`manage` injects them into an assembled engine:
-``engine.loader(name)`` builds the named strategy's policy again from its config reference
-(:func:`houseedge.app.references.build`: a policy file whose bytes changed is executed again),
-and ``engine.windows`` are the config's ``[[blackouts]]``::
+``engine.loader(reference, params)`` builds a policy (:func:`houseedge.app.references.build`:
+a policy file whose bytes changed is executed again), ``engine.references`` are each
+strategy's config reference and parameters (what a reload builds again), and
+``engine.windows`` the config's ``[[blackouts]]``::
 
     [[blackouts]]
     strategy = "sma"                  # or "*" (the default): every strategy
@@ -14,20 +15,19 @@ and ``engine.windows`` are the config's ``[[blackouts]]``::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from houseedge.app.references import build
-from houseedge.errors import PolicyError
 
 if TYPE_CHECKING:
     from houseedge.app.settings import PolicyConfig
     from houseedge.live.engine import Engine, Window
 
-__all__ = ["BlackoutConfig", "manage", "policy_loader"]
+__all__ = ["BlackoutConfig", "manage"]
 
 
 class BlackoutConfig(BaseModel):
@@ -67,33 +67,15 @@ def _ns(moment: datetime) -> int:
     return int(moment.timestamp()) * 10**9 + moment.microsecond * 1000
 
 
-def policy_loader(policies: Sequence[PolicyConfig]) -> Callable[[str], Any]:
-    """Return ``load(name)``: a new policy object for the strategy ``name``, from its reference.
-
-    Examples
-    --------
-    >>> from houseedge.app.settings import PolicyConfig
-    >>> config = PolicyConfig(name="a", policy="sma_cross", params={"fast": 5, "slow": 30})
-    >>> load = policy_loader([config])
-    >>> load("a").params()["slow"]
-    30
-    """
-    configs = {config.name: config for config in policies}
-
-    def load(name: str) -> Any:
-        config = configs.get(name)
-        if config is None:
-            msg = f"strategy {name!r} has no reference in the config: it cannot be reloaded"
-            raise PolicyError(msg)
-        return build(config.reference, config.params)
-
-    return load
-
-
 def manage(
     engine: Engine, policies: Sequence[PolicyConfig], blackouts: Sequence[BlackoutConfig]
 ) -> Engine:
-    """Give ``engine`` its policy loader and scheduled blackout windows; return it."""
-    engine.loader = policy_loader(policies)
+    """Give ``engine`` its policy loader, references and scheduled blackouts; return it.
+
+    The loader is :func:`houseedge.app.references.build` (a policy file whose bytes changed is
+    executed again).
+    """
+    engine.loader = build
+    engine.references = {config.name: (config.reference, config.params) for config in policies}
     engine.windows = [blackout.window() for blackout in blackouts]
     return engine

@@ -142,7 +142,7 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin, ManagerMixin):
             raise PolicyError(msg)
         self.broker, self.feed, self.journal_path = broker, feed, Path(journal)
         self.specs = {p.name: p for p in policies}
-        costs = NO_COSTS if costs is None else costs
+        self.costs = costs = NO_COSTS if costs is None else costs
         self.runners = {p.name: make_runner(p, costs) for p in policies}
         self.strategies = {
             p.name: Strategy(p.name, decision_budget if p.budget is None else p.budget)
@@ -199,6 +199,7 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin, ManagerMixin):
         controls = fold(facts["controls"])
         restore_controls(self.gate, controls)
         self._paused = controls.paused
+        self._restore_added()  # strategies an operator added (the manager's)
         restore(self.strategies, journaled(self._book.reader))
         bind = getattr(self.broker, "bind_events", None)
         if bind is not None:  # an adapter's own anomalies (stream gaps, malformed events)

@@ -42,18 +42,24 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from houseedge.core.costs import NO_COSTS
+from houseedge.core.sizing.sizers import FixedUnits
 from houseedge.core.types import Bar, Order
 from houseedge.errors import PolicyError
-from houseedge.live.engine._strategies import STRATEGY_EVENT, Strategy, StrategyState
+from houseedge.live.engine._strategies import (
+    DEFAULT_DECISION_BUDGET,
+    STRATEGY_EVENT,
+    Strategy,
+    StrategyState,
+)
 from houseedge.live.engine.pipeline import OrderRunner, PolicySpec, VectorRunner, make_runner
 
 if TYPE_CHECKING:
+    from houseedge.core.costs import CostModel
     from houseedge.live.engine._book import Book
 
 __all__ = ["ACTIONS", "ManagerMixin", "Window"]
 
-ACTIONS = ("blackout", "disable", "enable", "kill", "pause", "reload", "reset", "resume")
+ACTIONS = ("add", "blackout", "disable", "enable", "kill", "pause", "reload", "reset", "resume")
 """The commands :meth:`ManagerMixin.manage` takes."""
 
 WINDOW_EVENT = "blackout_window"
@@ -94,6 +100,8 @@ class ManagerMixin:
         specs: dict[str, PolicySpec]
         runners: dict[str, VectorRunner | OrderRunner]
         strategies: dict[str, Strategy]
+        by_symbol: dict[str, list[str]]
+        costs: CostModel
         _book: Book | None
 
         def _now(self) -> int: ...
@@ -102,8 +110,10 @@ class ManagerMixin:
             self, now: int, cancelled: list[str], *, flatten: bool, policy: str | None = None
         ) -> dict[str, Any]: ...
 
-    loader: Callable[[str], Any] | None = None
-    """Return a fresh policy object for a strategy's name (injected by the application)."""
+    loader: Callable[[str, Mapping[str, Any]], Any] | None = None
+    """Return a new policy object from a reference and its parameters (the application's)."""
+    references: dict[str, tuple[str, dict[str, Any]]] | None = None
+    """Each strategy's reference and parameters (reload builds them again)."""
     windows: list[Window] | None = None
     """Scheduled blackout windows (the config's); ad hoc ones are added from the journal."""
     _adhoc: list[Window] | None = None
@@ -116,6 +126,8 @@ class ManagerMixin:
         PolicyError
             ``name`` is not a strategy, ``action`` is unknown or not allowed in its state.
         """
+        if action == "add":
+            return await self._add(name, operator, args)
         strategy = self.strategies.get(name)
         if strategy is None:
             msg = f"strategy {name!r} is not one of this engine's: {', '.join(self.strategies)}"
@@ -162,11 +174,8 @@ class ManagerMixin:
         began = time.perf_counter()
         old = self.runners[name]
         try:
-            if self.loader is None:
-                msg = "this engine has no loader: policies given as objects cannot be reloaded"
-                raise PolicyError(msg)
-            spec = dataclasses.replace(self.specs[name], policy=self.loader(name))
-            runner = make_runner(spec, getattr(old, "costs", NO_COSTS))
+            spec = dataclasses.replace(self.specs[name], policy=self._build(name))
+            runner = make_runner(spec, self.costs)
             _carry(old, runner)
         except Exception as exc:  # the old version keeps running
             error = f"{type(exc).__name__}: {exc}"
@@ -178,6 +187,65 @@ class ManagerMixin:
         await self._audit("reloaded", name, operator, seconds=seconds)
         self.log.info("strategy.reloaded", strategy=name, seconds=seconds)
         return {"strategy": name, "reloaded": True, "seconds": seconds}
+
+    def _build(self, name: str, reference: str | None = None, params: Any = None) -> Any:
+        """Build ``name``'s policy (from its known reference, or the one given)."""
+        known = (self.references or {}).get(name)
+        if reference is None and known is None:
+            msg = f"strategy {name!r} has no reference (a policy given as an object)"
+            raise PolicyError(msg)
+        if self.loader is None:
+            msg = "this engine has no policy loader (the application gives it one)"
+            raise PolicyError(msg)
+        if reference is None and known is not None:
+            reference, params = known
+        table: Any = params or {}
+        if not isinstance(table, dict):
+            msg = f"params of {reference}: expected a table, got {type(table).__name__}"
+            raise PolicyError(msg)
+        values: dict[str, Any] = {str(k): v for k, v in table.items()}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+        policy = self.loader(str(reference), values)
+        self.references = {**(self.references or {}), name: (str(reference), values)}
+        return policy
+
+    async def _add(self, name: str, operator: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Add a strategy from ``{"policy": reference, "params": {...}, "symbols": [...]}``."""
+        if not name or name in self.strategies:
+            msg = f"strategy {name!r} exists already (or the name is empty)"
+            raise PolicyError(msg)
+        symbols, reference = args.get("symbols"), args.get("policy")
+        if not isinstance(reference, str) or not isinstance(symbols, list) or not symbols:
+            msg = "add: expected policy (a reference) and symbols (a non-empty list)"
+            raise PolicyError(msg)
+        units = float(args.get("units", 1.0))
+        listed: list[Any] = symbols  # pyright: ignore[reportUnknownVariableType]
+        self._register(name, reference, args.get("params"), [str(s) for s in listed], units)
+        added: dict[str, Any] = {"policy": reference, "symbols": list(self.specs[name].symbols)}
+        added["params"] = (self.references or {})[name][1]
+        await self._audit("strategy_added", name, operator, **added, units=units)
+        return {"strategy": name, "state": str(self.strategies[name].state), **added}
+
+    def _register(
+        self, name: str, reference: str, params: Any, symbols: list[str], units: float
+    ) -> None:
+        spec = PolicySpec(name, self._build(name, reference, params), symbols, FixedUnits(units))
+        runner = make_runner(spec, self.costs)
+        self.specs[name], self.runners[name] = spec, runner
+        self.strategies[name] = Strategy(name, DEFAULT_DECISION_BUDGET)
+        for symbol in symbols:
+            self.by_symbol.setdefault(symbol, []).append(name)
+
+    def _restore_added(self) -> None:
+        """Add again the strategies the journal says an operator added."""
+        for event in self.book.reader.events_after(0, 1_000_000, kind="engine"):
+            payload = event.payload
+            if payload.get("event") == "strategy_added" and payload["strategy"] not in self.specs:
+                try:
+                    self._register(payload["strategy"], payload["policy"], payload["params"],
+                                   payload["symbols"], payload["units"])  # fmt: skip
+                except Exception as exc:  # its code is gone: the others start anyway
+                    self.log.error("strategy.restore_failed", strategy=payload["strategy"],
+                                   error=f"{type(exc).__name__}: {exc}")  # fmt: skip
 
     async def _audit(self, event: str, name: str, operator: str, **payload: Any) -> None:
         body = {"event": event, "strategy": name, "operator": operator, **payload}
@@ -212,9 +280,7 @@ class ManagerMixin:
 
     async def _blackouts(self, names: Sequence[str], now: int) -> None:
         """Move the strategies of a bar in and out of their blackout windows (journaled)."""
-        windows = self._all_windows()
-        if not windows:
-            return
+        windows = self._all_windows()  # none left: a restored blackout still ends
         for name in names:
             strategy = self.strategies[name]
             inside = any(w.covers(name, now) for w in windows)
