@@ -24,6 +24,12 @@ endpoint                    auth   answer
 ``POST /orders``            yes    a :class:`~houseedge.live.control.ManualOrder` as JSON (with
                                    ``policy``: on that strategy's position); 422 with the risk
                                    check's name when the gate refuses it
+``POST /strategies/*/*``    yes    ``/strategies/{name}/{action}``, the strategy manager:
+                                   ``pause``, ``resume``, ``disable``, ``enable``, ``reset`` (a
+                                   failed one), ``kill`` (``{"flatten": bool}``), ``reload``,
+                                   ``add`` (``{"policy", "params", "symbols", "units"}``),
+                                   ``blackout`` (``{"start", "end", "reductions"}``, UTC ns);
+                                   409 with the reason when not possible
 ==========================  =====  ===========================================================
 
 Authentication (:mod:`houseedge.live.service._auth`): ``Authorization: Bearer <token>`` with the
