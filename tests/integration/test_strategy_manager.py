@@ -30,6 +30,7 @@ from houseedge.live.engine import Engine, PolicySpec
 from houseedge.live.journal import Journal
 from houseedge.live.paper import PaperBroker
 from houseedge.live.service import Service, ServiceSettings
+from tests.fakes.misbehaving import Raiser
 
 STEP = 250_000_000  # 250 ms bars
 TOKEN = "manager-token"  # noqa: S105 (a test token)
@@ -402,3 +403,19 @@ def test_add_a_strategy_from_a_reference_and_keep_it_after_a_restart(tmp_path: P
 
     asyncio.run(first())
     asyncio.run(second())
+
+
+def test_reset_puts_a_failed_strategy_back_to_running(tmp_path: Path) -> None:
+    async def run() -> None:
+        specs = [PolicySpec("bad", Raiser(at=2), ["X"]), PolicySpec("a", Holder(2), ["X"])]
+        async with Desk(specs, tmp_path / "live.db") as desk:
+            await desk.bars(3)
+            assert desk.strategy("bad")["state"] == "failed"
+            status, body = await desk.post("/strategies/bad/reset")
+            assert (status, body["state"]) == (200, "running")
+            decided = desk.strategy("bad")["decisions"]
+            await desk.bars(2)  # it raised once (its 2nd decision): it decides again
+            assert desk.strategy("bad")["decisions"] == decided + 2
+            assert desk.strategy("bad")["state"] == "running"
+
+    asyncio.run(run())
