@@ -10,6 +10,7 @@ and lets reductions through.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -417,5 +418,32 @@ def test_reset_puts_a_failed_strategy_back_to_running(tmp_path: Path) -> None:
             await desk.bars(2)  # it raised once (its 2nd decision): it decides again
             assert desk.strategy("bad")["decisions"] == decided + 2
             assert desk.strategy("bad")["state"] == "running"
+
+    asyncio.run(run())
+
+
+def test_reload_reimports_a_module_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    _write(tmp_path / "manager_holder_mod.py", 10)
+    config = PolicyConfig(name="m", policy="manager_holder_mod:Holder")
+    monkeypatch.delitem(sys.modules, "manager_holder_mod", raising=False)
+
+    async def run() -> None:
+        spec = PolicySpec("m", build(config.reference), ["X"])
+        async with Desk([spec], tmp_path / "live.db") as desk:
+            manage(desk.engine, [config], [])
+            await desk.bars(3)
+            assert desk.held("m") == 10.0
+            _write(tmp_path / "manager_holder_mod.py", 4)
+            _, body = await desk.post("/strategies/m/reload")
+            assert body["reloaded"] is True
+            await desk.bars(2)
+            assert desk.held("m") == 4.0
+            (tmp_path / "manager_holder_mod.py").write_text("def broken(:\n")
+            _, body = await desk.post("/strategies/m/reload")
+            assert body["reloaded"] is False and "SyntaxError" in body["error"]
 
     asyncio.run(run())

@@ -15,19 +15,22 @@ strategy's config reference and parameters (what a reload builds again), and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+import sys
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from houseedge.app.references import build
+from houseedge.errors import PolicyError
 
 if TYPE_CHECKING:
     from houseedge.app.settings import PolicyConfig
     from houseedge.live.engine import Engine, Window
 
-__all__ = ["BlackoutConfig", "manage"]
+__all__ = ["BlackoutConfig", "fresh", "manage"]
 
 
 class BlackoutConfig(BaseModel):
@@ -67,15 +70,44 @@ def _ns(moment: datetime) -> int:
     return int(moment.timestamp()) * 10**9 + moment.microsecond * 1000
 
 
+def fresh(reference: str, params: Mapping[str, Any]) -> Any:
+    """Build ``reference`` with ``params``, its code imported again if it changed.
+
+    A policy file whose bytes changed is executed again (:func:`~houseedge.app.references.build`);
+    the module of a ``package.module:Class`` reference (not one of houseedge's own) is
+    re-imported with :func:`importlib.reload` first.
+
+    Raises
+    ------
+    PolicyError
+        The module fails to import again (the previous objects keep running) or as ``build``.
+
+    Examples
+    --------
+    >>> fresh("sma_cross", {"fast": 2, "slow": 5}).params()["slow"]
+    5
+    """
+    where, colon, _ = reference.strip().rpartition(":")
+    is_file = where.endswith(".py") or "/" in where or "\\" in where
+    module = sys.modules.get(where) if colon and not is_file else None
+    if module is not None and not where.startswith("houseedge."):
+        importlib.invalidate_caches()
+        try:
+            importlib.reload(module)
+        except Exception as exc:
+            msg = f"{reference}: import failed: {type(exc).__name__}: {exc}"
+            raise PolicyError(msg) from exc
+    return build(reference, params)
+
+
 def manage(
     engine: Engine, policies: Sequence[PolicyConfig], blackouts: Sequence[BlackoutConfig]
 ) -> Engine:
     """Give ``engine`` its policy loader, references and scheduled blackouts; return it.
 
-    The loader is :func:`houseedge.app.references.build` (a policy file whose bytes changed is
-    executed again).
+    The loader is :func:`fresh`.
     """
-    engine.loader = build
+    engine.loader = fresh
     engine.references = {config.name: (config.reference, config.params) for config in policies}
     engine.windows = [blackout.window() for blackout in blackouts]
     return engine
