@@ -274,6 +274,10 @@ def test_kill_with_flatten_closes_one_strategy_and_leaves_the_others(tmp_path: P
             assert desk.strategy("b")["decisions"] == decided + 1
 
     asyncio.run(run())
+    (killed,) = [
+        e for e in _events(tmp_path / "live.db", "engine") if e["event"] == "strategy_killed"
+    ]
+    assert (killed["strategy"], killed["operator"], killed["sent"]) == ("a", "alice", 1)
 
 
 def test_a_blackout_blocks_openings_and_lets_reductions_through(tmp_path: Path) -> None:

@@ -152,6 +152,8 @@ class ManagerMixin:
             if action == "kill":
                 flatten = bool(args.get("flatten", False))
                 answer |= await self._close_out(now, ids, flatten=flatten, policy=name)
+                counts = {"cancelled": len(ids), "sent": len(answer["sent"])}
+                await self._audit("strategy_killed", name, operator, flatten=flatten, **counts)
             else:
                 answer["cancelled"] = len(ids)
         return answer
