@@ -37,9 +37,8 @@ A ``live.toml``::
     sizer = "fixed_units"       # a built-in sizer (SIZERS) or a reference, as policy
     sizer_params = { units = 10 }
 
-``kind = "sma_cross"`` is still read as ``policy`` (built-in names only). Parameters are
-checked against the class (:mod:`houseedge.app.references`).
     risk = { max_long = 100, max_short = 100 }   # this policy's own budget
+``kind = "sma_cross"`` is read as ``policy`` (built-ins only); ``[[blackouts]]``: app._manage.
 """
 
 from __future__ import annotations
@@ -57,6 +56,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from houseedge.app._manage import BlackoutConfig, manage
 from houseedge.app._shape import refuse_secrets, settings_shape
 from houseedge.app.references import SIZERS, build
 from houseedge.app.registry import known_brokers
@@ -201,6 +201,7 @@ class LiveSettings(BaseSettings):
     end: str | None = None
     replay_speed: float = Field(default=0.0, ge=0)
     policies: list[PolicyConfig] = Field(default_factory=_default_policies)
+    blackouts: list[BlackoutConfig] = Field(default_factory=list[BlackoutConfig])
     risk: dict[str, Any] = Field(default_factory=dict)
     costs: CostConfig = Field(default_factory=CostConfig)
     latency_ms: float = Field(default=0.0, ge=0)
@@ -256,11 +257,9 @@ class LiveSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Read keyword arguments, then the environment, then the TOML file (if any)."""
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         toml = settings_cls.model_config.get("toml_file")
-        if toml is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
-        return tuple(sources)
+        file = [] if toml is None else [TomlConfigSettingsSource(settings_cls, toml_file=toml)]
+        return (init_settings, env_settings, *file)
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> LiveSettings:
@@ -385,7 +384,7 @@ def build_engine(settings: LiveSettings, *, observability: Observability | None 
     from houseedge.live.engine import Engine
 
     broker, feed = require_broker(settings.broker)(settings)
-    return Engine(
+    engine = Engine(
         broker=broker,
         feed=feed,
         policies=settings.policy_specs(),
@@ -397,3 +396,4 @@ def build_engine(settings: LiveSettings, *, observability: Observability | None 
         drain_timeout=settings.drain_timeout,
         observability=observability,
     )
+    return manage(engine, settings.policies, settings.blackouts)

@@ -35,6 +35,7 @@ Drain
 """
 
 from houseedge.live.engine._engine import Engine
+from houseedge.live.engine._manager import Window
 from houseedge.live.engine._strategies import DEFAULT_DECISION_BUDGET, Strategy, StrategyState
 from houseedge.live.engine.pipeline import (
     History,
@@ -59,6 +60,7 @@ __all__ = [
     "StrategyState",
     "Unsupported",
     "VectorRunner",
+    "Window",
     "exact_sum",
     "make_runner",
     "reconcile",

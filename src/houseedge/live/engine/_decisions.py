@@ -46,7 +46,7 @@ from houseedge.errors import BrokerError
 from houseedge.live.aggregate import Timeframe
 from houseedge.live.engine._book import Book
 from houseedge.live.engine._events import EventSpec
-from houseedge.live.engine._strategies import STRATEGY_EVENT, Strategy, failure
+from houseedge.live.engine._strategies import STRATEGY_EVENT, Strategy, StrategyState, failure
 from houseedge.live.engine.pipeline import OrderRunner, PolicySpec, VectorRunner
 
 if TYPE_CHECKING:
@@ -103,6 +103,8 @@ class DecisionMixin:
         async def _fail_hooked(self, now: int) -> None: ...
         async def _breach_hooks(self, events: Sequence[RiskEvent], now: int) -> None: ...
         async def _engine_event(self, name: str, **payload: Any) -> None: ...
+        async def _blackouts(self, names: Sequence[str], now: int) -> None: ...
+        def _screen(self, name: str, orders: list[Order], now: int) -> list[Order]: ...
 
         # The Desk the runners read (HandleMixin).
         def position(self, symbol: str, policy: str | None = None) -> float: ...
@@ -153,9 +155,11 @@ class DecisionMixin:
 
     async def _decide_bar(self, bar: Bar, names: Sequence[str], end: int, arrived: float) -> None:
         strategies = self.strategies
+        await self._blackouts(names, end)
         for name in names:
             strategy = strategies[name]
-            if not (strategy.running and self._trading(name)):
+            blackout = strategy.state is StrategyState.BLACKOUT
+            if not ((strategy.running or blackout) and self._trading(name)):
                 continue
             began = time.perf_counter()
             try:
@@ -169,6 +173,8 @@ class DecisionMixin:
                 reason = f"decision took {took * 1e3:.1f} ms, over its {strategy.budget * 1e3:g} ms"
                 await self._strategy_failed(strategy, end, None, reason + " budget")
                 continue
+            if blackout:
+                orders = self._screen(name, orders, end)
             await self._send(orders, name, end, arrived)
 
     async def _strategy_failed(

@@ -43,6 +43,7 @@ from houseedge.live.engine._controls import restore as restore_controls
 from houseedge.live.engine._decisions import DecisionMixin
 from houseedge.live.engine._handle import HandleMixin
 from houseedge.live.engine._hooks import HooksMixin
+from houseedge.live.engine._manager import ManagerMixin
 from houseedge.live.engine._market import MarketMixin
 from houseedge.live.engine._strategies import (
     DEFAULT_DECISION_BUDGET,
@@ -66,7 +67,7 @@ __all__ = ["Engine", "PolicySpec"]
 _IN_FLIGHT = frozenset({OrderStatus.NEW, OrderStatus.SUBMITTED, OrderStatus.CANCEL_REQUESTED})
 
 
-class Engine(MarketMixin, DecisionMixin, HandleMixin, HooksMixin):
+class Engine(MarketMixin, DecisionMixin, HandleMixin, HooksMixin, ManagerMixin):
     """The live engine; implements :class:`~houseedge.live.control.EngineHandle`.
 
     Parameters
@@ -142,7 +143,7 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin, HooksMixin):
             raise PolicyError(msg)
         self.broker, self.feed, self.journal_path = broker, feed, Path(journal)
         self.specs = {p.name: p for p in policies}
-        costs = NO_COSTS if costs is None else costs
+        self.costs = costs = NO_COSTS if costs is None else costs
         self.runners = {p.name: make_runner(p, costs) for p in policies}
         self.strategies = {
             p.name: Strategy(p.name, decision_budget if p.budget is None else p.budget)
@@ -200,6 +201,7 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin, HooksMixin):
         controls = fold(facts["controls"])
         restore_controls(self.gate, controls)
         self._paused = controls.paused
+        self._restore_added()  # strategies an operator added (the manager's)
         restore(self.strategies, journaled(self._book.reader))
         bind = getattr(self.broker, "bind_events", None)
         if bind is not None:  # an adapter's own anomalies (stream gaps, malformed events)

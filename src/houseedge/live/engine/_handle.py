@@ -259,11 +259,14 @@ class HandleMixin:
         self.log.info("orders.cancel_all", reason=reason, count=len(ids))
         return ids
 
-    async def _close_out(self, now: int, cancelled: list[str], *, flatten: bool) -> dict[str, Any]:
+    async def _close_out(
+        self, now: int, cancelled: list[str], *, flatten: bool, policy: str | None = None
+    ) -> dict[str, Any]:
+        """Wait for the cancels, then flatten (every policy's books, or ``policy``'s) if asked."""
         if flatten:
-            await self._cancels_confirmed()
+            await self._cancels_confirmed(policy)
         pending = [oid for oid in cancelled if oid in self.book.open_ids]
-        outcomes = await self._flatten(now) if flatten else []
+        outcomes = await self._flatten(now, policy) if flatten else []
         return {
             "cancelled": len(cancelled),
             "cancelled_ids": cancelled,
@@ -272,21 +275,23 @@ class HandleMixin:
             "sent": [o["order_id"] for o in outcomes if o["accepted"]],
         }
 
-    async def _cancels_confirmed(self) -> None:
+    async def _cancels_confirmed(self, policy: str | None = None) -> None:
         """Wait (up to ``drain_timeout``) until no open order is waiting for its cancel."""
         deadline = time.monotonic() + self.drain_timeout
-        while self._cancelling() and (left := deadline - time.monotonic()) > 0:
+        while self._cancelling(policy) and (left := deadline - time.monotonic()) > 0:
             self._progress.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._progress.wait(), left)
 
-    def _cancelling(self) -> bool:
+    def _cancelling(self, policy: str | None = None) -> bool:
         cancel = OrderStatus.CANCEL_REQUESTED
-        return any(s.status is cancel for s in self.book.open_orders())
+        return any(s.status is cancel for s in self.book.open_orders(policy))
 
-    async def _flatten(self, now: int) -> list[dict[str, Any]]:
+    async def _flatten(self, now: int, only: str | None = None) -> list[dict[str, Any]]:
         outcomes: list[dict[str, Any]] = []
         for policy, symbols in list(self.book.traded.items()):
+            if only is not None and policy != only:
+                continue
             for symbol in sorted(symbols):
                 held = self.book.position(symbol, policy)
                 side = Side.SELL if held > 0 else Side.BUY

@@ -28,6 +28,12 @@ endpoint                    auth   answer
 ``DELETE /orders/{id}``     yes    cancel it: ``{"requested", "status", ...}`` (audited)
 ``POST /positions/{s}/{y}`` yes    ``.../close``: close strategy ``s``'s position in symbol ``y``
                                    (``{"qty": q}`` for part of it) through the risk gate
+``POST /strategies/*/*``    yes    ``/strategies/{name}/{action}``, the strategy manager:
+                                   ``pause``, ``resume``, ``disable``, ``enable``, ``reset`` (a
+                                   failed one), ``kill`` (``{"flatten": bool}``), ``reload``,
+                                   ``add`` (``{"policy", "params", "symbols", "units"}``),
+                                   ``blackout`` (``{"start", "end", "reductions"}``, UTC ns);
+                                   409 with the reason when not possible
 ==========================  =====  ===========================================================
 
 Authentication (:mod:`houseedge.live.service._auth`): ``Authorization: Bearer <token>`` with the

@@ -22,6 +22,7 @@ from houseedge.live.notify import NotificationRelay
 from houseedge.live.observability import CONTENT_TYPE, Observability
 from houseedge.live.service._auth import BearerAuth
 from houseedge.live.service._http import BodyError, decode_body, json_error, json_response
+from houseedge.live.service._manage import add_strategy_routes
 from houseedge.live.service._orders import add_order_routes
 from houseedge.live.service._sse import EventHub, stream_events
 from houseedge.live.service.settings import ServiceSettings
@@ -132,6 +133,7 @@ class Service:
         app.router.add_post("/flatten", self._flatten)
         app.router.add_post("/orders", self._submit)
         add_order_routes(app, self)
+        add_strategy_routes(app, self._mutate, lambda: self.engine)
         return app
 
     async def start(self) -> None:
