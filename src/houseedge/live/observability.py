@@ -13,8 +13,15 @@ Who records what
     from the engine beyond :class:`~houseedge.live.control.EngineHandle`. The engine records
     only what events cannot say: order latency (:meth:`Observability.order_latency`) and spans
     (:meth:`Observability.bar_span`, :meth:`Observability.order_span`,
-    :meth:`Observability.fill_span`: bar → order → fill). Gauges read from
-    ``engine.health()`` at scrape time (:meth:`Observability.observe_health`).
+    :meth:`Observability.fill_span`, :meth:`Observability.span`: bar → decision → risk → order
+    → fill). Gauges read from ``engine.health()`` at scrape time
+    (:meth:`Observability.observe_health`).
+*Operator figures* (equity, PnL, drawdown, exposure, breaker and strategy states, decision
+    latency: :mod:`houseedge.live.figures`) are handed over by the engine where they change,
+    and brought up to date before each render by the hooks it registers
+    (:meth:`Observability.on_render`).
+*Traces* are exported when an exporter is given, or over OTLP when the environment names an
+    endpoint (:meth:`Observability.from_environment`, :mod:`houseedge.live.tracing`).
 
 ==========================================  ==========  ==========================================
 instrument (Prometheus name)                kind        labels / source
@@ -22,8 +29,8 @@ instrument (Prometheus name)                kind        labels / source
 ``houseedge_orders_submitted_total``        counter     policy, symbol: ``order`` events with
                                                         status ``new`` (journaled, then sent)
 ``houseedge_fills_total``                   counter     policy, symbol: ``fill`` events
-``houseedge_rejects_total``                 counter     reason: the risk check's name (``risk``
-                                                        events of type ``rejected``), or
+``houseedge_rejects_total``                 counter     policy, reason: the risk check's name
+                                                        (``risk`` events of type ``rejected``), or
                                                         ``broker`` (``order`` status
                                                         ``rejected``)
 ``houseedge_events_published_total``        counter     kind
@@ -63,10 +70,12 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from houseedge.live.control import PublishedEvent
+from houseedge.live.figures import OperatorFigures
+from houseedge.live.tracing import otlp_exporter
 
 __all__ = ["CONTENT_TYPE", "Observability"]
 
@@ -107,12 +116,19 @@ class Observability:
     service_name
         The ``service.name`` resource attribute (Prometheus ``target_info``).
     span_exporter
-        Where finished spans go (an ``InMemorySpanExporter`` in tests, an OTLP exporter in
-        production); spans are created but not exported when omitted.
+        Where finished spans go, each as it ends (an ``InMemorySpanExporter`` in tests);
+        spans are created but not exported when omitted.
+    otlp_exporter
+        An exporter fed through a batch processor (its own thread: a slow collector never
+        holds the engine), as :meth:`from_environment` makes for an OTLP endpoint.
     """
 
     def __init__(
-        self, *, service_name: str = "houseedge", span_exporter: SpanExporter | None = None
+        self,
+        *,
+        service_name: str = "houseedge",
+        span_exporter: SpanExporter | None = None,
+        otlp_exporter: SpanExporter | None = None,
     ) -> None:
         resource = Resource.create({"service.name": service_name})
         self.registry = CollectorRegistry(auto_describe=True)
@@ -121,8 +137,15 @@ class Observability:
         self._tracers = TracerProvider(resource=resource)
         if span_exporter is not None:
             self._tracers.add_span_processor(SimpleSpanProcessor(span_exporter))
+        if otlp_exporter is not None:
+            self._tracers.add_span_processor(BatchSpanProcessor(otlp_exporter))
+        self.exporting = span_exporter is not None or otlp_exporter is not None
+        """True when spans leave the process (an exporter is configured)."""
         self.tracer = self._tracers.get_tracer("houseedge.live")
         meter = self._meters.get_meter("houseedge.live")
+        self.figures = OperatorFigures(self.registry, meter)
+        """Equity, PnL, drawdown, exposure, states and decision latency (the engine's)."""
+        self._refreshers: list[Callable[[], None]] = []
         # Event counts are kept in plain dicts and handed to OpenTelemetry at collection: a
         # synchronous Counter.add costs tens of microseconds (attribute cleaning and hashing),
         # which at 5,000 events/s would be a tenth of a core for counting alone.
@@ -155,6 +178,25 @@ class Observability:
         )
         self._open_orders: dict[str, trace.Span] = {}
 
+    @classmethod
+    def from_environment(
+        cls, *, service_name: str = "houseedge", environ: Mapping[str, str] | None = None
+    ) -> Observability:
+        """Return an Observability exporting spans over OTLP when the environment names an endpoint.
+
+        See :mod:`houseedge.live.tracing` for the variables.
+
+        Examples
+        --------
+        >>> Observability.from_environment(environ={}).exporting
+        False
+        """
+        return cls(service_name=service_name, otlp_exporter=otlp_exporter(environ))
+
+    def on_render(self, refresh: Callable[[], None]) -> None:
+        """Call ``refresh`` before each :meth:`render` (the engine brings its figures up)."""
+        self._refreshers.append(refresh)
+
     # -- counts from events ------------------------------------------------------------------
 
     def observe_event(self, event: PublishedEvent) -> None:
@@ -178,9 +220,10 @@ class Observability:
             if status == _SUBMITTED:
                 self._count("orders", _book(payload))
             elif status == _REJECTED:
-                self._count("rejects", (("reason", "broker"),))
+                self._count("rejects", (*_policy(payload), ("reason", "broker")))
         elif event.kind == "risk" and _is_reject(payload):
-            self._count("rejects", (("reason", str(payload.get("check") or "risk")),))
+            reason = str(payload.get("check") or "risk")
+            self._count("rejects", (*_policy(payload), ("reason", reason)))
 
     def _count(self, name: str, labels: tuple[tuple[str, str], ...]) -> None:
         counts = self._counts[name]
@@ -220,7 +263,7 @@ class Observability:
         """Record the time from submit to the broker's first report of one order."""
         self._latency.record(seconds, {"policy": policy, "symbol": symbol})
 
-    # -- traces: bar -> order -> fill ---------------------------------------------------------
+    # -- traces: bar -> decision -> risk -> order -> fill -----------------------------------
 
     @contextlib.contextmanager
     def bar_span(self, symbol: str, bar_ts: int) -> Generator[trace.Span]:
@@ -242,6 +285,31 @@ class Observability:
         """
         with self.tracer.start_as_current_span(
             "bar", attributes={"symbol": symbol, "bar_ts": bar_ts}
+        ) as span:
+            yield span
+
+    @contextlib.contextmanager
+    def span(
+        self, name: str, *, start_ns: int | None = None, **attributes: str | int
+    ) -> Generator[trace.Span]:
+        """Trace one step (``decision``, ``risk``) as a child of the current span.
+
+        ``start_ns`` (``time.time_ns()``) starts it in the past: a decision is traced once it
+        made orders, so decisions that make none cost no span.
+
+        Examples
+        --------
+        >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+        ...     InMemorySpanExporter)
+        >>> spans = InMemorySpanExporter()
+        >>> obs = Observability(span_exporter=spans)
+        >>> with obs.bar_span("X", 0), obs.span("decision", policy="p"), obs.span("risk"):
+        ...     pass
+        >>> [(s.name, s.parent is not None) for s in spans.get_finished_spans()]
+        [('risk', True), ('decision', True), ('bar', False)]
+        """
+        with self.tracer.start_as_current_span(
+            name, start_time=start_ns, attributes=attributes
         ) as span:
             yield span
 
@@ -273,16 +341,22 @@ class Observability:
 
     def render(self) -> bytes:
         """Return every instrument as Prometheus text (what ``GET /metrics`` serves)."""
+        for refresh in self._refreshers:
+            refresh()
         return generate_latest(self.registry)
 
     def shutdown(self) -> None:
-        """Flush and stop the meter and tracer providers."""
+        """Flush and stop the meter and tracer providers (queued spans are exported first)."""
         self._meters.shutdown()
         self._tracers.shutdown()
 
 
+def _policy(payload: Mapping[str, Any]) -> tuple[tuple[str, str]]:
+    return (("policy", str(payload.get("policy") or "")),)
+
+
 def _book(payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    return (("policy", str(payload.get("policy", ""))), ("symbol", str(payload.get("symbol", ""))))
+    return (*_policy(payload), ("symbol", str(payload.get("symbol", ""))))
 
 
 def _is_reject(payload: Mapping[str, Any]) -> bool:
