@@ -52,6 +52,7 @@ from houseedge.live.engine.pipeline import OrderRunner, PolicySpec, VectorRunner
 if TYPE_CHECKING:
     from houseedge.core.broker import Broker
     from houseedge.core.risk.gate import RiskGate
+    from houseedge.live.engine._figures import FigureFeed
     from houseedge.live.journal.ledger import LedgerSnapshot
     from houseedge.live.observability import Observability
     from houseedge.live.telemetry import Telemetry
@@ -91,6 +92,7 @@ class DecisionMixin:
         latencies: list[float] | None
         observability: Observability | None
         _telemetry: Telemetry | None
+        _figures: FigureFeed | None
         _market_now: int
         _cancels: list[str]
         _ready: bool
@@ -142,29 +144,40 @@ class DecisionMixin:
             else:
                 with obs.bar_span(bar.symbol, bar.ts):
                     await self._decide_bar(bar, names, end, arrived)
+        feed, snap = self._figures, self._mark_snapshot
+        if feed is not None and snap is not None and feed.fresh(snap):  # after the orders
+            feed.take(snap, self.marks, self.specs, self.book.state.ledger.currency)
         if self._cancels:
             ids, self._cancels = self._cancels, []
             await self._cancel(ids, end)
 
     async def _decide_bar(self, bar: Bar, names: Sequence[str], end: int, arrived: float) -> None:
-        strategies = self.strategies
+        strategies, obs = self.strategies, self.observability
         for name in names:
             strategy = strategies[name]
             if not (strategy.running and self._trading(name)):
                 continue
+            wall = 0 if obs is None else time.time_ns()  # a decision's span starts here
             began = time.perf_counter()
             try:
                 orders = self._decide(self.runners[name], bar, end)
             except Exception as exc:  # this strategy's fault: it alone stops
                 await self._strategy_failed(strategy, end, exc)
                 continue
-            took = time.perf_counter() - began
+            done = time.perf_counter()
+            took = done - began
             strategy.decided(end, took, len(orders))
+            if obs is not None:
+                obs.figures.decided(name, done - arrived)
             if took > strategy.budget:
                 reason = f"decision took {took * 1e3:.1f} ms, over its {strategy.budget * 1e3:g} ms"
                 await self._strategy_failed(strategy, end, None, reason + " budget")
                 continue
-            await self._send(orders, name, end, arrived)
+            if obs is None or not orders:
+                await self._send(orders, name, end, arrived)
+                continue
+            with obs.span("decision", start_ns=wall, policy=name, orders=len(orders)):
+                await self._send(orders, name, end, arrived)
 
     async def _strategy_failed(
         self, strategy: Strategy, now: int, exc: Exception | None, reason: str | None = None
@@ -224,7 +237,19 @@ class DecisionMixin:
     async def _send(
         self, orders: Sequence[Order], policy: str, now: int, arrived: float | None = None
     ) -> list[dict[str, Any]]:
-        """Risk-check, journal and submit orders of one decision; return each outcome."""
+        """Risk-check, journal and submit orders of one decision; return each outcome.
+
+        Traced (span ``risk``, the parent of the orders' spans) when observed.
+        """
+        obs = self.observability
+        if obs is None or not orders:
+            return await self._check_and_submit(orders, policy, now, arrived)
+        with obs.span("risk", policy=policy, orders=len(orders)):
+            return await self._check_and_submit(orders, policy, now, arrived)
+
+    async def _check_and_submit(
+        self, orders: Sequence[Order], policy: str, now: int, arrived: float | None
+    ) -> list[dict[str, Any]]:
         accepted: list[Order] = []
         extra: list[EventSpec] = []
         outcomes: list[dict[str, Any]] = []

@@ -41,6 +41,7 @@ from houseedge.live.engine._book import Book
 from houseedge.live.engine._controls import fold
 from houseedge.live.engine._controls import restore as restore_controls
 from houseedge.live.engine._decisions import DecisionMixin
+from houseedge.live.engine._figures import FigureFeed
 from houseedge.live.engine._handle import HandleMixin
 from houseedge.live.engine._market import MarketMixin
 from houseedge.live.engine._strategies import (
@@ -176,6 +177,9 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
         self._error: BaseException | None = None
         self.observability = observability
         self._telemetry = None if observability is None else Telemetry(observability)
+        self._figures = None if observability is None else FigureFeed(observability.figures)
+        if observability is not None:
+            observability.on_render(self._refresh_figures)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -305,6 +309,13 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
             }
             for name, strategy in self.strategies.items()
         ]
+
+    def _refresh_figures(self) -> None:
+        """Bring the operator figures up to date before a scrape (states; fills since a mark)."""
+        if self._figures is not None and self._book is not None:
+            ledger = self._book.state.ledger
+            snap = self._ledger_snapshot()
+            self._figures.refresh(self.gate, self.strategies, snap, self.marks, ledger.currency)
 
     # -- the report path --------------------------------------------------------------------
 
