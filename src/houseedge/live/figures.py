@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
     from prometheus_client import CollectorRegistry
 
-__all__ = ["DECISION_BUCKETS", "MONEY_FIGURES", "OperatorFigures"]
+__all__ = ["DECISION_BUCKETS", "MONEY_FIGURES", "ORDER_LATENCY_BUCKETS", "OperatorFigures"]
 
 MONEY_FIGURES: Final = (
     ("equity", "cash plus positions at their marks (a strategy's: its net PnL)"),
@@ -69,8 +69,7 @@ MONEY_FIGURES: Final = (
 )
 """The money figures, per account and per strategy (the names without prefix or unit)."""
 
-DECISION_BUCKETS: Final = (
-    0.00005,
+ORDER_LATENCY_BUCKETS: Final = (
     0.0001,
     0.00025,
     0.0005,
@@ -84,7 +83,13 @@ DECISION_BUCKETS: Final = (
     0.25,
     0.5,
     1.0,
+    2.5,
+    5.0,
+    10.0,
 )
+"""Upper bounds (seconds) of the order latency histogram: microseconds (paper) to a slow venue."""
+
+DECISION_BUCKETS: Final = (0.00005, *ORDER_LATENCY_BUCKETS[:13])
 """Upper bounds (seconds) of the decision latency histogram's buckets (+Inf is added)."""
 
 _BREAKER_STATES: Final = tuple(str(s) for s in BreakerState)

@@ -74,7 +74,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from houseedge.live.control import PublishedEvent
-from houseedge.live.figures import OperatorFigures
+from houseedge.live.figures import ORDER_LATENCY_BUCKETS, OperatorFigures
 from houseedge.live.tracing import otlp_exporter
 
 __all__ = ["CONTENT_TYPE", "Observability"]
@@ -84,25 +84,6 @@ CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 # once (journaled, about to be sent), so counting it never counts an order twice.
 _SUBMITTED: Final = "new"
 _REJECTED: Final = "rejected"
-# Order latency runs from microseconds (paper) to seconds (a slow venue).
-_LATENCY_BUCKETS: Final = (
-    0.0001,
-    0.00025,
-    0.0005,
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-)
 # Spans of orders still waiting for a fill are remembered by client order id; this bounds the
 # memory a venue that never answers can take.
 _MAX_OPEN_SPANS: Final = 10_000
@@ -165,7 +146,7 @@ class Observability:
             "houseedge_order_latency",
             unit="s",
             description="order submit to first broker report",
-            explicit_bucket_boundaries_advisory=_LATENCY_BUCKETS,
+            explicit_bucket_boundaries_advisory=ORDER_LATENCY_BUCKETS,
         )
         self._journal_lag = meter.create_gauge(
             "houseedge_journal_lag", description="records waiting to be committed"
@@ -267,7 +248,7 @@ class Observability:
 
     @contextlib.contextmanager
     def bar_span(self, symbol: str, bar_ts: int) -> Generator[trace.Span]:
-        """Trace the handling of one bar; orders decided inside become its children.
+        """Trace the handling of one bar; decisions made inside become its children.
 
         Examples
         --------
@@ -275,13 +256,17 @@ class Observability:
         ...     InMemorySpanExporter)
         >>> spans = InMemorySpanExporter()
         >>> obs = Observability(span_exporter=spans)
-        >>> with obs.bar_span("X", 0), obs.order_span("o1", policy="p", symbol="X"):
+        >>> with (obs.bar_span("X", 0), obs.span("decision", policy="p"), obs.span("risk"),
+        ...       obs.order_span("o1", policy="p", symbol="X")):
         ...     pass
         >>> obs.fill_span("o1", fill_id="f1", final=True)
-        >>> [s.name for s in spans.get_finished_spans()]
-        ['order', 'bar', 'fill']
-        >>> len({s.context.trace_id for s in spans.get_finished_spans()})
-        1
+        >>> finished = {s.name: s for s in spans.get_finished_spans()}
+        >>> list(finished)
+        ['order', 'risk', 'decision', 'bar', 'fill']
+        >>> [(name, finished[name].parent.span_id == finished[up].context.span_id)
+        ...  for name, up in [("decision", "bar"), ("risk", "decision"), ("order", "risk"),
+        ...                   ("fill", "order")]]
+        [('decision', True), ('risk', True), ('order', True), ('fill', True)]
         """
         with self.tracer.start_as_current_span(
             "bar", attributes={"symbol": symbol, "bar_ts": bar_ts}
@@ -295,18 +280,7 @@ class Observability:
         """Trace one step (``decision``, ``risk``) as a child of the current span.
 
         ``start_ns`` (``time.time_ns()``) starts it in the past: a decision is traced once it
-        made orders, so decisions that make none cost no span.
-
-        Examples
-        --------
-        >>> from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
-        ...     InMemorySpanExporter)
-        >>> spans = InMemorySpanExporter()
-        >>> obs = Observability(span_exporter=spans)
-        >>> with obs.bar_span("X", 0), obs.span("decision", policy="p"), obs.span("risk"):
-        ...     pass
-        >>> [(s.name, s.parent is not None) for s in spans.get_finished_spans()]
-        [('risk', True), ('decision', True), ('bar', False)]
+        made orders, so decisions that make none cost no span. See :meth:`bar_span`'s example.
         """
         with self.tracer.start_as_current_span(
             name, start_time=start_ns, attributes=attributes

@@ -90,8 +90,9 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin):
     drain_timeout
         How long :meth:`stop` waits for orders in flight by default (seconds).
     observability
-        Where to record order latency and the bar → order → fill traces (the service's
-        :class:`~houseedge.live.observability.Observability`); nothing is recorded when None.
+        Where to record latencies, operator figures and the bar → decision → risk → order →
+        fill traces (the service's :class:`~houseedge.live.observability.Observability`);
+        nothing is recorded when None.
     decision_budget
         Seconds a decision may take before its strategy fails (a spec's ``budget`` overrides it).
 
