@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
+from houseedge.core.broker import Trade
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.types import Order
 from houseedge.live.engine import Engine, PolicySpec
@@ -22,7 +23,7 @@ from houseedge.live.journal import Journal
 from houseedge.live.observability import Observability
 from houseedge.live.paper import PaperBroker
 from houseedge.live.service import Service, ServiceSettings
-from tests.integration.test_engine import bars
+from tests.integration.test_engine import SEC, bars
 from tests.integration.test_engine_observability import parent
 
 TOKEN = "tok-operator-figures"  # noqa: S105 (a test token)
@@ -232,3 +233,36 @@ def test_spans_are_exported_over_otlp_to_the_configured_endpoint(tmp_path: Path)
             expected = ["order", "risk", "decision", "bar"]
             assert chain == (["fill", *expected] if chain[0] == "fill" else expected)
     assert len({span.trace_id for span in spans if span.name == "order"}) == 3
+
+
+def test_a_fill_booked_after_the_last_bar_is_in_the_next_scrape(tmp_path: Path) -> None:
+    obs = Observability()
+    spec = PolicySpec("late", Script({len(CLOSES): ("buy", 2)}), ["X"])  # on the last bar
+
+    async def session() -> tuple[Samples, Samples]:
+        engine = Engine(broker=PaperBroker(), feed=IterableFeed(bars(CLOSES)), policies=[spec],
+                        journal=tmp_path / "j.db", observability=obs)  # fmt: skip
+        await engine.start()
+        await engine.run_until_idle(timeout=30)
+        service = Service(engine, ServiceSettings(port=0), observability=obs)
+        await service.start()
+        async with aiohttp.ClientSession(service.url) as http:
+            working = await _scrape(http)
+            # The venue fills the working order with no bar after it: no mark moves.
+            assert isinstance(engine.broker, PaperBroker)
+            engine.broker.on_market(Trade(symbol="X", ts=len(CLOSES) * SEC, price=7.5, size=1e6))
+            await engine.run_until_idle(timeout=10)  # the fill is journaled and booked
+            assert len(engine.book.fills) == 1
+            filled = await _scrape(http)
+        await service.drain()
+        await engine.stop()
+        return working, filled
+
+    working, filled = asyncio.run(session())
+    key = lambda name: (name, (("policy", "late"),))  # noqa: E731
+    assert working[key("houseedge_strategy_net_exposure_USD")] == 0.0
+    assert working[key("houseedge_strategy_equity_USD")] == 0.0
+    assert filled[key("houseedge_strategy_net_exposure_USD")] == 2 * 8.0  # at the last mark
+    assert filled[key("houseedge_strategy_unrealised_pnl_USD")] == 2 * (8.0 - 7.5)
+    assert filled[("houseedge_account_equity_USD", ())] == 100_000 + 1.0
+    assert _per_policy(filled, "houseedge_fills_total", "late") == 1

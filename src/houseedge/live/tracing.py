@@ -31,6 +31,8 @@ def traces_url(environ: Mapping[str, str] | None = None) -> str | None:
     --------
     >>> traces_url({"HOUSEEDGE_OTLP_ENDPOINT": "http://127.0.0.1:4318/"})
     'http://127.0.0.1:4318/v1/traces'
+    >>> traces_url({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318/v1/traces"})
+    'http://127.0.0.1:4318/v1/traces'
     >>> traces_url({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:9/t"})
     'http://127.0.0.1:9/t'
     >>> traces_url({}) is None
