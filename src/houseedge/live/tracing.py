@@ -1,11 +1,12 @@
 """Where the engine's spans go: an OTLP/HTTP endpoint named by the environment, or nowhere.
 
-``HOUSEEDGE_OTLP_ENDPOINT`` (this toolkit's) or the standard ``OTEL_EXPORTER_OTLP_ENDPOINT``
-name a collector's base URL, to which ``/v1/traces`` is added; the standard
-``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` is the full traces URL, used as it is. With none set,
-spans are created but not exported. The exporter runs behind a batch processor: spans are
-queued on the engine's thread and posted from the processor's own, so a slow or dead collector
-never holds a decision (a full queue drops spans, as OpenTelemetry does).
+``HOUSEEDGE_OTLP_ENDPOINT`` (this toolkit's, first) or the standard
+``OTEL_EXPORTER_OTLP_ENDPOINT`` name a collector's base URL, to which ``/v1/traces`` is added;
+the standard ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` is the full traces URL, used as it is and
+before ``OTEL_EXPORTER_OTLP_ENDPOINT`` (as the OpenTelemetry specification orders them).
+With none set, spans are created but not exported. The exporter runs behind a batch
+processor: spans are queued on the engine's thread and posted from the processor's own, so a
+slow or dead collector never holds a decision (a full queue drops spans, as OpenTelemetry does).
 """
 
 from __future__ import annotations
@@ -33,14 +34,16 @@ def traces_url(environ: Mapping[str, str] | None = None) -> str | None:
     'http://127.0.0.1:4318/v1/traces'
     >>> traces_url({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318/v1/traces"})
     'http://127.0.0.1:4318/v1/traces'
-    >>> traces_url({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:9/t"})
+    >>> traces_url({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:9/t",
+    ...             "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})
     'http://127.0.0.1:9/t'
     >>> traces_url({}) is None
     True
     """
     env = os.environ if environ is None else environ
+    ours = env.get(OTLP_ENDPOINT_ENV, "").strip()
     full = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
-    base = (env.get(OTLP_ENDPOINT_ENV) or env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").strip()
+    base = ours or ("" if full else env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip())
     if base:
         base = base.rstrip("/")
         return base if base.endswith(_TRACES_PATH) else base + _TRACES_PATH
