@@ -289,11 +289,37 @@ class Observability:
 
     @contextlib.contextmanager
     def order_span(self, order_id: str, *, policy: str, symbol: str) -> Generator[trace.Span]:
-        """Trace an order's decision and submission; its fills will be children of it."""
+        """Trace an order's submission; its fills will be children of it."""
         with self.tracer.start_as_current_span(
             "order", attributes={"order_id": order_id, "policy": policy, "symbol": symbol}
         ) as span:
             yield span
+        self._remember(order_id, span)
+
+    def order_sent(
+        self,
+        order_id: str,
+        *,
+        policy: str,
+        symbol: str,
+        start_ns: int,
+        end_ns: int,
+        failed: bool = False,
+    ) -> None:
+        """Trace an order submitted from ``start_ns`` to ``end_ns`` (a child of the current span).
+
+        The engine traces its orders once they are sent, so no span is made on the way from a
+        bar to its orders.
+        """
+        attributes: dict[str, str | bool] = {"order_id": order_id, "policy": policy}
+        attributes["symbol"] = symbol
+        if failed:
+            attributes["submit_failed"] = True
+        span = self.tracer.start_span("order", start_time=start_ns, attributes=attributes)
+        span.end(end_time=end_ns)
+        self._remember(order_id, span)
+
+    def _remember(self, order_id: str, span: trace.Span) -> None:
         if len(self._open_orders) >= _MAX_OPEN_SPANS:
             self._open_orders.pop(next(iter(self._open_orders)))
         self._open_orders[order_id] = span

@@ -26,7 +26,9 @@ Observability
     it decides on (span ``bar``), each decision that made orders (``decision``, a child of its
     bar's span, started when the decision began), its risk check, journal commit and submit
     (``risk``), each order it submits (``order``, a child of ``risk``, covering the broker's
-    ``submit``) and each fill (``fill``, a child of its order's span); it records each order's
+    ``submit``) and each fill (``fill``, a child of its order's span). The decision's,
+    risk's and orders' spans are made once its orders are sent, with the times measured on
+    the way, so no span sits between a bar and its orders. It records each order's
     latency from ``submit`` to the broker's first report of it, and each decision's from the
     arrival of the event that closed its bar (:mod:`houseedge.live.figures`). The operator
     figures (equity, PnL, drawdown, exposure per account and strategy) are taken from the

@@ -175,9 +175,34 @@ class DecisionMixin:
                 continue
             if obs is None or not orders:
                 await self._send(orders, name, end, arrived)
-                continue
-            with obs.span("decision", start_ns=wall, policy=name, orders=len(orders)):
-                await self._send(orders, name, end, arrived)
+            else:
+                await self._traced_send(obs, orders, name, end, arrived, wall)
+
+    async def _traced_send(
+        self,
+        obs: Observability,
+        orders: Sequence[Order],
+        name: str,
+        end: int,
+        arrived: float,
+        wall: int,
+    ) -> None:
+        """Send a decision's orders, then trace it: decision -> risk -> its orders (sent)."""
+        telemetry = self._telemetry
+        if telemetry is None:  # an Observability always comes with its Telemetry
+            await self._send(orders, name, end, arrived)
+            return
+        checked, outcomes = time.time_ns(), list[dict[str, Any]]()
+        telemetry.hold()  # no span between the bar and its orders: they are made after
+        try:
+            outcomes = await self._send(orders, name, end, arrived)
+        finally:
+            with (
+                obs.span("decision", start_ns=wall, policy=name, orders=len(orders)),
+                obs.span("risk", start_ns=checked, policy=name) as risk,
+            ):
+                risk.set_attribute("rejected", sum(not o["accepted"] for o in outcomes))
+                telemetry.release()
 
     async def _strategy_failed(
         self, strategy: Strategy, now: int, exc: Exception | None, reason: str | None = None
@@ -237,19 +262,7 @@ class DecisionMixin:
     async def _send(
         self, orders: Sequence[Order], policy: str, now: int, arrived: float | None = None
     ) -> list[dict[str, Any]]:
-        """Risk-check, journal and submit orders of one decision; return each outcome.
-
-        Traced (span ``risk``, the parent of the orders' spans) when observed.
-        """
-        obs = self.observability
-        if obs is None or not orders:
-            return await self._check_and_submit(orders, policy, now, arrived)
-        with obs.span("risk", policy=policy, orders=len(orders)):
-            return await self._check_and_submit(orders, policy, now, arrived)
-
-    async def _check_and_submit(
-        self, orders: Sequence[Order], policy: str, now: int, arrived: float | None
-    ) -> list[dict[str, Any]]:
+        """Risk-check, journal and submit orders of one decision; return each outcome."""
         accepted: list[Order] = []
         extra: list[EventSpec] = []
         outcomes: list[dict[str, Any]] = []
@@ -307,14 +320,12 @@ class DecisionMixin:
             return
         oid = order.client_order_id
         policy = self.book.state.policies.get(oid, "")
-        # The span is current while the broker is called: a venue's client spans nest in it.
+        telemetry.submitting_order(oid, policy, order.symbol)
+        began, ok = time.time_ns(), False
         try:
-            with telemetry.obs.order_span(oid, policy=policy, symbol=order.symbol) as span:
-                telemetry.submitting_order(oid, policy, order.symbol)
-                if not await self._submit_to_broker(order):
-                    span.set_attribute("submit_failed", True)
-        finally:  # the span is remembered once it ends: now its early fills can be its children
-            telemetry.submitted(oid)
+            ok = await self._submit_to_broker(order)
+        finally:  # traced now, or with its decision's spans (Telemetry.hold)
+            telemetry.order_sent(oid, policy, order.symbol, began, ok)
 
     async def _submit_to_broker(self, order: Order) -> bool:
         try:
