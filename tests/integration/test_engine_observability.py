@@ -1,5 +1,6 @@
 """The engine's metrics and traces: order latency in the histogram ``GET /metrics`` serves,
-bar -> order -> fill spans in one trace, bounded memory, and one Observability per process."""
+bar -> decision -> risk -> order -> fill spans in one trace, bounded memory, and one
+Observability per process."""
 
 from __future__ import annotations
 
@@ -74,16 +75,28 @@ def by_name(spans: Sequence[ReadableSpan], name: str) -> list[ReadableSpan]:
     return [span for span in spans if span.name == name]
 
 
+def parent(span: ReadableSpan, spans: Sequence[ReadableSpan], name: str) -> ReadableSpan:
+    """Return ``span``'s parent, which must be a span called ``name`` in the same trace."""
+    assert span.parent is not None, span.name
+    (found,) = [s for s in spans if s.context.span_id == span.parent.span_id]
+    assert found.name == name
+    assert found.context.trace_id == span.context.trace_id
+    return found
+
+
 def check_traces(spans: Sequence[ReadableSpan], engine: Engine) -> None:
-    bar_spans = {span.context.span_id: span for span in by_name(spans, "bar")}
     orders = {span.attributes["order_id"]: span for span in by_name(spans, "order")}  # type: ignore[index]
     fills = by_name(spans, "fill")
     assert len(orders) == engine.book.orders_sent
     assert len(fills) == len(engine.book.fills) > 0
-    for order in orders.values():
-        assert order.parent is not None
-        bar = bar_spans[order.parent.span_id]
-        assert order.context.trace_id == bar.context.trace_id
+    for order in orders.values():  # bar -> decision -> risk -> order
+        risk = parent(order, spans, "risk")
+        decision = parent(risk, spans, "decision")
+        bar = parent(decision, spans, "bar")
+        assert bar.parent is None
+        assert decision.attributes is not None and decision.attributes["policy"] == "alt"
+        assert bar.start_time is not None and decision.start_time is not None
+        assert bar.start_time <= decision.start_time
     for fill in fills:
         order = orders[fill.attributes["order_id"]]  # type: ignore[index]
         assert fill.parent is not None

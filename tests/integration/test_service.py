@@ -248,7 +248,8 @@ async def test_metrics_parse_and_count(
         samples[("houseedge_orders_submitted_total", (("policy", "manual"), ("symbol", "AAPL")))]
         == 1
     )
-    assert samples[("houseedge_rejects_total", (("reason", "price_band"),))] == 1
+    rejects = ("houseedge_rejects_total", (("policy", ""), ("reason", "price_band")))
+    assert samples[rejects] == 1  # no policy in the event: the label is empty
     assert samples[("houseedge_events_published_total", (("kind", "engine"),))] == 1
     assert samples[("houseedge_sse_clients", ())] == 1
     assert samples[("houseedge_feed_staleness_seconds", ())] == 0.25

@@ -98,8 +98,9 @@ def run_command(
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = service_settings(live, config, **overrides)
     # One Observability for the process: the service counts the events it relays, the engine
-    # records order latency and the bar -> order -> fill traces, and /metrics shows both.
-    observability = Observability()
+    # records order latency, figures and the traces (exported over OTLP when the environment
+    # names an endpoint: houseedge.live.tracing), and /metrics shows both.
+    observability = Observability.from_environment()
     engine = build_engine(live, observability=observability)
     asyncio.run(_serve(engine, settings, live.drain_timeout, observability))
 

@@ -13,8 +13,15 @@ Who records what
     from the engine beyond :class:`~houseedge.live.control.EngineHandle`. The engine records
     only what events cannot say: order latency (:meth:`Observability.order_latency`) and spans
     (:meth:`Observability.bar_span`, :meth:`Observability.order_span`,
-    :meth:`Observability.fill_span`: bar → order → fill). Gauges read from
-    ``engine.health()`` at scrape time (:meth:`Observability.observe_health`).
+    :meth:`Observability.fill_span`, :meth:`Observability.span`: bar → decision → risk → order
+    → fill). Gauges read from ``engine.health()`` at scrape time
+    (:meth:`Observability.observe_health`).
+*Operator figures* (equity, PnL, drawdown, exposure, breaker and strategy states, decision
+    latency: :mod:`houseedge.live.figures`) are handed over by the engine where they change,
+    and brought up to date before each render by the hooks it registers
+    (:meth:`Observability.on_render`).
+*Traces* are exported when an exporter is given, or over OTLP when the environment names an
+    endpoint (:meth:`Observability.from_environment`, :mod:`houseedge.live.tracing`).
 
 ==========================================  ==========  ==========================================
 instrument (Prometheus name)                kind        labels / source
@@ -22,8 +29,8 @@ instrument (Prometheus name)                kind        labels / source
 ``houseedge_orders_submitted_total``        counter     policy, symbol: ``order`` events with
                                                         status ``new`` (journaled, then sent)
 ``houseedge_fills_total``                   counter     policy, symbol: ``fill`` events
-``houseedge_rejects_total``                 counter     reason: the risk check's name (``risk``
-                                                        events of type ``rejected``), or
+``houseedge_rejects_total``                 counter     policy, reason: the risk check's name
+                                                        (``risk`` events of type ``rejected``), or
                                                         ``broker`` (``order`` status
                                                         ``rejected``)
 ``houseedge_events_published_total``        counter     kind
@@ -63,10 +70,12 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from houseedge.live.control import PublishedEvent
+from houseedge.live.figures import ORDER_LATENCY_BUCKETS, OperatorFigures
+from houseedge.live.tracing import otlp_exporter
 
 __all__ = ["CONTENT_TYPE", "Observability"]
 
@@ -75,25 +84,6 @@ CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 # once (journaled, about to be sent), so counting it never counts an order twice.
 _SUBMITTED: Final = "new"
 _REJECTED: Final = "rejected"
-# Order latency runs from microseconds (paper) to seconds (a slow venue).
-_LATENCY_BUCKETS: Final = (
-    0.0001,
-    0.00025,
-    0.0005,
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-)
 # Spans of orders still waiting for a fill are remembered by client order id; this bounds the
 # memory a venue that never answers can take.
 _MAX_OPEN_SPANS: Final = 10_000
@@ -107,12 +97,19 @@ class Observability:
     service_name
         The ``service.name`` resource attribute (Prometheus ``target_info``).
     span_exporter
-        Where finished spans go (an ``InMemorySpanExporter`` in tests, an OTLP exporter in
-        production); spans are created but not exported when omitted.
+        Where finished spans go, each as it ends (an ``InMemorySpanExporter`` in tests);
+        spans are created but not exported when omitted.
+    otlp_exporter
+        An exporter fed through a batch processor (its own thread: a slow collector never
+        holds the engine), as :meth:`from_environment` makes for an OTLP endpoint.
     """
 
     def __init__(
-        self, *, service_name: str = "houseedge", span_exporter: SpanExporter | None = None
+        self,
+        *,
+        service_name: str = "houseedge",
+        span_exporter: SpanExporter | None = None,
+        otlp_exporter: SpanExporter | None = None,
     ) -> None:
         resource = Resource.create({"service.name": service_name})
         self.registry = CollectorRegistry(auto_describe=True)
@@ -121,8 +118,15 @@ class Observability:
         self._tracers = TracerProvider(resource=resource)
         if span_exporter is not None:
             self._tracers.add_span_processor(SimpleSpanProcessor(span_exporter))
+        if otlp_exporter is not None:
+            self._tracers.add_span_processor(BatchSpanProcessor(otlp_exporter))
+        self.exporting = span_exporter is not None or otlp_exporter is not None
+        """True when spans leave the process (an exporter is configured)."""
         self.tracer = self._tracers.get_tracer("houseedge.live")
         meter = self._meters.get_meter("houseedge.live")
+        self.figures = OperatorFigures(self.registry, meter)
+        """Equity, PnL, drawdown, exposure, states and decision latency (the engine's)."""
+        self._refreshers: list[Callable[[], None]] = []
         # Event counts are kept in plain dicts and handed to OpenTelemetry at collection: a
         # synchronous Counter.add costs tens of microseconds (attribute cleaning and hashing),
         # which at 5,000 events/s would be a tenth of a core for counting alone.
@@ -142,7 +146,7 @@ class Observability:
             "houseedge_order_latency",
             unit="s",
             description="order submit to first broker report",
-            explicit_bucket_boundaries_advisory=_LATENCY_BUCKETS,
+            explicit_bucket_boundaries_advisory=ORDER_LATENCY_BUCKETS,
         )
         self._journal_lag = meter.create_gauge(
             "houseedge_journal_lag", description="records waiting to be committed"
@@ -154,6 +158,25 @@ class Observability:
             "houseedge_sse_clients", description="connected SSE streams"
         )
         self._open_orders: dict[str, trace.Span] = {}
+
+    @classmethod
+    def from_environment(
+        cls, *, service_name: str = "houseedge", environ: Mapping[str, str] | None = None
+    ) -> Observability:
+        """Return an Observability exporting spans over OTLP when the environment names an endpoint.
+
+        See :mod:`houseedge.live.tracing` for the variables.
+
+        Examples
+        --------
+        >>> Observability.from_environment(environ={}).exporting
+        False
+        """
+        return cls(service_name=service_name, otlp_exporter=otlp_exporter(environ))
+
+    def on_render(self, refresh: Callable[[], None]) -> None:
+        """Call ``refresh`` before each :meth:`render` (the engine brings its figures up)."""
+        self._refreshers.append(refresh)
 
     # -- counts from events ------------------------------------------------------------------
 
@@ -178,9 +201,10 @@ class Observability:
             if status == _SUBMITTED:
                 self._count("orders", _book(payload))
             elif status == _REJECTED:
-                self._count("rejects", (("reason", "broker"),))
+                self._count("rejects", (*_policy(payload), ("reason", "broker")))
         elif event.kind == "risk" and _is_reject(payload):
-            self._count("rejects", (("reason", str(payload.get("check") or "risk")),))
+            reason = str(payload.get("check") or "risk")
+            self._count("rejects", (*_policy(payload), ("reason", reason)))
 
     def _count(self, name: str, labels: tuple[tuple[str, str], ...]) -> None:
         counts = self._counts[name]
@@ -220,11 +244,11 @@ class Observability:
         """Record the time from submit to the broker's first report of one order."""
         self._latency.record(seconds, {"policy": policy, "symbol": symbol})
 
-    # -- traces: bar -> order -> fill ---------------------------------------------------------
+    # -- traces: bar -> decision -> risk -> order -> fill -----------------------------------
 
     @contextlib.contextmanager
     def bar_span(self, symbol: str, bar_ts: int) -> Generator[trace.Span]:
-        """Trace the handling of one bar; orders decided inside become its children.
+        """Trace the handling of one bar; decisions made inside become its children.
 
         Examples
         --------
@@ -232,13 +256,17 @@ class Observability:
         ...     InMemorySpanExporter)
         >>> spans = InMemorySpanExporter()
         >>> obs = Observability(span_exporter=spans)
-        >>> with obs.bar_span("X", 0), obs.order_span("o1", policy="p", symbol="X"):
+        >>> with (obs.bar_span("X", 0), obs.span("decision", policy="p"), obs.span("risk"),
+        ...       obs.order_span("o1", policy="p", symbol="X")):
         ...     pass
         >>> obs.fill_span("o1", fill_id="f1", final=True)
-        >>> [s.name for s in spans.get_finished_spans()]
-        ['order', 'bar', 'fill']
-        >>> len({s.context.trace_id for s in spans.get_finished_spans()})
-        1
+        >>> finished = {s.name: s for s in spans.get_finished_spans()}
+        >>> list(finished)
+        ['order', 'risk', 'decision', 'bar', 'fill']
+        >>> [(name, finished[name].parent.span_id == finished[up].context.span_id)
+        ...  for name, up in [("decision", "bar"), ("risk", "decision"), ("order", "risk"),
+        ...                   ("fill", "order")]]
+        [('decision', True), ('risk', True), ('order', True), ('fill', True)]
         """
         with self.tracer.start_as_current_span(
             "bar", attributes={"symbol": symbol, "bar_ts": bar_ts}
@@ -246,12 +274,52 @@ class Observability:
             yield span
 
     @contextlib.contextmanager
+    def span(
+        self, name: str, *, start_ns: int | None = None, **attributes: str | int
+    ) -> Generator[trace.Span]:
+        """Trace one step (``decision``, ``risk``) as a child of the current span.
+
+        ``start_ns`` (``time.time_ns()``) starts it in the past: a decision is traced once it
+        made orders, so decisions that make none cost no span. See :meth:`bar_span`'s example.
+        """
+        with self.tracer.start_as_current_span(
+            name, start_time=start_ns, attributes=attributes
+        ) as span:
+            yield span
+
+    @contextlib.contextmanager
     def order_span(self, order_id: str, *, policy: str, symbol: str) -> Generator[trace.Span]:
-        """Trace an order's decision and submission; its fills will be children of it."""
+        """Trace an order's submission; its fills will be children of it."""
         with self.tracer.start_as_current_span(
             "order", attributes={"order_id": order_id, "policy": policy, "symbol": symbol}
         ) as span:
             yield span
+        self._remember(order_id, span)
+
+    def order_sent(
+        self,
+        order_id: str,
+        *,
+        policy: str,
+        symbol: str,
+        start_ns: int,
+        end_ns: int,
+        failed: bool = False,
+    ) -> None:
+        """Trace an order submitted from ``start_ns`` to ``end_ns`` (a child of the current span).
+
+        The engine traces its orders once they are sent, so no span is made on the way from a
+        bar to its orders.
+        """
+        attributes: dict[str, str | bool] = {"order_id": order_id, "policy": policy}
+        attributes["symbol"] = symbol
+        if failed:
+            attributes["submit_failed"] = True
+        span = self.tracer.start_span("order", start_time=start_ns, attributes=attributes)
+        span.end(end_time=end_ns)
+        self._remember(order_id, span)
+
+    def _remember(self, order_id: str, span: trace.Span) -> None:
         if len(self._open_orders) >= _MAX_OPEN_SPANS:
             self._open_orders.pop(next(iter(self._open_orders)))
         self._open_orders[order_id] = span
@@ -273,16 +341,22 @@ class Observability:
 
     def render(self) -> bytes:
         """Return every instrument as Prometheus text (what ``GET /metrics`` serves)."""
+        for refresh in self._refreshers:
+            refresh()
         return generate_latest(self.registry)
 
     def shutdown(self) -> None:
-        """Flush and stop the meter and tracer providers."""
+        """Flush and stop the meter and tracer providers (queued spans are exported first)."""
         self._meters.shutdown()
         self._tracers.shutdown()
 
 
+def _policy(payload: Mapping[str, Any]) -> tuple[tuple[str, str]]:
+    return (("policy", str(payload.get("policy") or "")),)
+
+
 def _book(payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    return (("policy", str(payload.get("policy", ""))), ("symbol", str(payload.get("symbol", ""))))
+    return (*_policy(payload), ("symbol", str(payload.get("symbol", ""))))
 
 
 def _is_reject(payload: Mapping[str, Any]) -> bool:

@@ -1,13 +1,16 @@
 """The engine's side of an :class:`~houseedge.live.observability.Observability`.
 
-Order latency (submit to the first broker report) and the spans of fills, kept bounded so a
-venue that never answers cannot grow the engine's memory.
+Order latency (submit to the first broker report) and the spans of orders and fills, kept
+bounded so a venue that never answers cannot grow the engine's memory. Spans cost tens of
+microseconds each, so none is made between a bar and its orders' ``submit``: an order's
+submission is timed, and its span made once its decision's orders are all sent
+(:meth:`Telemetry.hold` … :meth:`Telemetry.release`), with explicit start and end times.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 if TYPE_CHECKING:
     from houseedge.core.types import Fill
@@ -18,6 +21,17 @@ __all__ = ["Telemetry"]
 # Orders sent whose first report has not arrived yet: a venue that never answers must not
 # grow this without bound (the oldest are forgotten; their latency is then not recorded).
 _MAX_AWAITED: Final = 10_000
+
+
+class SentOrder(NamedTuple):
+    """An order's submission, timed (wall clock, ns) until its span is made."""
+
+    order_id: str
+    policy: str
+    symbol: str
+    start_ns: int
+    end_ns: int
+    failed: bool
 
 
 class Telemetry:
@@ -32,6 +46,34 @@ class Telemetry:
         self.obs = observability
         self.sent: dict[str, tuple[float, str, str]] = {}
         self.submitting: dict[str, list[tuple[str, bool]]] = {}
+        self.held: list[SentOrder] | None = None
+
+    def hold(self) -> None:
+        """Keep the spans of the orders sent from now until :meth:`release`."""
+        self.held = []
+
+    def release(self) -> None:
+        """Trace the orders held (children of the current span), then their early fills."""
+        held, self.held = self.held or [], None
+        for sent in held:
+            self.obs.order_sent(
+                sent.order_id,
+                policy=sent.policy,
+                symbol=sent.symbol,
+                start_ns=sent.start_ns,
+                end_ns=sent.end_ns,
+                failed=sent.failed,
+            )
+            self.submitted(sent.order_id)
+
+    def order_sent(self, order_id: str, policy: str, symbol: str, start_ns: int, ok: bool) -> None:
+        """Note an order's submission (from ``start_ns`` to now); trace it unless held."""
+        sent = SentOrder(order_id, policy, symbol, start_ns, time.time_ns(), not ok)
+        if self.held is not None:
+            self.held.append(sent)
+            return
+        self.held = [sent]
+        self.release()
 
     def submitting_order(self, order_id: str, policy: str, symbol: str) -> None:
         """Note that ``order_id`` is being sent now (its latency clock starts)."""

@@ -23,11 +23,20 @@ Staleness
     ``feed_stale``); the next event resumes them (``feed_recovered``) before it is decided on.
 Observability
     Given an :class:`~houseedge.live.observability.Observability`, the engine traces each bar
-    it decides on (span ``bar``), each order it submits (``order``, a child of its bar's span,
-    covering the broker's ``submit``) and each fill (``fill``, a child of its order's span),
-    and records each order's latency from ``submit`` to the broker's first report of it. The
-    counts come from the events the service relays; without an Observability none of this
-    runs (nothing per market event, one ``is None`` test per bar and per report).
+    it decides on (span ``bar``), each decision that made orders (``decision``, a child of its
+    bar's span, started when the decision began), its risk check, journal commit and submit
+    (``risk``), each order it submits (``order``, a child of ``risk``, covering the broker's
+    ``submit``) and each fill (``fill``, a child of its order's span). The decision's,
+    risk's and orders' spans are made once its orders are sent, with the times measured on
+    the way, so no span sits between a bar and its orders. It records each order's
+    latency from ``submit`` to the broker's first report of it, and each decision's from the
+    arrival of the event that closed its bar (:mod:`houseedge.live.figures`). The operator
+    figures (equity, PnL, drawdown, exposure per account and strategy) are taken from the
+    ledger snapshot the mark made, after the bar's orders are sent, and before a scrape when
+    fills were booked since; breaker and strategy states are read at scrape time
+    (:mod:`houseedge.live.engine._figures`). The counts come from the events the service
+    relays; without an Observability none of this runs (nothing per market event, one
+    ``is None`` test per bar, decision and report).
 Drain
     :meth:`Engine.stop` stops decisions, waits up to ``timeout`` for orders in flight (sent, not
     yet acknowledged or cancel pending), optionally cancels working orders, journals, closes the

@@ -52,6 +52,7 @@ from houseedge.live.engine.pipeline import OrderRunner, PolicySpec, VectorRunner
 if TYPE_CHECKING:
     from houseedge.core.broker import Broker
     from houseedge.core.risk.gate import RiskGate
+    from houseedge.live.engine._figures import FigureFeed
     from houseedge.live.journal.ledger import LedgerSnapshot
     from houseedge.live.observability import Observability
     from houseedge.live.telemetry import Telemetry
@@ -91,6 +92,7 @@ class DecisionMixin:
         latencies: list[float] | None
         observability: Observability | None
         _telemetry: Telemetry | None
+        _figures: FigureFeed | None
         _market_now: int
         _cancels: list[str]
         _ready: bool
@@ -149,33 +151,69 @@ class DecisionMixin:
             else:
                 with obs.bar_span(bar.symbol, bar.ts):
                     await self._decide_bar(bar, names, end, arrived)
+        feed, snap = self._figures, self._mark_snapshot
+        if feed is not None and snap is not None and feed.fresh(snap):  # after the orders
+            feed.take(snap, self.marks, self.specs, self.book.state.ledger.currency)
         if self._cancels:
             ids, self._cancels = self._cancels, []
             await self._cancel(ids, end)
 
     async def _decide_bar(self, bar: Bar, names: Sequence[str], end: int, arrived: float) -> None:
-        strategies = self.strategies
+        strategies, obs = self.strategies, self.observability
         await self._blackouts(names, end)
         for name in names:
             strategy = strategies[name]
             blackout = strategy.state is StrategyState.BLACKOUT
             if not ((strategy.running or blackout) and self._trading(name)):
                 continue
+            wall = 0 if obs is None else time.time_ns()  # a decision's span starts here
             began = time.perf_counter()
             try:
                 orders = self._decide(self.runners[name], bar, end)
             except Exception as exc:  # this strategy's fault: it alone stops
                 await self._strategy_failed(strategy, end, exc)
                 continue
-            took = time.perf_counter() - began
+            done = time.perf_counter()
+            took = done - began
             strategy.decided(end, took, len(orders))
+            if obs is not None:
+                obs.figures.decided(name, done - arrived)
             if took > strategy.budget:
                 reason = f"decision took {took * 1e3:.1f} ms, over its {strategy.budget * 1e3:g} ms"
                 await self._strategy_failed(strategy, end, None, reason + " budget")
                 continue
             if blackout:
                 orders = self._screen(name, orders, end)
+            if obs is None or not orders:
+                await self._send(orders, name, end, arrived)
+            else:
+                await self._traced_send(obs, orders, name, end, arrived, wall)
+
+    async def _traced_send(
+        self,
+        obs: Observability,
+        orders: Sequence[Order],
+        name: str,
+        end: int,
+        arrived: float,
+        wall: int,
+    ) -> None:
+        """Send a decision's orders, then trace it: decision -> risk -> its orders (sent)."""
+        telemetry = self._telemetry
+        if telemetry is None:  # an Observability always comes with its Telemetry
             await self._send(orders, name, end, arrived)
+            return
+        checked, outcomes = time.time_ns(), list[dict[str, Any]]()
+        telemetry.hold()  # no span between the bar and its orders: they are made after
+        try:
+            outcomes = await self._send(orders, name, end, arrived)
+        finally:
+            with (
+                obs.span("decision", start_ns=wall, policy=name, orders=len(orders)),
+                obs.span("risk", start_ns=checked, policy=name) as risk,
+            ):
+                risk.set_attribute("rejected", sum(not o["accepted"] for o in outcomes))
+                telemetry.release()
 
     async def _strategy_failed(
         self, strategy: Strategy, now: int, exc: Exception | None, reason: str | None = None
@@ -294,14 +332,12 @@ class DecisionMixin:
             return
         oid = order.client_order_id
         policy = self.book.state.policies.get(oid, "")
-        # The span is current while the broker is called: a venue's client spans nest in it.
+        telemetry.submitting_order(oid, policy, order.symbol)
+        began, ok = time.time_ns(), False
         try:
-            with telemetry.obs.order_span(oid, policy=policy, symbol=order.symbol) as span:
-                telemetry.submitting_order(oid, policy, order.symbol)
-                if not await self._submit_to_broker(order):
-                    span.set_attribute("submit_failed", True)
-        finally:  # the span is remembered once it ends: now its early fills can be its children
-            telemetry.submitted(oid)
+            ok = await self._submit_to_broker(order)
+        finally:  # traced now, or with its decision's spans (Telemetry.hold)
+            telemetry.order_sent(oid, policy, order.symbol, began, ok)
 
     async def _submit_to_broker(self, order: Order) -> bool:
         try:

@@ -41,6 +41,7 @@ from houseedge.live.engine._book import Book
 from houseedge.live.engine._controls import fold
 from houseedge.live.engine._controls import restore as restore_controls
 from houseedge.live.engine._decisions import DecisionMixin
+from houseedge.live.engine._figures import FigureFeed
 from houseedge.live.engine._handle import HandleMixin
 from houseedge.live.engine._hooks import HooksMixin
 from houseedge.live.engine._manager import ManagerMixin
@@ -91,8 +92,9 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin, HooksMixin, ManagerMixin):
     drain_timeout
         How long :meth:`stop` waits for orders in flight by default (seconds).
     observability
-        Where to record order latency and the bar → order → fill traces (the service's
-        :class:`~houseedge.live.observability.Observability`); nothing is recorded when None.
+        Where to record latencies, operator figures and the bar → decision → risk → order →
+        fill traces (the service's :class:`~houseedge.live.observability.Observability`);
+        nothing is recorded when None.
     decision_budget
         Seconds a decision may take before its strategy fails (a spec's ``budget`` overrides it).
 
@@ -179,6 +181,9 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin, HooksMixin, ManagerMixin):
         self._error: BaseException | None = None
         self.observability = observability
         self._telemetry = None if observability is None else Telemetry(observability)
+        self._figures = None if observability is None else FigureFeed(observability.figures)
+        if observability is not None:
+            observability.on_render(self._refresh_figures)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -309,6 +314,13 @@ class Engine(MarketMixin, DecisionMixin, HandleMixin, HooksMixin, ManagerMixin):
             }
             for name, strategy in self.strategies.items()
         ]
+
+    def _refresh_figures(self) -> None:
+        """Bring the operator figures up to date before a scrape (states; fills since a mark)."""
+        if self._figures is not None and self._book is not None:
+            ledger = self._book.state.ledger
+            snap = self._ledger_snapshot()
+            self._figures.refresh(self.gate, self.strategies, snap, self.marks, ledger.currency)
 
     # -- the report path --------------------------------------------------------------------
 
