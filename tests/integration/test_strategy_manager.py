@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from houseedge.app import manage
 from houseedge.app.references import build
 from houseedge.app.settings import LiveSettings, PolicyConfig, build_engine
+from houseedge.chaos import Raiser
 from houseedge.core.costs import LinearCostModel
 from houseedge.core.risk.gate import RiskLimits
 from houseedge.core.types import Bar, MarketSnapshot, Order, PortfolioState
@@ -31,7 +32,6 @@ from houseedge.live.engine import Engine, PolicySpec
 from houseedge.live.journal import Journal
 from houseedge.live.paper import PaperBroker
 from houseedge.live.service import Service, ServiceSettings
-from tests.fakes.misbehaving import Raiser
 
 STEP = 250_000_000  # 250 ms bars
 TOKEN = "manager-token"  # noqa: S105 (a test token)

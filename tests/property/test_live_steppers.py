@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from houseedge.core.costs import NO_COSTS
 from houseedge.core.policies.builtin import SmaCross
 from houseedge.core.types import Bar
-from houseedge.live.engine._ring import BarRing
 from houseedge.live.engine.pipeline import PolicySpec, VectorRunner
+from houseedge.live.history import BarRing
 from tests.property.strategies import tied_bars
 
 

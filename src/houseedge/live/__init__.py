@@ -10,8 +10,8 @@ Subpackages, each re-exporting its public names (imports run downward only)::
     service/   the engine over HTTP: health, metrics, SSE events, authenticated operator commands
 
 Shared by them, at this level: ``aggregate`` (bars from trades), ``control`` (what the service
-sees of an engine), ``feeds``, ``instruments``, ``observability`` (with ``figures`` and
-``tracing``: the operator figures on /metrics and the OTLP export) and ``telemetry``. These
-import no subpackage. live/ never imports research/, adapters/ or the app; the broker protocol it
-drives is :mod:`houseedge.core.broker`.
+sees of an engine), ``feeds``, ``history`` (per-symbol bar columns), ``instruments``,
+``observability`` (with ``figures`` and ``tracing``: the operator figures on /metrics and the
+OTLP export) and ``telemetry``. These import no subpackage. live/ never imports research/,
+adapters/ or the app; the broker protocol it drives is :mod:`houseedge.core.broker`.
 """

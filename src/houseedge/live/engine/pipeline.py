@@ -10,7 +10,7 @@ Vector policies (:class:`~houseedge.core.policies.protocol.VectorPolicy`)
     policies (and a symbol whose stepper met an input it cannot follow exactly) have their
     target evaluated on the last ``max(warmup + 1, window)`` bars of the symbol (every bar seen
     when the policy's ``unbounded_state`` is true, or when it does not say), read from the
-    symbol's column ring (:mod:`houseedge.live.engine._ring`); its value
+    symbol's column ring (:mod:`houseedge.live.history`); its value
     on the newest bar is the decision. As in the backtest, a symbol trades only when that value
     changes: a change of sign or to flat closes what the policy holds (filled plus working), then
     the sizer's quantity for the new target, less what is held, is ordered — GTC market orders,
@@ -51,8 +51,8 @@ from houseedge.core.types import (
     TimeInForce,
 )
 from houseedge.errors import PolicyError
-from houseedge.live.engine._ring import History
 from houseedge.live.engine.steppers import Stepper, stepper_factory
+from houseedge.live.history import History
 
 __all__ = [
     "History",
