@@ -9,12 +9,11 @@ points the data client elsewhere. Needs the extra: ``pip install 'houseedge[alpa
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from houseedge.cli._common import open_store, out
+from houseedge.cli._common import StoreOption, open_store, out
 from houseedge.cli._venue import (
     EndOption,
     StartOption,
@@ -40,9 +39,7 @@ def ingest(
     start: StartOption = None,
     end: EndOption = None,
     adjustment: Annotated[str, typer.Option(help="raw, split, dividend or all")] = "raw",
-    store: Annotated[
-        Path | None, typer.Option("--store", envvar="HOUSEEDGE_STORE", help="store root")
-    ] = None,
+    store: StoreOption = None,
 ) -> None:
     """Fetch historical bars through alpaca-py and write them to the store."""
     require_venue("alpaca")

@@ -8,12 +8,11 @@ at another endpoint (the testnet, a fake). Needs the extra: ``pip install 'house
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from houseedge.cli._common import open_store, out
+from houseedge.cli._common import StoreOption, open_store, out
 from houseedge.cli._venue import (
     EndOption,
     StartOption,
@@ -40,7 +39,7 @@ def ingest(
     timeframe: TimeframeOption = "1d",
     start: StartOption = None,
     end: EndOption = None,
-    store: Annotated[Path | None, typer.Option("--store", envvar="HOUSEEDGE_STORE")] = None,
+    store: StoreOption = None,
     market: Annotated[str, typer.Option(help="spot or usdm")] = "spot",
     api_url: Annotated[str | None, typer.Option(envvar="HOUSEEDGE_BINANCE_API_URL")] = None,
 ) -> None:

@@ -10,12 +10,11 @@ bars are fetched with ``reqHistoricalData`` and written to the store's ``bars`` 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from houseedge.cli._common import open_store, out
+from houseedge.cli._common import StoreOption, open_store, out
 from houseedge.cli._venue import (
     EndOption,
     StartOption,
@@ -42,7 +41,7 @@ def ingest(
     timeframe: TimeframeOption = "1d",
     start: StartOption = None,
     end: EndOption = None,
-    store: Annotated[Path | None, typer.Option("--store", envvar="HOUSEEDGE_STORE")] = None,
+    store: StoreOption = None,
     what: Annotated[str, typer.Option(help="TRADES, MIDPOINT, BID, ASK")] = "TRADES",
     regular_hours: Annotated[bool, typer.Option(help="regular trading hours only")] = False,
     host: Annotated[str, typer.Option(envvar="HOUSEEDGE_IB_HOST")] = "127.0.0.1",
