@@ -41,8 +41,13 @@ class OneSymbol:
         return {"symbol": self.symbol}
 
     def _order(self, side: Side, qty: float, ts: int) -> Order:
-        return Order(client_order_id=f"{self.name}-{next(self._ids)}", symbol=self.symbol,
-                     side=side, qty=qty, ts=ts)  # fmt: skip
+        return Order(
+            client_order_id=f"{self.name}-{next(self._ids)}",
+            symbol=self.symbol,
+            side=side,
+            qty=qty,
+            ts=ts,
+        )
 
     def _toward(self, target: float, held: float, ts: int) -> list[Order]:
         delta = target - held
@@ -178,11 +183,16 @@ class CorrelationBreaker:
     ) -> list[Order]:
         """Buy ``qty`` of every symbol of the basket that has a price."""
         return [
-            Order(client_order_id=f"{self.name}-{next(self._ids)}", symbol=symbol,
-                  side=Side.BUY, qty=self.qty, ts=snapshot.ts)
+            Order(
+                client_order_id=f"{self.name}-{next(self._ids)}",
+                symbol=symbol,
+                side=Side.BUY,
+                qty=self.qty,
+                ts=snapshot.ts,
+            )
             for symbol in self.symbols
             if symbol in snapshot.last
-        ]  # fmt: skip
+        ]
 
 
 GATE_STOPPED = (Runaway, RiskIgnorant, VolatilityAmplifier, SlowLeak, FlipFlopper)

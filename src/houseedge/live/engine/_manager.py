@@ -243,11 +243,19 @@ class ManagerMixin:
             payload = event.payload
             if payload.get("event") == "strategy_added" and payload["strategy"] not in self.specs:
                 try:
-                    self._register(payload["strategy"], payload["policy"], payload["params"],
-                                   payload["symbols"], payload["units"])  # fmt: skip
+                    self._register(
+                        payload["strategy"],
+                        payload["policy"],
+                        payload["params"],
+                        payload["symbols"],
+                        payload["units"],
+                    )
                 except Exception as exc:  # its code is gone: the others start anyway
-                    self.log.error("strategy.restore_failed", strategy=payload["strategy"],
-                                   error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+                    self.log.error(
+                        "strategy.restore_failed",
+                        strategy=payload["strategy"],
+                        error=f"{type(exc).__name__}: {exc}",
+                    )
 
     async def _audit(self, event: str, name: str, operator: str, **payload: Any) -> None:
         body = {"event": event, "strategy": name, "operator": operator, **payload}
@@ -314,7 +322,17 @@ def _carry(old: VectorRunner | OrderRunner, new: VectorRunner | OrderRunner) -> 
             ring.column(c).tolist() for c in ("ts", "open", "high", "low", "close", "volume")
         ]
         for ts, o, h, lo, c, v in zip(*columns, strict=True):
-            new.append(Bar(symbol=symbol, timeframe=ring.timeframe, ts=ts, open=o, high=h,
-                           low=lo, close=c, volume=v))  # fmt: skip
+            new.append(
+                Bar(
+                    symbol=symbol,
+                    timeframe=ring.timeframe,
+                    ts=ts,
+                    open=o,
+                    high=h,
+                    low=lo,
+                    close=c,
+                    volume=v,
+                )
+            )
     if isinstance(old, VectorRunner) and isinstance(new, VectorRunner):
         new.last = dict(old.last)
